@@ -1,0 +1,42 @@
+import type { ChatMessage, ChatRole, Conversation, MessageStatus } from '@chatdrop/shared';
+
+export type Rating = 'up' | 'down';
+
+export interface NewMessage {
+  role: ChatRole;
+  content: string;
+  status: MessageStatus;
+}
+
+export interface MessagePatch {
+  content: string;
+  status: MessageStatus;
+}
+
+/**
+ * Where conversations live. One interface, one file per backend (`sqlite-store.ts`,
+ * `redis-store.ts`), and one shared suite (`conversation-store.suite.ts`) every backend passes.
+ *
+ * Every method is async so that a networked backend fits the same shape. Ids are minted by the
+ * store: at least 128 random bits, URL-safe (see `new-id.ts`). Lookups of unknown or malformed
+ * ids answer `undefined`/`false`, never throw: a visitor's bad id is not a server error.
+ */
+export interface ConversationStore {
+  /** Creates an empty conversation and returns its id. */
+  createConversation(): Promise<string>;
+  /** The conversation with its messages in the order they were appended, or undefined. */
+  getConversation(id: string): Promise<Conversation | undefined>;
+  /** Appends a message; answers undefined when the conversation does not exist. */
+  appendMessage(conversationId: string, message: NewMessage): Promise<ChatMessage | undefined>;
+  /** Replaces the text and status of a message (a reply being streamed). False when unknown. */
+  updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<boolean>;
+  /** Deletes a conversation and everything in it. False when it did not exist. */
+  deleteConversation(id: string): Promise<boolean>;
+  /** Records a rating for an assistant message, last one wins. False when no such message. */
+  setFeedback(conversationId: string, messageId: string, rating: Rating): Promise<boolean>;
+  /** The rating of a message, if any. */
+  getFeedback(conversationId: string, messageId: string): Promise<Rating | undefined>;
+  /** Deletes conversations whose last activity is older than `cutoffMs` (epoch ms). */
+  deleteIdleSince(cutoffMs: number): Promise<number>;
+  close(): Promise<void>;
+}

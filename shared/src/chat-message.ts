@@ -1,0 +1,19 @@
+/** One stored turn of a conversation, as `GET /api/conversations/:id` returns it. */
+export type ChatRole = 'user' | 'assistant';
+
+/** `incomplete` until the reply ended with `stop` or `length`; a cut reply stays `incomplete`. */
+export type MessageStatus = 'complete' | 'incomplete';
+
+export interface ChatMessage {
+  id: string;
+  role: ChatRole;
+  content: string;
+  /** ISO 8601 timestamp. */
+  createdAt: string;
+  status: MessageStatus;
+}
+
+export interface Conversation {
+  id: string;
+  messages: ChatMessage[];
+}

@@ -1,0 +1,20 @@
+export type { ChatMessage, ChatRole, Conversation, MessageStatus } from './chat-message.js';
+export type { ChatRequest, FeedbackRequest, ModelOption, WidgetConfig } from './chat-request.js';
+export {
+  API_ERROR_CODES,
+  isApiErrorBody,
+  isApiErrorCode,
+  type ApiErrorBody,
+  type ApiErrorCode,
+} from './api-error.js';
+export {
+  isStreamEvent,
+  type ErrorEvent,
+  type FinishReason,
+  type MessageEndEvent,
+  type MessageStartEvent,
+  type StreamEvent,
+  type TextDeltaEvent,
+  type Usage,
+} from './stream-event.js';
+export { SSE_PING, SSE_PING_INTERVAL_MS, decodeSseData, encodeSseEvent } from './sse-encode.js';

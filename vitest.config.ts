@@ -1,0 +1,46 @@
+import { defineConfig } from 'vitest/config';
+import type { Reporter } from 'vitest/node';
+
+/** Prints the one closing line CI reads: `N passed, N failed`. */
+const closingLine: Reporter = {
+  onTestRunEnd(testModules, unhandledErrors) {
+    let passed = 0;
+    let failed = unhandledErrors.length;
+    for (const module of testModules) {
+      for (const test of module.children.allTests()) {
+        const state = test.result().state;
+        if (state === 'passed') passed++;
+        else if (state === 'failed') failed++;
+      }
+      // A file that failed to load has no tests but is still a failure.
+      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
+    }
+    process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+  },
+};
+
+export default defineConfig({
+  test: {
+    reporters: ['default', closingLine],
+    projects: [
+      { test: { name: 'shared', root: 'shared', environment: 'node' } },
+      { test: { name: 'server', root: 'server', environment: 'node', testTimeout: 20_000 } },
+      {
+        extends: 'widget/vite.config.ts',
+        test: { name: 'widget', root: 'widget', environment: 'happy-dom', exclude: ['**/*.browser.test.ts', '**/node_modules/**'] },
+      },
+      {
+        test: {
+          name: 'browser',
+          root: '.',
+          include: ['**/*.browser.test.ts'],
+          exclude: ['**/node_modules/**'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
