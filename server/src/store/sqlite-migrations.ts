@@ -1,0 +1,63 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The SQLite schema as a list of steps; step N takes a database from `user_version` N to N+1.
+ * Steps are append-only: a file written by an older server is brought forward on open, and a
+ * released step is never edited (add a new one instead).
+ */
+const MIGRATIONS: readonly string[] = [
+  // 0 -> 1: conversations, their messages in append order, one rating per assistant message.
+  `
+  CREATE TABLE conversations (
+    id         TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  -- Retention sweeps by last activity.
+  CREATE INDEX conversations_updated_at ON conversations (updated_at);
+
+  CREATE TABLE messages (
+    -- The rowid gives the order of appends, so two messages in the same millisecond stay in order.
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              TEXT NOT NULL UNIQUE,
+    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    role            TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    content         TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('complete', 'incomplete')),
+    created_at      INTEGER NOT NULL
+  );
+  CREATE INDEX messages_conversation_seq ON messages (conversation_id, seq);
+
+  CREATE TABLE feedback (
+    message_id TEXT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+    rating     TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the database to `SCHEMA_VERSION`, each step in its own transaction together with the
+ * version bump, so a crash mid-migration leaves the file at the previous version, not half-built.
+ * Refuses a file from a newer server rather than guessing at a schema it does not know.
+ */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `Conversation database ${db.name} has schema version ${current}, newer than this server's ` +
+        `${SCHEMA_VERSION}. Upgrade the server or point CHATDROP_DB at another file.`,
+    );
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    const step = MIGRATIONS[version] as string;
+    db.transaction(() => {
+      db.exec(step);
+      // PRAGMA does not take bound parameters; `version` is our own integer.
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,181 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ChatMessage, ChatRole, Conversation, MessageStatus } from '@chatdrop/shared';
+import type { ConversationStore, MessagePatch, NewMessage, Rating } from './conversation-store.js';
+import { isWellFormedId, newId } from './new-id.js';
+import { migrate } from './sqlite-migrations.js';
+
+export interface SqliteStoreOptions {
+  /** The database file (`CHATDROP_DB`); its folder is created when missing. */
+  path: string;
+  /** Epoch milliseconds; injected by tests to drive retention. */
+  now?: () => number;
+}
+
+interface MessageRow {
+  id: string;
+  role: ChatRole;
+  content: string;
+  status: MessageStatus;
+  created_at: number;
+}
+
+/** How long a write waits for another process's lock before failing (a second instance, a backup). */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * The embedded default backend: one SQLite file through better-sqlite3 (issue 3).
+ *
+ * better-sqlite3 is synchronous, so every method does its work before its promise is returned:
+ * appends made in one tick land in call order, and there is no interleaving to guard against.
+ * Lookups are by primary key only; nothing here lists conversations, because the id is the
+ * credential that lets a browser read one.
+ */
+export class SqliteStore implements ConversationStore {
+  readonly #db: Database.Database;
+  readonly #now: () => number;
+  readonly #sql;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.#now = options.now ?? Date.now;
+    const db = new Database(options.path);
+    try {
+      // WAL lets readers (GET /api/conversations) run while a reply is being written.
+      db.pragma('journal_mode = WAL');
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // Off by default in SQLite; the delete cascade and the retention sweep rely on it.
+      db.pragma('foreign_keys = ON');
+      // With WAL, NORMAL is durable across application crashes (only a power cut can lose the
+      // last commits), and it spares an fsync on every streamed chunk.
+      db.pragma('synchronous = NORMAL');
+      migrate(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.#db = db;
+    this.#sql = {
+      insertConversation: db.prepare<[string, number, number]>(
+        'INSERT INTO conversations (id, created_at, updated_at) VALUES (?, ?, ?)',
+      ),
+      conversationExists: db
+        .prepare<[string], 1>('SELECT 1 FROM conversations WHERE id = ?')
+        .pluck(),
+      touchConversation: db.prepare<[number, string]>(
+        'UPDATE conversations SET updated_at = ? WHERE id = ?',
+      ),
+      selectMessages: db.prepare<[string], MessageRow>(
+        `SELECT id, role, content, status, created_at FROM messages
+         WHERE conversation_id = ? ORDER BY seq`,
+      ),
+      insertMessage: db.prepare<[string, string, ChatRole, string, MessageStatus, number]>(
+        `INSERT INTO messages (id, conversation_id, role, content, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      updateMessage: db.prepare<[string, MessageStatus, string, string]>(
+        'UPDATE messages SET content = ?, status = ? WHERE id = ? AND conversation_id = ?',
+      ),
+      messageRole: db
+        .prepare<[string, string], ChatRole>(
+          'SELECT role FROM messages WHERE id = ? AND conversation_id = ?',
+        )
+        .pluck(),
+      upsertFeedback: db.prepare<[string, Rating, number]>(
+        `INSERT INTO feedback (message_id, rating, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (message_id) DO UPDATE SET rating = excluded.rating, updated_at = excluded.updated_at`,
+      ),
+      selectFeedback: db
+        .prepare<[string, string], Rating>(
+          `SELECT f.rating FROM feedback f JOIN messages m ON m.id = f.message_id
+           WHERE f.message_id = ? AND m.conversation_id = ?`,
+        )
+        .pluck(),
+      deleteConversation: db.prepare<[string]>('DELETE FROM conversations WHERE id = ?'),
+      deleteIdle: db.prepare<[number]>('DELETE FROM conversations WHERE updated_at < ?'),
+    };
+  }
+
+  async createConversation(): Promise<string> {
+    const id = newId();
+    const now = this.#now();
+    this.#sql.insertConversation.run(id, now, now);
+    return id;
+  }
+
+  async getConversation(id: string): Promise<Conversation | undefined> {
+    if (!isWellFormedId(id)) return undefined;
+    // One read transaction, so a reply being written cannot show up half in one query and not the other.
+    return this.#db.transaction(() => {
+      if (this.#sql.conversationExists.get(id) === undefined) return undefined;
+      const messages = this.#sql.selectMessages.all(id).map(toChatMessage);
+      return { id, messages };
+    })();
+  }
+
+  async appendMessage(conversationId: string, message: NewMessage): Promise<ChatMessage | undefined> {
+    if (!isWellFormedId(conversationId)) return undefined;
+    const id = newId();
+    const now = this.#now();
+    const appended = this.#db.transaction(() => {
+      if (this.#sql.touchConversation.run(now, conversationId).changes === 0) return false;
+      this.#sql.insertMessage.run(id, conversationId, message.role, message.content, message.status, now);
+      return true;
+    })();
+    if (!appended) return undefined;
+    return { id, role: message.role, content: message.content, status: message.status, createdAt: iso(now) };
+  }
+
+  async updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<boolean> {
+    if (!isWellFormedId(conversationId) || !isWellFormedId(messageId)) return false;
+    const now = this.#now();
+    return this.#db.transaction(() => {
+      const { changes } = this.#sql.updateMessage.run(patch.content, patch.status, messageId, conversationId);
+      if (changes === 0) return false;
+      // A reply still streaming is activity: retention must not sweep a conversation in use.
+      this.#sql.touchConversation.run(now, conversationId);
+      return true;
+    })();
+  }
+
+  async deleteConversation(id: string): Promise<boolean> {
+    if (!isWellFormedId(id)) return false;
+    return this.#sql.deleteConversation.run(id).changes > 0;
+  }
+
+  async setFeedback(conversationId: string, messageId: string, rating: Rating): Promise<boolean> {
+    if (!isWellFormedId(conversationId) || !isWellFormedId(messageId)) return false;
+    const now = this.#now();
+    return this.#db.transaction(() => {
+      // Only the assistant's answers can be rated, and only within their own conversation.
+      if (this.#sql.messageRole.get(messageId, conversationId) !== 'assistant') return false;
+      this.#sql.upsertFeedback.run(messageId, rating, now);
+      this.#sql.touchConversation.run(now, conversationId);
+      return true;
+    })();
+  }
+
+  async getFeedback(conversationId: string, messageId: string): Promise<Rating | undefined> {
+    if (!isWellFormedId(conversationId) || !isWellFormedId(messageId)) return undefined;
+    return this.#sql.selectFeedback.get(messageId, conversationId);
+  }
+
+  async deleteIdleSince(cutoffMs: number): Promise<number> {
+    // Messages and feedback go with their conversation through ON DELETE CASCADE;
+    // `changes` counts only the conversations themselves.
+    return this.#sql.deleteIdle.run(cutoffMs).changes;
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function toChatMessage(row: MessageRow): ChatMessage {
+  return { id: row.id, role: row.role, content: row.content, status: row.status, createdAt: iso(row.created_at) };
+}
+
+function iso(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}
