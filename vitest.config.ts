@@ -24,7 +24,16 @@ export default defineConfig({
     reporters: ['default', closingLine],
     projects: [
       { test: { name: 'shared', root: 'shared', environment: 'node' } },
-      { test: { name: 'server', root: 'server', environment: 'node', testTimeout: 20_000 } },
+      {
+        test: {
+          name: 'server',
+          root: 'server',
+          environment: 'node',
+          testTimeout: 20_000,
+          exclude: ['**/*.browser.test.ts', '**/node_modules/**', '**/dist/**'],
+        },
+      },
+      { test: { name: 'demo', root: 'demo', environment: 'node', exclude: ['**/node_modules/**', '**/dist/**'] } },
       {
         extends: 'widget/vite.config.ts',
         test: { name: 'widget', root: 'widget', environment: 'happy-dom', exclude: ['**/*.browser.test.ts', '**/node_modules/**'] },
