@@ -1,0 +1,44 @@
+import { fork } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+export interface ChildServer {
+  url: string;
+  pid: number;
+  /** Resident set size of the child now, in bytes (from /proc, so the child's loop is not involved). */
+  rss(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const entry = fileURLToPath(new URL('./server-child.ts', import.meta.url));
+
+/** Starts `server-child.ts` with a role and waits until it listens on a loopback port. */
+export async function startChildServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
+  const child = fork(entry, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (message) => resolve((message as { port: number }).port));
+    child.once('exit', (code) => reject(new Error(`server child (${args[0]}) exited with ${code} before listening`)));
+    child.once('error', reject);
+  });
+  const pid = child.pid ?? 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid,
+    async rss() {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+      return Number(kb ?? 0) * 1024;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.send('stop');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
