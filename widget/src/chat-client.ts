@@ -1,0 +1,138 @@
+import {
+  decodeSseData,
+  isApiErrorBody,
+  type ApiErrorCode,
+  type ChatRequest,
+  type Conversation,
+  type FeedbackRequest,
+  type StreamEvent,
+  type WidgetConfig,
+} from '@chatdrop/shared';
+import { createParser } from 'eventsource-parser';
+
+/** What `/api/config` may add beyond the contract's `WidgetConfig`; both are optional. */
+export interface ServerConfig extends WidgetConfig {
+  supportUrl?: string;
+  modelPicker?: boolean;
+}
+
+/** `network`: the request never got an answer, or the stream broke off before `message-end`. */
+export type ClientErrorCode = ApiErrorCode | 'network';
+
+/**
+ * A failure the visitor may be told about. `message` is the server's visitor-safe text when the
+ * server sent one (never upstream detail: the server keeps that in its log), otherwise empty and
+ * the widget shows its own words.
+ */
+export class ChatError extends Error {
+  constructor(
+    readonly code: ClientErrorCode,
+    message = '',
+    /** Seconds, from `Retry-After` on 429/503. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+    this.name = 'ChatError';
+  }
+}
+
+/** An abort (Stop, a new send, close, destroy) is a normal outcome: callers check this and stay quiet. */
+export const isAbort = (error: unknown): boolean =>
+  error instanceof DOMException && error.name === 'AbortError';
+
+export interface ChatClient {
+  config(): Promise<ServerConfig>;
+  /** Streams one reply; resolves after `message-end`, rejects with ChatError or an AbortError. */
+  /** `id` is the SSE event id, kept for resuming a dropped stream (`Last-Event-ID`). */
+  chat(request: ChatRequest, onEvent: (event: StreamEvent, id: string | undefined) => void, signal: AbortSignal): Promise<void>;
+  stop(messageId: string): Promise<void>;
+  /** Undefined when the server no longer knows the conversation (404). */
+  conversation(id: string): Promise<Conversation | undefined>;
+  feedback(request: FeedbackRequest): Promise<void>;
+}
+
+/**
+ * The widget's only door to the API. `fetchFn` is read on each call so a page (or a test) that
+ * replaces `fetch` after load is honoured.
+ */
+export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): ChatClient {
+  const call = async (path: string, init?: RequestInit): Promise<Response> => {
+    let res: Response;
+    try {
+      res = await (fetchFn ?? fetch)(apiOrigin + path, { credentials: 'omit', ...init });
+    } catch (error) {
+      if (isAbort(error)) throw error;
+      throw new ChatError('network');
+    }
+    if (!res.ok) throw await toError(res);
+    return res;
+  };
+  const post = (path: string, body?: unknown, signal?: AbortSignal): Promise<Response> =>
+    call(path, {
+      method: 'POST',
+      ...(body === undefined ? {} : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
+      ...(signal ? { signal } : {}),
+    });
+  const encode = encodeURIComponent;
+
+  return {
+    config: async () => (await call('/api/config')).json() as Promise<ServerConfig>,
+    async chat(request, onEvent, signal) {
+      const res = await post('/api/chat', request, signal);
+      if (!res.body) throw new ChatError('network');
+      let ended = false;
+      const parser = createParser({
+        onEvent(message) {
+          // Anything that is not one of the contract's events (a proxy's page, a newer server's
+          // event type) is skipped rather than shown: the visitor cannot act on it.
+          const event = decodeSseData(message.data);
+          if (!event || ended) return;
+          if (event.type === 'message-end') ended = true;
+          onEvent(event, message.id);
+        },
+      });
+      const reader = res.body.getReader();
+      // `stream: true` keeps a multibyte character cut across two chunks intact.
+      const decoder = new TextDecoder();
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          parser.feed(decoder.decode(value, { stream: true }));
+          if (ended) break;
+        }
+      } catch (error) {
+        if (signal.aborted || isAbort(error)) throw new DOMException('Aborted', 'AbortError');
+        throw new ChatError('network');
+      } finally {
+        reader.cancel().catch(() => {});
+      }
+      // A stream that closes without `message-end` was cut (proxy timeout, network change).
+      if (!ended) {
+        if (signal.aborted) throw new DOMException('Aborted', 'AbortError');
+        throw new ChatError('network');
+      }
+    },
+    stop: async (id) => void (await post(`/api/chat/${encode(id)}/stop`)),
+    async conversation(id) {
+      try {
+        return (await (await call(`/api/conversations/${encode(id)}`)).json()) as Conversation;
+      } catch (error) {
+        if (error instanceof ChatError && error.code === 'not-found') return undefined;
+        throw error;
+      }
+    },
+    feedback: async (request) => void (await post('/api/feedback', request)),
+  };
+}
+
+async function toError(res: Response): Promise<ChatError> {
+  const seconds = Number(res.headers.get('Retry-After'));
+  const retryAfter = Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : undefined;
+  const body: unknown = await res.json().catch(() => undefined);
+  if (isApiErrorBody(body)) return new ChatError(body.error.code, body.error.message, retryAfter);
+  // No contract body (a proxy's error page): map the status so 404 and 429 still mean something.
+  const code: ApiErrorCode =
+    res.status === 404 ? 'not-found' : res.status === 429 ? 'rate-limited' : res.status === 503 ? 'busy' : 'internal';
+  return new ChatError(code, '', retryAfter);
+}

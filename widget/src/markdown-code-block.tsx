@@ -1,0 +1,32 @@
+import { useEffect, useState } from 'preact/hooks';
+
+export interface CodeLabels {
+  readonly copy: string;
+  readonly copied: string;
+}
+
+/** A fenced code block: its language, a Copy button, and the code as text. */
+export function CodeBlock({ code, lang, labels }: { code: string; lang: string; labels: CodeLabels }) {
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    if (!copied) return;
+    const timer = setTimeout(setCopied, 2000, false);
+    return () => clearTimeout(timer);
+  }, [copied]);
+  // `navigator.clipboard` is missing on insecure origins; then the button does nothing rather than throw.
+  const copy = () => navigator.clipboard?.writeText(code).then(() => setCopied(true), () => {});
+  return (
+    <div class="cd-md-code">
+      <div class="cd-md-code-bar">
+        <span>{lang}</span>
+        <button type="button" class="cd-md-copy" onClick={copy}>
+          {copied ? labels.copied : labels.copy}
+        </button>
+      </div>
+      {/* Focusable so a keyboard can scroll a long line sideways (WCAG 2.1.1). */}
+      <pre tabIndex={0}>
+        <code>{code}</code>
+      </pre>
+    </div>
+  );
+}

@@ -1,0 +1,140 @@
+import { useComputed, useSignalEffect } from '@preact/signals';
+import { useRef, useState } from 'preact/hooks';
+import type { ChatModel, ModelError, UiMessage } from './chat-model.js';
+import type { WidgetView } from './widget-view.js';
+import { CopyIcon, DownIcon, UpIcon } from './icons.js';
+import { fill, type Strings } from './strings.js';
+import { AssistantText } from './assistant-text.js';
+
+/**
+ * The conversation as a `log`. Screen readers hear each finished reply once: the log itself is
+ * `aria-live="off"` (a log is polite by default, which would read every streamed token), and the
+ * finished text goes into a separate polite status region. Errors are `role="alert"`.
+ */
+export function MessageList({ model, view }: { model: ChatModel; view: WidgetView }) {
+  const { t } = view.locale;
+  const s = view.settings.value;
+  const list = model.messages.value;
+  const streaming = model.status.value === 'streaming';
+  const log = useRef<HTMLDivElement>(null);
+
+  // Follow the reply as it grows, unless the visitor scrolled up to read.
+  useSignalEffect(() => {
+    const last = model.messages.value.at(-1);
+    void last?.text.value;
+    const el = log.current;
+    if (!el) return;
+    const pinned = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    if (pinned) requestAnimationFrame(() => (el.scrollTop = el.scrollHeight));
+  });
+
+  return (
+    <>
+      <div class="log" role="log" aria-live="off" aria-labelledby="cd-title" ref={log}>
+        {list.length === 0 && (s.greeting || s.starters.length > 0) && (
+          <>
+            {s.greeting && <div class="msg bot">{s.greeting}</div>}
+            {s.starters.length > 0 && (
+              <div class="starters">
+                {s.starters.map((q) => (
+                  <button type="button" key={q} onClick={() => void model.send(q)}>
+                    {q}
+                  </button>
+                ))}
+              </div>
+            )}
+          </>
+        )}
+        {list.map((m, i) => (
+          <Message key={m.key} m={m} model={model} t={t} last={i === list.length - 1 && !streaming} />
+        ))}
+        {model.error.value && <ErrorLine error={model.error.value} model={model} t={t} />}
+      </div>
+      <div class="sr" role="status">
+        {model.announcement}
+      </div>
+    </>
+  );
+}
+
+function Message({ m, model, t, last }: { m: UiMessage; model: ChatModel; t: Strings; last: boolean }) {
+  const state = m.state.value;
+  // Re-renders when the first delta arrives, not on every delta.
+  const waiting = useComputed(() => m.state.value === 'streaming' && !m.text.value);
+  const [copied, setCopied] = useState(false);
+  if (m.role === 'user') {
+    return (
+      <div class="msg user">
+        <span class="sr">{t.you}: </span>
+        {m.text}
+      </div>
+    );
+  }
+  const rated = m.rating.value;
+  return (
+    <div class="msg bot">
+      <span class="sr">{t.assistant}: </span>
+      {waiting.value ? (
+        <span class="typing" role="img" aria-label={t.typing}>
+          <i />
+          <i />
+          <i />
+        </span>
+      ) : (
+        <AssistantText source={m.text} />
+      )}
+      {state === 'done' && (
+        <div class="acts">
+          {m.id && (
+            <>
+              <button type="button" aria-label={t.helpful} title={t.helpful} aria-pressed={rated === 'up'} onClick={() => model.rate(m, 'up')}>
+                <UpIcon />
+              </button>
+              <button type="button" aria-label={t.notHelpful} title={t.notHelpful} aria-pressed={rated === 'down'} onClick={() => model.rate(m, 'down')}>
+                <DownIcon />
+              </button>
+            </>
+          )}
+          <button
+            type="button"
+            aria-label={copied ? t.copied : t.copy}
+            title={t.copy}
+            onClick={() =>
+              navigator.clipboard?.writeText(m.text.peek()).then(() => {
+                setCopied(true);
+                setTimeout(() => setCopied(false), 2000);
+              }, () => {})
+            }
+          >
+            <CopyIcon />
+          </button>
+        </div>
+      )}
+      {state === 'cut' && last && !model.error.value && (
+        <div class="note">
+          {t.cutOff}
+          <button type="button" onClick={() => void model.retry()}>
+            {t.retry}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function ErrorLine({ error, model, t }: { error: ModelError; model: ChatModel; t: Strings }) {
+  const text =
+    error.retryAfter && (error.code === 'rate-limited' || error.code === 'busy')
+      ? fill(t.retryIn, { s: error.retryAfter })
+      : error.message || t.error;
+  return (
+    <div class="err" role="alert">
+      {text}
+      {model.status.value !== 'streaming' && (
+        <button type="button" onClick={() => void model.retry()}>
+          {t.retry}
+        </button>
+      )}
+    </div>
+  );
+}

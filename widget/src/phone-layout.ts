@@ -1,0 +1,47 @@
+import { effect, type Signal } from '@preact/signals';
+
+/** Below this width the panel is full-screen (styles.ts has the same breakpoint). */
+const PHONE = '(max-width: 479.98px)';
+
+/**
+ * Phones: keep the full-screen panel above the on-screen keyboard (visualViewport shrinks, the
+ * layout viewport does not), and stop the page behind from scrolling while the panel is open.
+ * Both go through CSSOM; the page's own `overflow` is put back on close and on destroy.
+ * Returns a cleanup; every listener is tied to `signal`.
+ */
+export function watchPhoneLayout(host: HTMLElement, open: Signal<boolean>, signal: AbortSignal): () => void {
+  const win = host.ownerDocument.defaultView;
+  const query = win?.matchMedia?.(PHONE);
+  const viewport = win?.visualViewport;
+  const page = host.ownerDocument.documentElement.style;
+  let saved: string | undefined;
+
+  const fitViewport = () => {
+    if (viewport) host.style.setProperty('--cd-vh', `${viewport.height}px`);
+  };
+  const lock = (on: boolean) => {
+    if (on && saved === undefined) {
+      saved = page.overflow;
+      page.overflow = 'hidden';
+    } else if (!on && saved !== undefined) {
+      page.overflow = saved;
+      saved = undefined;
+    }
+  };
+  const update = () => {
+    const phone = !!query?.matches && open.peek();
+    lock(phone);
+    if (phone) fitViewport();
+  };
+
+  viewport?.addEventListener('resize', fitViewport, { signal });
+  query?.addEventListener?.('change', update, { signal });
+  const stop = effect(() => {
+    void open.value;
+    update();
+  });
+  return () => {
+    stop();
+    lock(false);
+  };
+}

@@ -1,0 +1,47 @@
+import type { ModelOption } from '@chatdrop/shared';
+import type { ServerConfig } from './chat-client.js';
+import type { EmbedOptions } from './embed-options.js';
+import type { Strings } from './strings.js';
+
+/** What the panel shows: `/api/config`, overridden by the script tag, with local defaults. */
+export interface Settings {
+  title: string;
+  greeting: string;
+  starters: readonly string[];
+  models: readonly ModelOption[];
+  demo: boolean;
+  /** Only `http:`, `https:` or `mailto:`; a bare address becomes `mailto:`. */
+  supportUrl?: string;
+  modelPicker: boolean;
+  avatar?: string;
+}
+
+export function mergeSettings(server: Partial<ServerConfig>, embed: EmbedOptions, t: Strings): Settings {
+  const support = safeLink(server.supportUrl);
+  const avatar = embed.avatar ?? (server as { avatar?: unknown }).avatar;
+  return {
+    title: embed.title ?? (str(server.title) || t.title),
+    greeting: embed.greeting ?? str(server.greeting),
+    starters: Array.isArray(server.starters) ? server.starters.filter((s) => typeof s === 'string' && s) : [],
+    models: Array.isArray(server.models) ? server.models.filter((m) => typeof m?.id === 'string') : [],
+    demo: server.demo === true,
+    ...(support ? { supportUrl: support } : {}),
+    modelPicker: server.modelPicker === true,
+    ...(typeof avatar === 'string' && safeLink(avatar)?.startsWith('http') ? { avatar } : {}),
+  };
+}
+
+const str = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/** The server's config is trusted less than our own code: no `javascript:` reaches an href. */
+function safeLink(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !value.trim()) return undefined;
+  const v = value.trim();
+  if (/^[^\s@/:]+@[^\s@/]+$/.test(v)) return `mailto:${v}`;
+  try {
+    const url = new URL(v);
+    return ['http:', 'https:', 'mailto:'].includes(url.protocol) ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The widget's one stylesheet, constructed and adopted by the shadow root: no `<style>` text and
+ * no `style="..."` attributes, so a page whose CSP has no 'unsafe-inline' for styles accepts it.
+ * Per-site values (accent) arrive as custom properties set through CSSOM on the host.
+ *
+ * The host element lives in the page's tree, where hostile rules such as
+ * `* { display: block !important; position: static !important }` reach it. `!important` rules
+ * from a shadow context beat the page's `!important` rules (CSS Cascade 4, "context"), so the
+ * host's layout properties are declared `!important` here; everything inside the shadow root is
+ * out of reach of page selectors anyway, and `all: initial` stops inherited page styles.
+ */
+const CSS = `
+:host{all:initial!important;display:block!important;position:fixed!important;inset:auto!important;top:0!important;left:0!important;width:0!important;height:0!important;margin:0!important;padding:0!important;border:0!important;transform:none!important;z-index:2147483000!important;visibility:visible!important;opacity:1!important;
+--cd-accent:#0f766e;--cd-on-accent:#fff;--cd-bg:#fff;--cd-fg:#1f2937;--cd-muted:#4b5563;--cd-soft:#f3f4f6;--cd-line:#d1d5db;--cd-err:#b91c1c;--cd-gap:20px;
+color-scheme:light;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--cd-fg)}
+:host([data-theme=dark]){--cd-bg:#111827;--cd-fg:#f3f4f6;--cd-muted:#d1d5db;--cd-soft:#1f2937;--cd-line:#4b5563;--cd-err:#fca5a5;color-scheme:dark}
+@media (prefers-color-scheme:dark){:host([data-theme=auto]){--cd-bg:#111827;--cd-fg:#f3f4f6;--cd-muted:#d1d5db;--cd-soft:#1f2937;--cd-line:#4b5563;--cd-err:#fca5a5;color-scheme:dark}}
+*,*::before,*::after{box-sizing:border-box}
+button,textarea,select,input{font:inherit;color:inherit;margin:0}
+button{cursor:pointer;border:0;background:none;padding:6px 10px;border-radius:8px}
+button:disabled{cursor:default;opacity:.6}
+:focus-visible{outline:2px solid var(--cd-fg);outline-offset:2px}
+svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round;flex:none}
+.sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0;padding:0}
+.launcher{position:fixed;bottom:calc(var(--cd-gap) + env(safe-area-inset-bottom));right:var(--cd-gap);width:56px;height:56px;border-radius:50%;display:grid;place-items:center;background:var(--cd-accent);color:var(--cd-on-accent);box-shadow:0 4px 14px rgb(0 0 0/.25);transition:transform .15s}
+.launcher:hover{transform:scale(1.06)}
+.launcher svg{width:26px;height:26px}
+:host([data-position=left]) .launcher{right:auto;left:var(--cd-gap)}
+.dot{position:absolute;top:4px;right:4px;width:12px;height:12px;border-radius:50%;background:#dc2626;border:2px solid #fff}
+.panel{position:fixed;bottom:calc(var(--cd-gap) + 68px);right:var(--cd-gap);width:min(380px,calc(100vw - 2 * var(--cd-gap)));height:min(600px,calc(100vh - 108px));display:flex;flex-direction:column;background:var(--cd-bg);color:var(--cd-fg);border:1px solid var(--cd-line);border-radius:14px;box-shadow:0 10px 40px rgb(0 0 0/.3);overflow:hidden;animation:cd-in .18s ease-out}
+:host([data-position=left]) .panel{right:auto;left:var(--cd-gap)}
+@keyframes cd-in{from{opacity:0;transform:translateY(12px)}}
+.head{display:flex;align-items:center;gap:6px;padding:10px 8px 10px 14px;background:var(--cd-accent);color:var(--cd-on-accent)}
+.head h2{flex:1;margin:0;font-size:16px;font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.head button{padding:6px;display:grid}
+.head button:focus-visible,.head select:focus-visible{outline-color:currentColor}
+.avatar{width:28px;height:28px;border-radius:50%;object-fit:cover}
+.badge{font-size:12px;padding:1px 6px;border-radius:6px;border:1px solid currentColor}
+.head select{background:var(--cd-accent);border:1px solid currentColor;border-radius:6px;padding:2px;max-width:110px}
+.log{flex:1;overflow-y:auto;overscroll-behavior:contain;padding:14px;display:flex;flex-direction:column;gap:10px}
+.msg{max-width:88%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}
+.user{align-self:flex-end;background:var(--cd-accent);color:var(--cd-on-accent)}
+.bot{align-self:flex-start;background:var(--cd-soft)}
+.acts{display:flex;gap:2px;margin-top:4px;color:var(--cd-muted)}
+.acts button{padding:4px;display:grid}
+.acts svg{width:16px;height:16px}
+[aria-pressed=true]{color:var(--cd-fg);background:var(--cd-line)}
+.note{font-size:13px;color:var(--cd-muted);display:flex;gap:6px;align-items:center;margin-top:4px;flex-wrap:wrap}
+.err{color:var(--cd-err);font-size:14px;display:flex;gap:8px;align-items:center;flex-wrap:wrap}
+.note button,.err button{border:1px solid currentColor;padding:2px 10px}
+.starters{display:flex;flex-wrap:wrap;gap:6px}
+.starters button{border:1px solid var(--cd-line);background:var(--cd-bg);border-radius:16px;padding:5px 12px;text-align:start}
+.typing{display:flex;gap:4px;padding:6px 0}
+.typing i{width:7px;height:7px;border-radius:50%;background:var(--cd-muted);animation:cd-blink 1s infinite alternate}
+.typing i:nth-child(2){animation-delay:.2s}.typing i:nth-child(3){animation-delay:.4s}
+@keyframes cd-blink{to{opacity:.2}}
+.composer{display:flex;align-items:flex-end;gap:6px;padding:10px;border-top:1px solid var(--cd-line);flex-wrap:wrap}
+.composer textarea{flex:1;min-width:0;resize:none;max-height:140px;overflow-y:auto;background:var(--cd-bg);border:1px solid var(--cd-line);border-radius:10px;padding:8px 10px}
+.send{background:var(--cd-accent);color:var(--cd-on-accent);font-weight:600}
+.stop{border:1px solid var(--cd-line)}
+.count{flex-basis:100%;font-size:12px;color:var(--cd-muted);text-align:end}
+.foot{padding:0 10px 8px;font-size:13px;text-align:center}
+.foot a{color:inherit}
+@media (max-width:479.98px){.panel,:host([data-position=left]) .panel{inset:0;width:100%;height:var(--cd-vh,100%);border-radius:0;border:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
+@media (prefers-reduced-motion:reduce){*,*::before,*::after{animation:none!important;transition:none!important}}
+`;
+
+let sheet: CSSStyleSheet | undefined;
+
+/** One sheet per page, shared if the widget is ever mounted again after `destroy()`. */
+export function adoptStyles(root: ShadowRoot): void {
+  if (!sheet) {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+  }
+  root.adoptedStyleSheets = [sheet];
+}
