@@ -1,0 +1,70 @@
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import type OpenAI from 'openai';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { ConversationStore } from './store/conversation-store.js';
+import { apiErrorHandler, apiNotFound } from './api-error.js';
+import { chatRouter } from './chat-route.js';
+import { configRouter } from './config-route.js';
+import { conversationsRouter } from './conversations-route.js';
+import { cors } from './cors.js';
+import { feedbackRouter } from './feedback-route.js';
+import { ReplyRegistry } from './reply-registry.js';
+import { requestId } from './request-id.js';
+import { securityHeaders } from './security-headers.js';
+import { widgetRouter } from './widget-route.js';
+
+export interface AppOptions {
+  config: Config;
+  store: ConversationStore;
+  /** The real `openai` client, already pointed at its base URL (or the offline demo upstream). */
+  openai: OpenAI;
+  logger: Logger;
+  /** True when the offline demo model answers; `/api/config` says so. */
+  demo: boolean;
+  now?: () => number;
+  /** Defaults to `widget/dist/widget.js` beside this package. */
+  widgetFile?: string;
+  /** Defaults to `demo/dist` beside this package. */
+  demoDir?: string;
+  /** The running replies; pass one in to reach them from outside (shutdown). */
+  replies?: ReplyRegistry;
+}
+
+/**
+ * Builds the Express app from its dependencies; reads no environment and listens nowhere
+ * (STYLE: only `main.ts` does). Tests call it with a temp SQLite store and the mock upstream.
+ */
+export function createApp(options: AppOptions): express.Express {
+  const { config, store, openai, logger, demo } = options;
+  const now = options.now ?? Date.now;
+  const replies = options.replies ?? new ReplyRegistry();
+  const app = express();
+
+  app.disable('x-powered-by');
+  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
+
+  app.use(requestId(logger, now));
+  app.use(securityHeaders());
+
+  const api = express.Router();
+  api.use(cors({ allowedOrigins: config.allowedOrigins }));
+  api.use('/chat', chatRouter({ config, store, openai, replies, now }));
+  api.use('/conversations', conversationsRouter({ store, replies }));
+  api.use('/feedback', feedbackRouter({ store }));
+  api.use(configRouter({ config, demo }));
+  api.use(apiNotFound);
+  app.use('/api', api);
+
+  // After the API, so no file in the demo folder can shadow an API path.
+  app.use(
+    widgetRouter({
+      widgetFile: options.widgetFile ?? fileURLToPath(new URL('../../widget/dist/widget.js', import.meta.url)),
+      demoDir: options.demoDir ?? fileURLToPath(new URL('../../demo/dist/', import.meta.url)),
+    }),
+  );
+
+  app.use(apiErrorHandler);
+  return app;
+}

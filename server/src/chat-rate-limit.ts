@@ -1,0 +1,22 @@
+import { rateLimit } from 'express-rate-limit';
+import type { RequestHandler } from 'express';
+import { ApiError, sendApiError } from './api-error.js';
+
+/**
+ * `CHATDROP_RATE_LIMIT` chat requests per minute per client IP (issue 2). The client IP is
+ * `req.ip`, which is right behind a proxy only when `TRUST_PROXY` says how many hops to trust.
+ * express-rate-limit sets `Retry-After` itself before calling the handler; the handler only
+ * writes the contract's body (and keeps its own `Retry-After` if the library did not set one).
+ */
+export function chatRateLimit(perMinute: number): RequestHandler {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => {
+      const retryAfter = Number(res.getHeader('Retry-After')) || 60;
+      sendApiError(res, new ApiError('rate-limited', 429, 'Too many messages. Please wait a moment and try again.', retryAfter));
+    },
+  });
+}

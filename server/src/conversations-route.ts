@@ -1,0 +1,41 @@
+import { Router } from 'express';
+import type { Conversation } from '@chatdrop/shared';
+import type { ConversationStore } from './store/conversation-store.js';
+import { ApiError } from './api-error.js';
+import type { ReplyRegistry } from './reply-registry.js';
+
+/**
+ * `GET` and `DELETE /api/conversations/:id`, mounted at `/api/conversations`. The id is the only
+ * credential (issue 3/5): unknown and malformed ids get the same 404, and nothing lists
+ * conversations.
+ */
+export function conversationsRouter(options: { store: ConversationStore; replies: ReplyRegistry }): Router {
+  const { store, replies } = options;
+  const router = Router();
+
+  router.get('/:id', async (req, res) => {
+    const conversation = await store.getConversation(req.params.id);
+    if (conversation === undefined) throw notFound();
+    // Exactly the contract's fields, whatever else a store may carry.
+    const body: Conversation = {
+      id: conversation.id,
+      messages: conversation.messages.map(({ id, role, content, createdAt, status }) => ({ id, role, content, createdAt, status })),
+    };
+    // A conversation is private to whoever holds its id: no shared cache may keep it.
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(body);
+  });
+
+  router.delete('/:id', async (req, res) => {
+    // A reply still streaming into it would only write into nothing; stop paying for it.
+    replies.abortConversation(req.params.id, 'deleted');
+    if (!(await store.deleteConversation(req.params.id))) throw notFound();
+    res.status(204).end();
+  });
+
+  return router;
+}
+
+function notFound(): ApiError {
+  return new ApiError('not-found', 404, 'This conversation does not exist.');
+}

@@ -1,0 +1,48 @@
+import type { AbortReason, ReplyRun } from './reply-run.js';
+
+/**
+ * The replies running on this instance, by assistant message id: what `POST /stop` and shutdown
+ * reach. (Stopping a reply on another instance arrives with the Redis issue.)
+ */
+export class ReplyRegistry {
+  readonly #runs = new Map<string, ReplyRun>();
+
+  /** Registers a run until it ends. */
+  add(run: ReplyRun): void {
+    this.#runs.set(run.messageId, run);
+    void run.done.then(() => this.#runs.delete(run.messageId));
+  }
+
+  get(messageId: string): ReplyRun | undefined {
+    return this.#runs.get(messageId);
+  }
+
+  get size(): number {
+    return this.#runs.size;
+  }
+
+  /** Aborts one reply; false when nothing by that id runs here. */
+  abort(messageId: string, reason: AbortReason): boolean {
+    const run = this.#runs.get(messageId);
+    run?.abort(reason);
+    return run !== undefined;
+  }
+
+  /** Aborts every reply of a conversation (it is being deleted). */
+  abortConversation(conversationId: string, reason: AbortReason): void {
+    for (const run of this.#runs.values()) if (run.conversationId === conversationId) run.abort(reason);
+  }
+
+  /** Waits for running replies to end, up to `deadlineMs`; then aborts the rest and waits for those. */
+  async drain(deadlineMs: number): Promise<void> {
+    const all = (): Promise<unknown> => Promise.all([...this.#runs.values()].map((run) => run.done));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
+    const outcome = await Promise.race([all().then(() => 'done' as const), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      for (const run of this.#runs.values()) run.abort('shutdown');
+      await all();
+    }
+  }
+}

@@ -1,0 +1,223 @@
+import type OpenAI from 'openai';
+import type { Logger } from 'pino';
+import type { FinishReason, StreamEvent, Usage } from '@chatdrop/shared';
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import type { ConversationStore } from './store/conversation-store.js';
+import type { UpstreamMessage } from './history.js';
+import { streamCompletion, toUpstreamError, type UpstreamFinishReason } from './upstream.js';
+
+export interface ReplyRunOptions {
+  openai: OpenAI;
+  store: ConversationStore;
+  log: Logger;
+  conversationId: string;
+  /** The stored assistant message this run fills in. */
+  messageId: string;
+  modelAlias: string;
+  model: string;
+  messages: UpstreamMessage[];
+  /** Our own count of the request, used when the upstream sends no usage chunk. */
+  inputTokens: number;
+  firstTokenTimeoutMs: number;
+  idleTimeoutMs: number;
+  now: () => number;
+  /**
+   * How long the reply keeps running once its last reader has gone (`CHATDROP_RESUME_GRACE_MS`);
+   * 0 aborts the upstream at once (contract: nobody pays for tokens nobody reads).
+   */
+  resumeGraceMs: number;
+  /** At most one store write per this many ms while text streams in (plus a final write). */
+  persistIntervalMs?: number;
+}
+
+export type ReplyListener = (event: StreamEvent, id: number) => void;
+export type AbortReason = 'stop' | 'disconnect' | 'shutdown' | 'deleted';
+
+const DEFAULT_PERSIST_INTERVAL_MS = 250;
+
+/**
+ * One assistant reply being produced: the upstream call, the persistence of its text, and the
+ * events it emits. It is deliberately separate from the HTTP response reading it, so a reply can
+ * outlive its reader (issue 6: resume) and be stopped from another request (`/stop`).
+ *
+ * Every event is kept in order with its SSE id (1, 2, ...), so a reader attaching late replays
+ * what it missed. Exactly one `message-end` closes the list; an `error` comes just before it.
+ *
+ * Persistence: the text is written as it streams (at most every `persistIntervalMs`) and once
+ * more at the end, before `message-end` goes out, so a client that reads the conversation after
+ * `message-end` sees the final text. Status `complete` only for `stop` and `length` (issue 3).
+ */
+export class ReplyRun {
+  readonly conversationId: string;
+  readonly messageId: string;
+  readonly #options: ReplyRunOptions;
+  readonly #controller = new AbortController();
+  readonly #events: StreamEvent[] = [];
+  readonly #listeners = new Set<ReplyListener>();
+  #abortReason: AbortReason | undefined;
+  #text = '';
+  #lastPersist = 0;
+  #writes: Promise<unknown> = Promise.resolve();
+  #finished = false;
+  readonly done: Promise<void>;
+  #resolveDone!: () => void;
+
+  constructor(options: ReplyRunOptions) {
+    this.#options = options;
+    this.conversationId = options.conversationId;
+    this.messageId = options.messageId;
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+  }
+
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  get readerCount(): number {
+    return this.#listeners.size;
+  }
+
+  /**
+   * Attaches a reader: replays every event after `afterId`, then delivers live ones.
+   * Returns the detach function.
+   */
+  read(listener: ReplyListener, afterId = 0): () => void {
+    for (let i = afterId; i < this.#events.length; i++) listener(this.#events[i] as StreamEvent, i + 1);
+    if (this.#finished) return () => {};
+    this.#listeners.add(listener);
+    return () => {
+      if (this.#listeners.delete(listener)) this.#readerLeft();
+    };
+  }
+
+  #readerLeft(): void {
+    if (this.#finished || this.#listeners.size > 0) return;
+    const grace = this.#options.resumeGraceMs;
+    if (grace <= 0) {
+      this.abort('disconnect');
+      return;
+    }
+    setTimeout(() => {
+      if (this.#listeners.size === 0) this.abort('disconnect');
+    }, grace).unref();
+  }
+
+  /** Stops the upstream request at once; the reply ends with `message-end` `aborted`. */
+  abort(reason: AbortReason): void {
+    if (this.#finished || this.#controller.signal.aborted) return;
+    this.#abortReason = reason;
+    this.#controller.abort();
+  }
+
+  /** Runs the reply to its end. Never rejects: every failure becomes events and a log line. */
+  async run(): Promise<void> {
+    const o = this.#options;
+    const started = o.now();
+    let firstTokenMs: number | undefined;
+    let finish: UpstreamFinishReason | undefined;
+    let usage: Usage | undefined;
+    let failure: ReturnType<typeof toUpstreamError> | undefined;
+
+    this.#emit({ type: 'message-start', conversationId: o.conversationId, messageId: o.messageId, model: o.modelAlias });
+    try {
+      for await (const event of streamCompletion(o.openai, {
+        model: o.model,
+        messages: o.messages,
+        signal: this.#controller.signal,
+        firstTokenTimeoutMs: o.firstTokenTimeoutMs,
+        idleTimeoutMs: o.idleTimeoutMs,
+      })) {
+        switch (event.type) {
+          case 'text':
+            firstTokenMs ??= o.now() - started;
+            this.#text += event.text;
+            this.#emit({ type: 'text-delta', delta: event.text });
+            this.#persistSoon();
+            break;
+          case 'finish':
+            finish = event.reason;
+            break;
+          case 'usage':
+            usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
+            break;
+          default: {
+            const unexpected: never = event;
+            throw new Error(`unexpected upstream event ${JSON.stringify(unexpected)}`);
+          }
+        }
+      }
+    } catch (error) {
+      failure = toUpstreamError(error);
+    }
+
+    const finishReason: FinishReason = this.#controller.signal.aborted && failure === undefined
+      ? 'aborted'
+      : failure !== undefined
+        ? 'error'
+        : (finish ?? 'error');
+    // A stream that ended without a finish reason was cut short: treat it as a failure.
+    if (finishReason === 'error' && failure === undefined) {
+      failure = toUpstreamError(new Error('the upstream stream ended without a finish reason'));
+    }
+    const complete = finishReason === 'stop' || finishReason === 'length';
+    await this.#persist(complete);
+
+    usage ??= { inputTokens: o.inputTokens, outputTokens: this.#estimateOutputTokens() };
+    o.log[failure ? 'warn' : 'info'](
+      {
+        messageId: o.messageId,
+        model: o.modelAlias,
+        finishReason,
+        abortReason: this.#abortReason,
+        firstTokenMs,
+        durationMs: o.now() - started,
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        errorCode: failure?.code,
+        upstreamStatus: failure?.status,
+        // Upstream's own words go to the log only; the visitor gets `failure.message`.
+        upstreamDetail: failure?.detail,
+      },
+      'reply ended',
+    );
+    if (failure !== undefined) {
+      this.#emit({ type: 'error', code: failure.code, message: failure.message, retryable: failure.retryable });
+    }
+    this.#finished = true;
+    this.#emit({ type: 'message-end', finishReason, usage });
+    this.#listeners.clear();
+    this.#resolveDone();
+  }
+
+  #emit(event: StreamEvent): void {
+    this.#events.push(event);
+    const id = this.#events.length;
+    for (const listener of this.#listeners) listener(event, id);
+  }
+
+  /** Writes the partial text at most once per interval; writes are chained so they land in order. */
+  #persistSoon(): void {
+    const o = this.#options;
+    const now = o.now();
+    if (now - this.#lastPersist < (o.persistIntervalMs ?? DEFAULT_PERSIST_INTERVAL_MS)) return;
+    this.#lastPersist = now;
+    void this.#persist(false);
+  }
+
+  #persist(complete: boolean): Promise<unknown> {
+    const o = this.#options;
+    const content = this.#text;
+    this.#writes = this.#writes
+      .then(() => o.store.updateMessage(o.conversationId, o.messageId, { content, status: complete ? 'complete' : 'incomplete' }))
+      .catch((error: unknown) => o.log.error({ err: error, messageId: o.messageId }, 'could not store the reply'));
+    return this.#writes;
+  }
+
+  #estimateOutputTokens(): number {
+    try {
+      return countTokens(this.#text, { disallowedSpecial: new Set<string>() });
+    } catch {
+      return 0;
+    }
+  }
+}
