@@ -1,0 +1,91 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startChildServer, type ChildServer } from './child-server.js';
+import { repoRoot } from './repo-root.js';
+import type { StreamFormat } from './stream-client.js';
+import { workspaceImport } from './workspace-import.js';
+
+/** Why the real app cannot be benchmarked yet, or undefined when it can. */
+export function appUnavailable(): string | undefined {
+  if (!existsSync(join(repoRoot, 'server', 'src', 'app.ts'))) return 'server/src/app.ts (createApp) does not exist yet';
+  if (!existsSync(join(repoRoot, 'widget', 'dist', 'widget.js'))) return 'widget/dist/widget.js is missing';
+  return undefined;
+}
+
+/**
+ * The real proxy as production runs it, in this process: `parseConfig` over an environment,
+ * `createApp` with a real SqliteStore in `dataDir`, the real `openai` client pointed at the mock
+ * upstream, and pino logging at `info` into /dev/null (so its cost counts, its output does not).
+ * The rate limit is raised: the benchmark is one client IP opening thousands of streams.
+ * Called inside `server-child.ts`.
+ */
+export async function createBenchApp(upstreamUrl: string, dataDir: string): Promise<{ server: Server; close: () => Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const { parseConfig } = await import('../server/src/config.js');
+  const { createApp } = await import('../server/src/app.js');
+  const { SqliteStore } = await import('../server/src/store/sqlite-store.js');
+  const { default: OpenAI } = await workspaceImport<{ default: typeof import('openai').default }>('server', 'openai');
+  const { pino } = await workspaceImport<typeof import('pino')>('server', 'pino');
+  const config = parseConfig({
+    OPENAI_API_KEY: 'sk-bench',
+    OPENAI_BASE_URL: `${upstreamUrl}/v1`,
+    CHATDROP_DB: join(dataDir, 'chatdrop.db'),
+    CHATDROP_RATE_LIMIT: '1000000',
+    CHATDROP_MODELS: 'fast=bench-model',
+  });
+  const store = new SqliteStore({ path: config.dbPath });
+  const openai = new OpenAI({ apiKey: config.openaiApiKey, baseURL: config.openaiBaseUrl, maxRetries: config.upstreamRetries });
+  const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
+  const app = createApp({ config, store, openai, logger, demo: false });
+  const server = createServer(app);
+  server.keepAliveTimeout = 60_000;
+  return { server, close: () => store.close() };
+}
+
+/** Starts the real app in a child process (its own loop and RSS) with a fresh database. */
+export async function startAppChild(upstreamUrl: string): Promise<ChildServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'chatdrop-bench-app-'));
+  const child = await startChildServer(['app', upstreamUrl, dataDir]).catch(async (error: unknown) => {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    ...child,
+    async stop() {
+      await child.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface StreamRequest {
+  path: string;
+  format: StreamFormat;
+  body: (i: number) => string;
+}
+
+/** A chat turn as the widget sends it: a new conversation each time. */
+export function appRequest(prompt: string): StreamRequest {
+  return { path: '/api/chat', format: 'chatdrop', body: () => JSON.stringify({ message: prompt }) };
+}
+
+/** The same turn as the proxy sends it upstream (system prompt, the message, usage on). */
+export function openaiRequest(prompt: string): StreamRequest {
+  return {
+    path: '/v1/chat/completions',
+    format: 'openai',
+    body: () =>
+      JSON.stringify({
+        model: 'bench-model',
+        stream: true,
+        stream_options: { include_usage: true },
+        messages: [
+          { role: 'system', content: 'You are a friendly, concise help assistant on this website.' },
+          { role: 'user', content: prompt },
+        ],
+      }),
+  };
+}

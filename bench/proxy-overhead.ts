@@ -1,0 +1,109 @@
+import { startChildServer, type ChildServer } from './child-server.js';
+import { measured, notMeasured, round, type Measured } from './figure.js';
+import { benchPrompt } from './mock-upstream.js';
+import { percentile } from './percentile.js';
+import { runStreams, type StreamFormat, type StreamResult } from './stream-client.js';
+import { appRequest, openaiRequest, startAppChild } from './bench-app.js';
+
+const LEVELS = [10, 100, 1_000] as const;
+const CHUNKS = 50;
+const INTERVAL_MS = 10;
+const ROUNDS = 2;
+
+interface Target {
+  name: string;
+  server: ChildServer;
+  path: string;
+  format: StreamFormat;
+  body: (i: number) => string;
+}
+
+/**
+ * Proxy overhead (issue 7): N concurrent streams of 50 chunks, 10 ms apart, three ways: straight
+ * from the mock upstream (the baseline), through a raw `http` + `pipe()` proxy (the physical
+ * floor), and through the real proxy (`createApp` with a real SqliteStore and the real `openai`
+ * client). Each server runs in its own process; the rounds interleave the three ways so drift hits
+ * all of them. "First token" is the first text token, not the first byte: the real proxy sends
+ * `message-start` before the upstream answers, which would flatter it.
+ */
+export async function proxyOverhead(appError: string | undefined): Promise<Measured[]> {
+  if (appError !== undefined) return [notMeasured('proxy overhead', 'ms', appError, 'adds ≤ 1 ms p50, ≤ 5 ms p99 at N=100')];
+  const mock = await startChildServer(['mock']);
+  const children: ChildServer[] = [mock];
+  try {
+    const pipe = await startChildServer(['pipe', mock.url]);
+    children.push(pipe);
+    const app = await startAppChild(mock.url);
+    children.push(app);
+    const prompt = benchPrompt('stamped', CHUNKS, INTERVAL_MS);
+    const targets: Target[] = [
+      { name: 'direct', server: mock, ...openaiRequest(prompt) },
+      { name: 'pipe', server: pipe, ...openaiRequest(prompt) },
+      { name: 'proxy', server: app, ...appRequest(prompt) },
+    ];
+    const run = (t: Target, n: number) =>
+      runStreams({ url: t.server.url, path: t.path, format: t.format, body: t.body, n, expectedTokens: CHUNKS });
+    for (const t of targets) await run(t, 10); // warm-up: JIT, connection pools, SQLite pages
+    const rows: Measured[] = [];
+    for (const n of LEVELS) {
+      const samples = new Map<string, StreamResult[]>(targets.map((t) => [t.name, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const t of targets) samples.get(t.name)?.push(...(await run(t, n)).results);
+      }
+      rows.push(...levelRows(n, samples));
+    }
+    return rows;
+  } finally {
+    await Promise.all(children.map((c) => c.stop()));
+  }
+}
+
+function levelRows(n: number, samples: Map<string, StreamResult[]>): Measured[] {
+  const stat = (name: string, pick: (r: StreamResult) => number, p: number) =>
+    round(percentile((samples.get(name) ?? []).filter((r) => r.error === '').map(pick), p), 2);
+  const failures = (name: string) => {
+    const failed = (samples.get(name) ?? []).filter((r) => r.error !== '');
+    return failed.length === 0 ? '' : `${failed.length} of ${samples.get(name)?.length} streams failed (${failed[0]?.error})`;
+  };
+  const first = (r: StreamResult) => r.firstTokenMs;
+  const last = (r: StreamResult) => r.lastByteMs;
+  const rows: Measured[] = [];
+  for (const [label, pick] of [['first token', first], ['last byte', last]] as const) {
+    for (const p of [50, 99]) {
+      const proxy = stat('proxy', pick, p);
+      const direct = stat('direct', pick, p);
+      const added = round(proxy - direct, 2);
+      const hasTarget = n === 100 && label === 'first token';
+      const limit = p === 50 ? 1 : 5;
+      rows.push(
+        measured({
+          figure: `N=${n} ${label} p${p}, proxy`,
+          unit: 'ms',
+          value: proxy,
+          baseline: 'straight from mock',
+          baselineValue: direct,
+          target: hasTarget ? `adds ≤ ${limit} ms` : '',
+          met: hasTarget ? added <= limit : null,
+          note: [`adds ${added} ms`, hasTarget && added > limit ? `over by ${round(added - limit, 2)} ms` : '', failures('proxy')]
+            .filter((s) => s !== '')
+            .join('; '),
+        }),
+      );
+    }
+  }
+  for (const p of [50, 99]) {
+    const pipe = stat('pipe', first, p);
+    const direct = stat('direct', first, p);
+    rows.push(
+      measured({
+        figure: `N=${n} first token p${p}, pipe() floor`,
+        unit: 'ms',
+        value: pipe,
+        baseline: 'straight from mock',
+        baselineValue: direct,
+        note: [`adds ${round(pipe - direct, 2)} ms`, failures('pipe')].filter((s) => s !== '').join('; '),
+      }),
+    );
+  }
+  return rows;
+}
