@@ -1,0 +1,77 @@
+/**
+ * The Lua scripts behind `RedisStore`. Each runs atomically inside Redis, so a check and the
+ * write that depends on it (does the conversation exist? is this an assistant message?) cannot
+ * be split by another instance's write.
+ *
+ * Every conversation-writing script takes the same five keys, in this order:
+ *   KEYS[1] conversation hash (createdAt, updatedAt): its existence is the conversation's
+ *   KEYS[2] list of message ids in append order
+ *   KEYS[3] hash of message fields, `<messageId>:role|status|createdAt|content`
+ *   KEYS[4] hash of ratings, `<messageId>` -> up|down
+ *   KEYS[5] sorted set of conversation ids by last activity, for `deleteIdleSince`
+ * Keys 1-4 expire after the retention; every write refreshes them ("activity").
+ *
+ * Fields are flat, not JSON, so content goes through byte for byte (cjson would re-escape it).
+ */
+
+const TOUCH = `
+local function touch(id, now, ttl)
+  redis.call('HSET', KEYS[1], 'updatedAt', now)
+  redis.call('ZADD', KEYS[5], now, id)
+  for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+`;
+
+/** ARGV: conversationId, now, ttlMs. */
+export const CREATE_CONVERSATION = `${TOUCH}
+redis.call('HSET', KEYS[1], 'createdAt', ARGV[2])
+touch(ARGV[1], ARGV[2], ARGV[3])
+return 1
+`;
+
+/** ARGV: conversationId, messageId, role, status, content, now, ttlMs. Answers 0 when no conversation. */
+export const APPEND_MESSAGE = `${TOUCH}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local id = ARGV[2]
+redis.call('RPUSH', KEYS[2], id)
+redis.call('HSET', KEYS[3], id .. ':role', ARGV[3], id .. ':status', ARGV[4],
+  id .. ':createdAt', ARGV[6], id .. ':content', ARGV[5])
+touch(ARGV[1], ARGV[6], ARGV[7])
+return 1
+`;
+
+/** ARGV: conversationId, messageId, status, content, now, ttlMs. Answers 0 when no such message. */
+export const UPDATE_MESSAGE = `${TOUCH}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local id = ARGV[2]
+if redis.call('HEXISTS', KEYS[3], id .. ':role') == 0 then return 0 end
+redis.call('HSET', KEYS[3], id .. ':status', ARGV[3], id .. ':content', ARGV[4])
+touch(ARGV[1], ARGV[5], ARGV[6])
+return 1
+`;
+
+/** ARGV: conversationId, messageId, rating, now, ttlMs. Only assistant messages can be rated. */
+export const SET_FEEDBACK = `${TOUCH}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[3], ARGV[2] .. ':role') ~= 'assistant' then return 0 end
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+touch(ARGV[1], ARGV[4], ARGV[5])
+return 1
+`;
+
+/**
+ * ARGV: conversationId, cutoff (or empty for "unconditionally"). Deletes when the conversation's
+ * last activity is before the cutoff, re-checked here so a conversation touched after the sweep
+ * listed it survives. Answers 1 when a live conversation was deleted, 0 otherwise (already gone,
+ * e.g. expired by TTL, whose leftover index entry is removed all the same).
+ */
+export const DELETE_CONVERSATION = `
+if ARGV[2] ~= '' then
+  local score = redis.call('ZSCORE', KEYS[5], ARGV[1])
+  if score and tonumber(score) >= tonumber(ARGV[2]) then return 0 end
+end
+local existed = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+redis.call('ZREM', KEYS[5], ARGV[1])
+return existed
+`;

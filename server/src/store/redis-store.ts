@@ -1,0 +1,258 @@
+import type { ChatMessage, ChatRole, Conversation, MessageStatus } from '@chatdrop/shared';
+import { Redis } from 'ioredis';
+import type { ConversationStore, MessagePatch, NewMessage, Rating } from './conversation-store.js';
+import { isWellFormedId, newId } from './new-id.js';
+import {
+  APPEND_MESSAGE,
+  CREATE_CONVERSATION,
+  DELETE_CONVERSATION,
+  SET_FEEDBACK,
+  UPDATE_MESSAGE,
+} from './redis-scripts.js';
+import { StoreUnavailableError } from './store-unavailable-error.js';
+
+export interface RedisStoreOptions {
+  /** `REDIS_URL`, e.g. `redis://127.0.0.1:6379/0`. */
+  url: string;
+  /** Epoch milliseconds; injected by tests to drive `deleteIdleSince`. */
+  now?: () => number;
+  /** How long an idle conversation lives: the TTL of its keys, refreshed on every write. */
+  retentionMs?: number;
+  /** Prefix of every key, so several sites (or tests) can share one Redis. */
+  keyPrefix?: string;
+  /** Hears connection errors while Redis is away (for the log); the store keeps reconnecting. */
+  onError?: (error: Error) => void;
+}
+
+const DEFAULT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+const CONNECT_TIMEOUT_MS = 5_000;
+/** Conversations deleted per round trip when sweeping. */
+const SWEEP_BATCH = 200;
+
+/** ioredis adds a method per `defineCommand`; these are ours (5 keys, then the ARGV in redis-scripts.ts). */
+interface Scripts {
+  createConversation(...keysAndArgs: (string | number)[]): Promise<number>;
+  appendMessage(...keysAndArgs: (string | number)[]): Promise<number>;
+  updateMessage(...keysAndArgs: (string | number)[]): Promise<number>;
+  setFeedback(...keysAndArgs: (string | number)[]): Promise<number>;
+  deleteConversation(...keysAndArgs: (string | number)[]): Promise<number>;
+}
+
+/**
+ * The shared backend for several instances (issue 6): each conversation is a few keys that expire
+ * after the retention, refreshed on every write; messages keep their order in a list; every write
+ * that checks something first is one Lua script, so it is atomic across instances. Commands from
+ * one instance go over one connection in call order, so appends made together keep that order.
+ *
+ * Redis going away is not a visitor's mistake: calls then fail at once with
+ * `StoreUnavailableError` (no queue that grows while Redis is down), and the client reconnects by
+ * itself with backoff, so the server recovers without a restart.
+ */
+export class RedisStore implements ConversationStore {
+  readonly #redis: Redis;
+  readonly #scripts: Scripts;
+  readonly #now: () => number;
+  readonly #ttl: number;
+  readonly #prefix: string;
+  #connecting: Promise<void> | undefined;
+  #connected = false;
+
+  constructor(options: RedisStoreOptions) {
+    this.#now = options.now ?? Date.now;
+    this.#ttl = options.retentionMs ?? DEFAULT_RETENTION_MS;
+    this.#prefix = options.keyPrefix ?? 'chatdrop:';
+    this.#redis = new Redis(options.url, {
+      lazyConnect: true,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      // Fail a call at once while disconnected instead of holding the visitor's request.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+    });
+    // Without a listener ioredis prints every reconnect failure as an unhandled error.
+    const onError = options.onError ?? (() => {});
+    this.#redis.on('error', onError);
+    this.#redis.defineCommand('createConversation', { lua: CREATE_CONVERSATION, numberOfKeys: 5 });
+    this.#redis.defineCommand('appendMessage', { lua: APPEND_MESSAGE, numberOfKeys: 5 });
+    this.#redis.defineCommand('updateMessage', { lua: UPDATE_MESSAGE, numberOfKeys: 5 });
+    this.#redis.defineCommand('setFeedback', { lua: SET_FEEDBACK, numberOfKeys: 5 });
+    this.#redis.defineCommand('deleteConversation', { lua: DELETE_CONVERSATION, numberOfKeys: 5 });
+    this.#scripts = this.#redis as unknown as Scripts;
+  }
+
+  /**
+   * Connects, and rejects with a clear error when Redis cannot be reached, so `main.ts` can refuse
+   * to start instead of serving 503s. The store is usable only after this resolves.
+   */
+  static async open(options: RedisStoreOptions): Promise<RedisStore> {
+    const store = new RedisStore(options);
+    await store.connect();
+    return store;
+  }
+
+  connect(): Promise<void> {
+    this.#connecting ??= this.#connect();
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<void> {
+    // ioredis rejects with a bare "Connection is closed."; the socket's own error says why.
+    let socketError: Error | undefined;
+    const onError = (error: Error) => (socketError ??= error);
+    this.#redis.on('error', onError);
+    try {
+      await this.#redis.connect();
+      await this.#redis.ping();
+      this.#connected = true;
+    } catch (error) {
+      this.#redis.disconnect();
+      this.#connecting = undefined;
+      const reason = socketError ?? error;
+      throw new StoreUnavailableError(`Cannot reach Redis at ${redactUrl(this.#redis)}: ${messageOf(reason)}`, { cause: reason });
+    } finally {
+      this.#redis.off('error', onError);
+    }
+  }
+
+  async createConversation(): Promise<string> {
+    const id = newId();
+    await this.#call(() => this.#scripts.createConversation(...this.#keys(id), id, this.#now(), this.#ttl));
+    return id;
+  }
+
+  async getConversation(id: string): Promise<Conversation | undefined> {
+    if (!isWellFormedId(id)) return undefined;
+    const [conversation, order, fields] = this.#keys(id);
+    // One MULTI: the list and the fields are read at the same instant, so a message appended
+    // meanwhile cannot appear in one and not the other.
+    const replies = await this.#call(() =>
+      this.#redis.multi().exists(conversation).lrange(order, 0, -1).hgetall(fields).exec(),
+    );
+    if (!replies) throw new StoreUnavailableError('Redis aborted a read transaction');
+    for (const [error] of replies) if (error) throw new StoreUnavailableError('Redis read failed', { cause: error });
+    const [exists, ids, values] = replies.map(([, value]) => value) as [number, string[], Record<string, string>];
+    if (exists === 0) return undefined;
+    const messages = ids.flatMap((messageId): ChatMessage[] => {
+      const role = values[`${messageId}:role`];
+      if (role === undefined) return []; // cannot happen: the append script writes both at once
+      return [
+        {
+          id: messageId,
+          role: role as ChatRole,
+          content: values[`${messageId}:content`] ?? '',
+          status: (values[`${messageId}:status`] ?? 'incomplete') as MessageStatus,
+          createdAt: new Date(Number(values[`${messageId}:createdAt`])).toISOString(),
+        },
+      ];
+    });
+    return { id, messages };
+  }
+
+  async appendMessage(conversationId: string, message: NewMessage): Promise<ChatMessage | undefined> {
+    if (!isWellFormedId(conversationId)) return undefined;
+    const id = newId();
+    const now = this.#now();
+    const appended = await this.#call(() =>
+      this.#scripts.appendMessage(
+        ...this.#keys(conversationId),
+        conversationId, id, message.role, message.status, message.content, now, this.#ttl,
+      ),
+    );
+    if (appended !== 1) return undefined;
+    return { id, role: message.role, content: message.content, status: message.status, createdAt: new Date(now).toISOString() };
+  }
+
+  async updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<boolean> {
+    if (!isWellFormedId(conversationId) || !isWellFormedId(messageId)) return false;
+    const updated = await this.#call(() =>
+      this.#scripts.updateMessage(
+        ...this.#keys(conversationId),
+        conversationId, messageId, patch.status, patch.content, this.#now(), this.#ttl,
+      ),
+    );
+    return updated === 1;
+  }
+
+  async deleteConversation(id: string): Promise<boolean> {
+    if (!isWellFormedId(id)) return false;
+    return (await this.#call(() => this.#scripts.deleteConversation(...this.#keys(id), id, ''))) === 1;
+  }
+
+  async setFeedback(conversationId: string, messageId: string, rating: Rating): Promise<boolean> {
+    if (!isWellFormedId(conversationId) || !isWellFormedId(messageId)) return false;
+    const set = await this.#call(() =>
+      this.#scripts.setFeedback(...this.#keys(conversationId), conversationId, messageId, rating, this.#now(), this.#ttl),
+    );
+    return set === 1;
+  }
+
+  async getFeedback(conversationId: string, messageId: string): Promise<Rating | undefined> {
+    if (!isWellFormedId(conversationId) || !isWellFormedId(messageId)) return undefined;
+    const rating = await this.#call(() => this.#redis.hget(this.#keys(conversationId)[3], messageId));
+    return rating === 'up' || rating === 'down' ? rating : undefined;
+  }
+
+  /**
+   * TTLs already expire idle conversations on Redis's clock; this sweep exists for the store's own
+   * clock (tests, an explicit sweep) and to drop index entries of conversations that expired.
+   */
+  async deleteIdleSince(cutoffMs: number): Promise<number> {
+    const index = this.#indexKey();
+    let deleted = 0;
+    for (;;) {
+      // Exclusive upper bound: idle strictly before the cutoff, as in the SQLite store.
+      const ids = await this.#call(() => this.#redis.zrangebyscore(index, '-inf', `(${cutoffMs}`, 'LIMIT', 0, SWEEP_BATCH));
+      if (ids.length === 0) return deleted;
+      const results = await this.#call(() =>
+        Promise.all(ids.map((id) => this.#scripts.deleteConversation(...this.#keys(id), id, cutoffMs))),
+      );
+      deleted += results.filter((result) => result === 1).length;
+    }
+  }
+
+  async close(): Promise<void> {
+    const status = this.#redis.status;
+    if (status === 'end') return;
+    if (status === 'ready') {
+      try {
+        await this.#redis.quit();
+        return;
+      } catch {
+        // Lost the connection while quitting: just drop it.
+      }
+    }
+    this.#redis.disconnect();
+  }
+
+  /** The five keys every script takes, in the order redis-scripts.ts documents. */
+  #keys(conversationId: string): [string, string, string, string, string] {
+    const base = `${this.#prefix}conversation:${conversationId}`;
+    return [base, `${base}:order`, `${base}:messages`, `${base}:feedback`, this.#indexKey()];
+  }
+
+  #indexKey(): string {
+    return `${this.#prefix}conversations-by-activity`;
+  }
+
+  async #call<T>(command: () => Promise<T>): Promise<T> {
+    // Built with `new` and used before `connect()`: connect on first use. Later drops are
+    // handled by ioredis's own reconnects, during which calls fail fast.
+    // Concurrent first calls wait on the same connection promise and then run in call order.
+    if (!this.#connected) await this.connect();
+    try {
+      return await command();
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
+      throw new StoreUnavailableError(`Redis command failed: ${messageOf(error)}`, { cause: error });
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** host:port only: a REDIS_URL may carry a password, which belongs in no log line. */
+function redactUrl(redis: Redis): string {
+  return `${redis.options.host ?? '?'}:${redis.options.port ?? '?'}`;
+}
