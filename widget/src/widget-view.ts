@@ -11,12 +11,13 @@ export interface WidgetView {
   draft: Signal<string>;
   settings: Signal<Settings>;
   locale: Locale;
-  root: ShadowRoot;
+  /** The shadow root in the page; a Document in component tests. */
+  root: DocumentOrShadowRoot & ParentNode;
   setOpen(open: boolean): void;
 }
 
 export function createWidgetView(
-  root: ShadowRoot,
+  root: DocumentOrShadowRoot & ParentNode,
   locale: Locale,
   settings: Settings,
   emit: (event: 'open' | 'close') => void,
@@ -35,7 +36,9 @@ export function createWidgetView(
       // Focus was inside the panel (Escape, the header button): hand it back to the launcher
       // before the panel goes, so keyboard users are not dropped at the top of the page.
       // A page calling Chatdrop.close() keeps its own focus.
-      if (!next && root.activeElement) root.querySelector<HTMLElement>('.launcher')?.focus();
+      if (!next && root.querySelector('.panel')?.contains(root.activeElement)) {
+        root.querySelector<HTMLElement>('.launcher')?.focus();
+      }
       batch(() => {
         open.value = next;
         if (next) unread.value = false;
