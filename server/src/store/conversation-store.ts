@@ -20,6 +20,8 @@ export interface MessagePatch {
  * Every method is async so that a networked backend fits the same shape. Ids are minted by the
  * store: at least 128 random bits, URL-safe (see `new-id.ts`). Lookups of unknown or malformed
  * ids answer `undefined`/`false`, never throw: a visitor's bad id is not a server error.
+ * A backend that cannot be reached (Redis down) rejects with `StoreUnavailableError`
+ * (`store-unavailable-error.ts`), which routes answer as `upstream-unavailable` / 503.
  */
 export interface ConversationStore {
   /** Creates an empty conversation and returns its id. */
