@@ -7,13 +7,16 @@ const closingLine: Reporter = {
     let passed = 0;
     let failed = unhandledErrors.length;
     for (const module of testModules) {
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+        else if (state === 'failed') failedHere++;
       }
-      // A file that failed to load has no tests but is still a failure.
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
+      // A file that failed to load, or whose beforeAll threw (its tests then count as skipped),
+      // is still a failure.
+      if (failedHere === 0 && module.state() === 'failed') failedHere = 1;
+      failed += failedHere;
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
   },
