@@ -1,0 +1,205 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** The recorded OpenAI streams, beside the repository (`../shared/fixtures` from /work/main). */
+export const FIXTURES_DIR = new URL('../../../../shared/fixtures/', import.meta.url);
+
+export function readFixture(name: string): Buffer {
+  return readFileSync(new URL(name, FIXTURES_DIR));
+}
+
+/** What the mock does with the next request. */
+export type MockScript =
+  /** Replays a recorded stream byte for byte, cut into chunks of these sizes (cycled). */
+  | { kind: 'fixture'; file: string; chunkSizes?: number[]; delayMs?: number }
+  /** A generated stream in the real chat.completion.chunk shape. */
+  | {
+      kind: 'deltas';
+      deltas: string[];
+      finishReason?: 'stop' | 'length' | 'content_filter';
+      /** null: no usage chunk at all (some compatible servers send none). */
+      usage?: { prompt: number; completion: number } | null;
+      /** Wait before each content chunk. */
+      delayMs?: number;
+      /** Destroy the socket after this many content chunks (a dropped connection). */
+      dropAfter?: number;
+      /** Go silent after this many content chunks, keeping the connection open. */
+      hangAfter?: number;
+    }
+  /** An error status with OpenAI's error body. */
+  | { kind: 'error'; status: number; message: string; type?: string; code?: string | null; headers?: Record<string, string> }
+  /** Status and headers, then nothing at all. */
+  | { kind: 'hang' };
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: any;
+  startedAt: number;
+  /** True when the client closed the connection before the answer was complete. */
+  aborted: boolean;
+  abortedAt: number | undefined;
+}
+
+export interface MockUpstream {
+  /** For the `openai` client's `baseURL`. */
+  baseUrl: string;
+  requests: RecordedRequest[];
+  /** Queues scripts for the next requests; the last one keeps answering once the queue is empty. */
+  script(...scripts: MockScript[]): void;
+  /** Resolves once a request has been recorded as aborted by the client. */
+  waitForAbort(index?: number, timeoutMs?: number): Promise<RecordedRequest>;
+  close(): Promise<void>;
+}
+
+/** Awkward cuts: inside `data:`, between `\n` and `\n`, one byte at a time. */
+const DEFAULT_CHUNK_SIZES = [1, 5, 2, 17, 64, 3, 128, 1, 1, 40];
+
+/**
+ * An OpenAI-compatible `POST /v1/chat/completions` on 127.0.0.1:0 (node:http), faithful to the
+ * wire format, scriptable per test, recording every request and whether the client aborted it.
+ */
+export async function startMockUpstream(): Promise<MockUpstream> {
+  const queue: MockScript[] = [];
+  let last: MockScript = { kind: 'deltas', deltas: ['Hello', ' there', '!'] };
+  const requests: RecordedRequest[] = [];
+  const abortWaiters = new Set<() => void>();
+
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (part: Buffer) => parts.push(part));
+    req.on('end', () => {
+      const text = Buffer.concat(parts).toString('utf8');
+      const record: RecordedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: text === '' ? undefined : JSON.parse(text),
+        startedAt: Date.now(),
+        aborted: false,
+        abortedAt: undefined,
+      };
+      requests.push(record);
+      res.on('close', () => {
+        if (!res.writableFinished) {
+          record.aborted = true;
+          record.abortedAt = Date.now();
+          for (const wake of abortWaiters) wake();
+        }
+      });
+      const script = queue.shift() ?? last;
+      if (queue.length === 0) last = script;
+      void play(script, res).catch(() => res.destroy());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    script(...scripts) {
+      queue.push(...scripts);
+      const final = scripts.at(-1);
+      if (final !== undefined) last = final;
+    },
+    waitForAbort(index = requests.length - 1, timeoutMs = 5_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const record = requests[index];
+          if (record?.aborted) {
+            abortWaiters.delete(wake);
+            clearTimeout(timer);
+            resolve(record);
+            return true;
+          }
+          return false;
+        };
+        const wake = (): void => void check();
+        const timer = setTimeout(() => {
+          abortWaiters.delete(wake);
+          reject(new Error(`request ${index} was not aborted within ${timeoutMs} ms`));
+        }, timeoutMs);
+        abortWaiters.add(wake);
+        check();
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Cuts the TCP connection once what was written has left (destroy alone discards the buffer). */
+async function dropConnection(res: ServerResponse): Promise<void> {
+  await new Promise<void>((resolve) => res.write('', () => resolve()));
+  await sleep(20);
+  res.socket?.destroy();
+}
+
+async function play(script: MockScript, res: ServerResponse): Promise<void> {
+  switch (script.kind) {
+    case 'fixture': {
+      const bytes = readFixture(script.file);
+      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' });
+      const sizes = script.chunkSizes ?? DEFAULT_CHUNK_SIZES;
+      for (let at = 0, i = 0; at < bytes.length; i++) {
+        const size = sizes[i % sizes.length] ?? 16;
+        res.write(bytes.subarray(at, at + size));
+        at += size;
+        if (script.delayMs !== undefined) await sleep(script.delayMs);
+        else await new Promise((resolve) => setImmediate(resolve)); // so the chunks stay separate on the wire
+      }
+      res.end();
+      return;
+    }
+    case 'deltas': {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' });
+      const id = 'chatcmpl-mock';
+      const frame = (choices: unknown[], extra: object = {}): string =>
+        `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1723031664, model: 'gpt-mock', system_fingerprint: 'fp_mock', choices, ...extra })}\n\n`;
+      const choice = (delta: object, finish: string | null = null): object => ({ index: 0, delta, logprobs: null, finish_reason: finish });
+      res.write(frame([choice({ role: 'assistant', content: '', refusal: null })]));
+      for (const [n, delta] of script.deltas.entries()) {
+        if (script.dropAfter === n) {
+          await dropConnection(res);
+          return;
+        }
+        if (script.hangAfter === n) return;
+        if (script.delayMs !== undefined) await sleep(script.delayMs);
+        if (res.destroyed) return;
+        res.write(frame([choice({ content: delta })]));
+      }
+      if (script.dropAfter !== undefined && script.dropAfter >= script.deltas.length) {
+        await dropConnection(res);
+        return;
+      }
+      res.write(frame([choice({}, script.finishReason ?? 'stop')]));
+      const usage = script.usage === undefined ? { prompt: 17, completion: script.deltas.length } : script.usage;
+      if (usage !== null) {
+        res.write(frame([], { usage: { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion } }));
+      }
+      res.end('data: [DONE]\n\n');
+      return;
+    }
+    case 'error': {
+      res.writeHead(script.status, { 'Content-Type': 'application/json', ...script.headers });
+      res.end(JSON.stringify({ error: { message: script.message, type: script.type ?? 'invalid_request_error', param: null, code: script.code ?? null } }));
+      return;
+    }
+    case 'hang':
+      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' });
+      res.flushHeaders();
+      return;
+    default: {
+      const unexpected: never = script;
+      throw new Error(`unknown script ${JSON.stringify(unexpected)}`);
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { pino } from 'pino';
+import { createApp } from '../app.js';
+import { parseConfig, type Config, type Env } from '../config.js';
+import { ReplyRegistry } from '../reply-registry.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import type { MockUpstream } from './mock-upstream.js';
+
+/** A key no response, header or log line may ever contain. */
+export const CANARY_KEY = 'sk-canary-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e';
+
+export interface TestServerOptions {
+  upstream: MockUpstream;
+  /** Extra environment, parsed by the real `parseConfig`. */
+  env?: Env;
+  /** Reuse a database file (restart tests); a fresh temp file otherwise. */
+  dbPath?: string;
+  maxRetries?: number;
+  demo?: boolean;
+}
+
+export interface TestServer {
+  url: string;
+  config: Config;
+  store: SqliteStore;
+  replies: ReplyRegistry;
+  dbPath: string;
+  /** Every log line, raw JSON. */
+  logs: string[];
+  widgetFile: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real app on 127.0.0.1:0: a SQLite file in a temp folder, the real `openai` client at the
+ * mock upstream (no retries unless asked), a capturing pino logger.
+ */
+export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'chatdrop-test-'));
+  const dbPath = options.dbPath ?? join(dir, 'chatdrop.db');
+  const widgetFile = join(dir, 'widget.js');
+  writeFileSync(widgetFile, 'console.log("chatdrop widget");\n');
+  const config = parseConfig({
+    OPENAI_API_KEY: CANARY_KEY,
+    OPENAI_BASE_URL: options.upstream.baseUrl,
+    CHATDROP_DB: dbPath,
+    CHATDROP_SYSTEM_PROMPT: 'You are the test help desk.',
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const store = new SqliteStore({ path: dbPath });
+  const replies = new ReplyRegistry();
+  const openai = new OpenAI({ apiKey: CANARY_KEY, baseURL: options.upstream.baseUrl, maxRetries: options.maxRetries ?? 0 });
+  const app = createApp({
+    config,
+    store,
+    openai,
+    logger,
+    demo: options.demo ?? false,
+    replies,
+    widgetFile,
+    demoDir: join(dir, 'demo'),
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    config,
+    store,
+    replies,
+    dbPath,
+    logs,
+    widgetFile,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await replies.drain(0);
+      await store.close();
+      if (options.dbPath === undefined) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
