@@ -58,6 +58,8 @@ export interface StreamOptions {
   signal?: AbortSignal | undefined;
   /** Leave the stream open after the events (a reply still running) until aborted or `release`. */
   hold?: Promise<void>;
+  /** Events sent once `hold` resolves (numbered on from the first ones). */
+  after?: StreamEvent[];
   /** Extra raw text sent before the events (comments, junk). */
   prefix?: string;
   chunk?: number;
@@ -84,6 +86,12 @@ export function sse(events: StreamEvent[], options: StreamOptions = {}): Respons
         return;
       }
       if (options.hold) await options.hold;
+      if (options.after?.length) {
+        const first = events.length;
+        controller.enqueue(new TextEncoder().encode(options.after.map((e, i) => encodeSseEvent(first + i + 1, e)).join('')));
+        options.after = [];
+        return;
+      }
       try {
         controller.close();
       } catch {}

@@ -1,0 +1,184 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ChatdropApi } from './chatdrop-api.js';
+import { mountWidget } from './mount-widget.js';
+import { createFakeApi, delta, end, gate, json, sse, start, until } from './test/fake-api.js';
+
+type Holder = { Chatdrop?: unknown };
+const holder = window as unknown as Holder;
+
+function script(attrs: Record<string, string> = {}) {
+  const el = document.createElement('script');
+  el.src = 'https://chat.example.com/widget.js';
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+
+const routes = {
+  'GET /api/config': () =>
+    json(200, { title: 'Acme help', greeting: 'Hello from config', starters: [], models: [{ id: 'fast', label: 'Fast' }], demo: true }),
+  'POST /api/chat': () => sse([start('c1', 'a1'), delta('Reply'), end()]),
+};
+
+let mounted: ChatdropApi | undefined;
+afterEach(() => {
+  mounted?.destroy();
+  mounted = undefined;
+  delete holder.Chatdrop;
+  localStorage.clear();
+  document.documentElement.lang = '';
+});
+
+const shadow = () => document.querySelector('chatdrop-widget')!.shadowRoot!;
+const q = (selector: string) => shadow().querySelector<HTMLElement>(selector);
+const launcher = () => q('.launcher')!;
+
+describe('mountWidget', () => {
+  it('adds exactly one <chatdrop-widget> with an open shadow root, styled by one adopted sheet', () => {
+    const before = document.body.children.length;
+    const api = createFakeApi(routes);
+    mounted = mountWidget(script(), api.fetch);
+    expect(document.body.children.length).toBe(before + 1);
+    expect(document.querySelectorAll('chatdrop-widget')).toHaveLength(1);
+    const root = shadow();
+    expect(root.mode).toBe('open');
+    expect(root.adoptedStyleSheets).toHaveLength(1);
+    expect(root.querySelector('style')).toBeNull();
+    expect(root.querySelector('[style]')).toBeNull();
+    expect(launcher().getAttribute('aria-label')).toBe('Open chat');
+    expect(holder.Chatdrop).toBe(mounted);
+  });
+
+  it("uses the script's origin for the API, data-api when given, and attributes over /api/config", async () => {
+    const api = createFakeApi(routes, 'https://api.example.org');
+    mounted = mountWidget(script({ 'data-api': 'https://api.example.org/', 'data-title': 'Ask us', 'data-position': 'left', 'data-theme': 'dark', 'data-color': '#fde047' }), api.fetch);
+    const host = document.querySelector('chatdrop-widget') as HTMLElement;
+    expect(host.getAttribute('data-position')).toBe('left');
+    expect(host.getAttribute('data-theme')).toBe('dark');
+    expect(host.style.getPropertyValue('--cd-accent')).toBe('#fde047');
+    expect(host.style.getPropertyValue('--cd-on-accent')).toBe('#000000'); // yellow needs dark text
+    mounted.open();
+    await until(() => api.calls.some((c) => c.path === '/api/config'), 'config fetch');
+    await until(() => q('.badge')?.textContent === 'Demo', 'config applied');
+    expect(q('h2')?.textContent).toBe('Ask us'); // data-title wins over the config's title
+    expect(shadow().textContent).toContain('Hello from config');
+  });
+
+  it('window.Chatdrop opens, closes, toggles, sends and reports events', async () => {
+    const api = createFakeApi(routes);
+    mounted = mountWidget(script(), api.fetch);
+    const seen: string[] = [];
+    const off = mounted.on('open', () => seen.push('open'));
+    mounted.on('close', () => seen.push('close'));
+    mounted.on('message', (m) => seen.push(`message:${(m as { role: string }).role}`));
+    mounted.open();
+    await until(() => !!q('[role=dialog]'), 'open');
+    mounted.toggle();
+    await until(() => !q('[role=dialog]'), 'closed');
+    off();
+    mounted.send('From the page');
+    await until(() => seen.includes('message:assistant'), 'reply');
+    expect(seen).toEqual(['open', 'close', 'message:user', 'message:assistant']);
+    expect(api.calls.find((c) => c.path === '/api/chat')?.body).toEqual({ message: 'From the page' });
+  });
+
+  it('replays calls queued by the stub before the script loaded', async () => {
+    const api = createFakeApi(routes);
+    // The README's stub, verbatim in spirit: each method pushes [name, args] onto q.
+    const stub: { q: unknown[][]; [k: string]: unknown } = { q: [] };
+    for (const m of ['open', 'close', 'toggle', 'send', 'reset', 'destroy', 'on']) {
+      stub[m] = (...args: unknown[]) => stub.q.push([m, args]);
+    }
+    holder.Chatdrop = stub;
+    const events: unknown[] = [];
+    (stub.on as (e: string, h: (d: unknown) => void) => void)('message', (d) => events.push(d));
+    (stub.send as (t: string) => void)('Queued question');
+    mounted = mountWidget(script(), api.fetch);
+    expect(holder.Chatdrop).toBe(mounted);
+    await until(() => events.length === 2, 'queued send answered');
+    expect(events[0]).toEqual({ role: 'user', content: 'Queued question', status: 'complete' });
+    expect(q('[role=dialog]')).toBeTruthy();
+  });
+
+  it('shows an unread dot when a reply finishes while the panel is closed', async () => {
+    const hold = gate();
+    const api = createFakeApi({ 'POST /api/chat': () => sse([start(), delta('Reply')], { hold: hold.promise, after: [end()] }) });
+    mounted = mountWidget(script(), api.fetch);
+    mounted.send('Hi');
+    await until(() => !!q('[role=dialog]'), 'opened by send');
+    mounted.close();
+    expect(q('.dot')).toBeNull();
+    hold.open();
+    await until(() => !!q('.dot'), 'unread dot');
+    mounted.open();
+    await until(() => !q('.dot'), 'dot cleared');
+  });
+
+  it('restores the stored conversation for this API origin when opened', async () => {
+    localStorage.setItem('chatdrop:https://chat.example.com', 'c7');
+    const api = createFakeApi({
+      ...routes,
+      'GET /api/conversations/:id': (req) =>
+        json(200, { id: req.params[0], messages: [{ id: 'u', role: 'user', content: 'Earlier question', createdAt: 'x', status: 'complete' }] }),
+    });
+    mounted = mountWidget(script(), api.fetch);
+    mounted.open();
+    await until(() => shadow().textContent?.includes('Earlier question') ?? false, 'restored');
+  });
+
+  it('refreshes when another tab ends a reply (storage event)', async () => {
+    localStorage.setItem('chatdrop:https://chat.example.com', 'c7');
+    let content = 'First';
+    const api = createFakeApi({
+      ...routes,
+      'GET /api/conversations/:id': () => json(200, { id: 'c7', messages: [{ id: 'u', role: 'user', content, createdAt: 'x', status: 'complete' }] }),
+    });
+    mounted = mountWidget(script(), api.fetch);
+    mounted.open();
+    await until(() => shadow().textContent?.includes('First') ?? false, 'restored');
+    content = 'Second';
+    window.dispatchEvent(new StorageEvent('storage', { key: 'chatdrop:https://chat.example.com:rev', newValue: '2' }));
+    await until(() => shadow().textContent?.includes('Second') ?? false, 'refreshed');
+  });
+
+  it('destroy removes the element, the global and every listener it added', async () => {
+    // Every target outside the shadow root the widget may listen on.
+    const targets: EventTarget[] = [window, document, window.matchMedia('(max-width: 1px)')];
+    const added: [string, AddEventListenerOptions | boolean | undefined][] = [];
+    const spies = targets.map((target) => {
+      const original = target.addEventListener.bind(target);
+      return vi.spyOn(target, 'addEventListener').mockImplementation((type, listener, options) => {
+        added.push([type, options]);
+        original(type, listener, options);
+      });
+    });
+    const matchMedia = vi.spyOn(window, 'matchMedia').mockReturnValue(targets[2] as MediaQueryList);
+    const api = createFakeApi(routes);
+    let api2: ChatdropApi;
+    try {
+      api2 = mountWidget(script(), api.fetch);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      matchMedia.mockRestore();
+    }
+    expect(added.map(([type]) => type)).toEqual(expect.arrayContaining(['storage', 'change']));
+    const signals = added.map(([, o]) => (typeof o === 'object' ? o.signal : undefined));
+    expect(signals.every((s) => s instanceof AbortSignal)).toBe(true);
+    api2.open();
+    api2.destroy();
+    expect(signals.every((s) => s?.aborted)).toBe(true);
+    expect(document.querySelector('chatdrop-widget')).toBeNull();
+    expect('Chatdrop' in window).toBe(false);
+    // A storage event after destroy reaches nothing: no request goes out.
+    const before = api.calls.length;
+    window.dispatchEvent(new StorageEvent('storage', { key: 'chatdrop:https://chat.example.com:rev', newValue: '3' }));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(api.calls.length).toBe(before);
+    expect(document.documentElement.style.overflow).toBe('');
+  });
+
+  it('picks the language from <html lang> when data-lang is absent', () => {
+    document.documentElement.lang = 'es-MX';
+    mounted = mountWidget(script(), createFakeApi(routes).fetch);
+    expect(launcher().getAttribute('aria-label')).toBe('Abrir chat');
+  });
+});
