@@ -161,6 +161,7 @@ describe('upstream failures', () => {
     expect(raw).not.toContain(CANARY_KEY);
     // The operator gets the detail, without the key.
     expect(server.logs.join('\n')).toContain('secret-upstream-detail');
+    expect(server.logs.join('\n')).not.toContain(CANARY_KEY);
   });
 
   it('keeps the partial reply as incomplete when the upstream drops mid-stream', async () => {

@@ -144,7 +144,7 @@ function mapFinishReason(reason: WireFinishReason): UpstreamFinishReason {
  */
 export function toUpstreamError(error: unknown): UpstreamError {
   if (error instanceof UpstreamError) return error;
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const detail = redactKeys(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
   if (error instanceof OpenAI.APIConnectionTimeoutError) return new UpstreamError('timeout', true, detail);
   if (error instanceof OpenAI.APIConnectionError) return new UpstreamError('upstream-unavailable', true, detail);
   if (error instanceof OpenAI.APIError) {
@@ -154,4 +154,13 @@ export function toUpstreamError(error: unknown): UpstreamError {
     return new UpstreamError('upstream-rejected', false, detail, status);
   }
   return new UpstreamError('upstream-unavailable', true, detail);
+}
+
+/**
+ * Upstream error messages may quote the key ("Incorrect API key provided: sk-..."); OpenAI masks
+ * most of it, other compatible servers may not. The detail goes to the log, and the key must
+ * appear in no log line (issue 5), so anything shaped like a key is masked here.
+ */
+function redactKeys(text: string): string {
+  return text.replace(/\b(sk|rk|pk)-[A-Za-z0-9_*-]{6,}/g, '$1-[redacted]');
 }
