@@ -1,0 +1,110 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './config.js';
+
+const tempFile = (name: string, text: string): string => {
+  const path = join(mkdtempSync(join(tmpdir(), 'chatdrop-config-')), name);
+  writeFileSync(path, text);
+  return path;
+};
+
+describe('parseConfig', () => {
+  it('starts with no environment at all, on the documented defaults', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      openaiApiKey: undefined,
+      openaiBaseUrl: undefined,
+      port: 8787,
+      host: undefined,
+      allowedOrigins: undefined,
+      models: [{ alias: 'fast', model: 'gpt-4.1-mini' }],
+      dbPath: './data/chatdrop.db',
+      rateLimitPerMinute: 20,
+      trustProxy: undefined,
+      resumeGraceMs: 0,
+      title: 'Help',
+      starters: [],
+      maxMessageChars: 4000,
+      historyTokens: 8000,
+      retentionDays: 30,
+    });
+    expect(config.systemPrompt.length).toBeGreaterThan(20);
+  });
+
+  it('reads every variable', () => {
+    const config = parseConfig({
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1',
+      PORT: '9000',
+      HOST: '127.0.0.1',
+      ALLOWED_ORIGINS: 'https://a.example, https://b.example:8443',
+      CHATDROP_MODELS: 'fast=gpt-4.1-mini, smart=gpt-4.1',
+      CHATDROP_SYSTEM_PROMPT: 'Be brief.',
+      CHATDROP_DB: '/tmp/x.db',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      CHATDROP_RATE_LIMIT: '5',
+      TRUST_PROXY: '1',
+      CHATDROP_RESUME_GRACE_MS: '10000',
+      CHATDROP_TITLE: 'Support',
+      CHATDROP_GREETING: 'Hey',
+      CHATDROP_STARTERS: 'One | Two|',
+      CHATDROP_MAX_MESSAGE_CHARS: '100',
+      CHATDROP_HISTORY_TOKENS: '2000',
+      CHATDROP_RETENTION_DAYS: '7',
+    });
+    expect(config).toMatchObject({
+      openaiApiKey: 'sk-test',
+      openaiBaseUrl: 'http://127.0.0.1:11434/v1',
+      port: 9000,
+      host: '127.0.0.1',
+      allowedOrigins: ['https://a.example', 'https://b.example:8443'],
+      models: [
+        { alias: 'fast', model: 'gpt-4.1-mini' },
+        { alias: 'smart', model: 'gpt-4.1' },
+      ],
+      systemPrompt: 'Be brief.',
+      dbPath: '/tmp/x.db',
+      redisUrl: 'redis://127.0.0.1:6379',
+      rateLimitPerMinute: 5,
+      trustProxy: 1,
+      resumeGraceMs: 10000,
+      title: 'Support',
+      greeting: 'Hey',
+      starters: ['One', 'Two'],
+      maxMessageChars: 100,
+      historyTokens: 2000,
+      retentionDays: 7,
+    });
+  });
+
+  it('reads the system prompt from CHATDROP_SYSTEM_PROMPT_FILE', () => {
+    const file = tempFile('prompt.txt', 'You help with bicycles.\n');
+    expect(parseConfig({ CHATDROP_SYSTEM_PROMPT_FILE: file }).systemPrompt).toBe('You help with bicycles.');
+  });
+
+  it('takes a JSON config file whose keys the environment overrides', () => {
+    const file = tempFile(
+      'chatdrop.json',
+      JSON.stringify({ CHATDROP_TITLE: 'From file', CHATDROP_RATE_LIMIT: 7, CHATDROP_STARTERS: ['a', 'b'], PORT: 1234 }),
+    );
+    const config = parseConfig({ CHATDROP_CONFIG: file, PORT: '4321' });
+    expect(config).toMatchObject({ title: 'From file', rateLimitPerMinute: 7, starters: ['a', 'b'], port: 4321 });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ CHATDROP_RATE_LIMIT: '-1' }, 'CHATDROP_RATE_LIMIT'],
+    [{ CHATDROP_MODELS: 'gpt-4.1-mini' }, 'CHATDROP_MODELS'],
+    [{ CHATDROP_MODELS: 'a=x,a=y' }, 'CHATDROP_MODELS'],
+    [{ ALLOWED_ORIGINS: 'https://a.example/path' }, 'ALLOWED_ORIGINS'],
+    [{ OPENAI_BASE_URL: 'not a url' }, 'OPENAI_BASE_URL'],
+    [{ CHATDROP_SYSTEM_PROMPT_FILE: '/nonexistent/prompt.txt' }, 'CHATDROP_SYSTEM_PROMPT_FILE'],
+    [{ CHATDROP_CONFIG: '/nonexistent/chatdrop.json' }, 'CHATDROP_CONFIG'],
+  ])('refuses %j with an error naming %s', (env, name) => {
+    expect(() => parseConfig(env)).toThrow(ConfigError);
+    expect(() => parseConfig(env)).toThrow(new RegExp(`^${name}`));
+  });
+});
