@@ -1,71 +1,14 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, requireRedisServer, startRedis, stopRedis } from '../test/redis-server.js';
 import { conversationStoreSuite } from './conversation-store.suite.js';
 import { RedisStore } from './redis-store.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 
 // CI installs Debian's redis-server; a missing one must fail this file loudly, never skip it.
-const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
-const NOT_INSTALLED = `redis-server is not installed (looked for "${REDIS_SERVER}"); install it (apt-get install redis-server) or set REDIS_SERVER`;
-// Checked while the file loads, so the run counts a failure (a failing beforeAll only skips tests).
-if (spawnSync(REDIS_SERVER, ['--version']).error) throw new Error(NOT_INSTALLED);
-
-/** A port the OS just handed out and took back; redis-server then listens on it. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const address = probe.address();
-  probe.close();
-  await once(probe, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
-
-/** Starts a throwaway redis-server on loopback, without persistence, and waits until it is ready. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${port}:\n${output}`)), 10_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(
-        error.code === 'ENOENT' ? new Error(NOT_INSTALLED) : error,
-      );
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited with ${code} before it was ready:\n${output}`));
-    });
-  });
-  await ready;
-  return child;
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
+requireRedisServer();
 
 let port: number;
 let server: ChildProcess;
