@@ -22,6 +22,8 @@ export interface TestServerOptions {
   dbPath?: string;
   maxRetries?: number;
   demo?: boolean;
+  /** A real bundle to serve (browser tests); a one-line stand-in in a temp folder otherwise. */
+  widgetFile?: string;
 }
 
 export interface TestServer {
@@ -43,8 +45,8 @@ export interface TestServer {
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'chatdrop-test-'));
   const dbPath = options.dbPath ?? join(dir, 'chatdrop.db');
-  const widgetFile = join(dir, 'widget.js');
-  writeFileSync(widgetFile, 'console.log("chatdrop widget");\n');
+  const widgetFile = options.widgetFile ?? join(dir, 'widget.js');
+  if (options.widgetFile === undefined) writeFileSync(widgetFile, 'console.log("chatdrop widget");\n');
   const config = parseConfig({
     OPENAI_API_KEY: CANARY_KEY,
     OPENAI_BASE_URL: options.upstream.baseUrl,
