@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startChildServer, type ChildServer } from './child-server.js';
 import { repoRoot } from './repo-root.js';
 import type { StreamFormat } from './stream-client.js';
@@ -24,9 +25,9 @@ export function appUnavailable(): string | undefined {
  */
 export async function createBenchApp(upstreamUrl: string, dataDir: string): Promise<{ server: Server; close: () => Promise<void> }> {
   const { createServer } = await import('node:http');
-  const { parseConfig } = await import('../server/src/config.js');
-  const { createApp } = await import('../server/src/app.js');
-  const { SqliteStore } = await import('../server/src/store/sqlite-store.js');
+  const { parseConfig } = await serverModule<typeof import('../server/src/config.js')>('config');
+  const { createApp } = await serverModule<typeof import('../server/src/app.js')>('app');
+  const { SqliteStore } = await serverModule<typeof import('../server/src/store/sqlite-store.js')>('store/sqlite-store');
   const { default: OpenAI } = await workspaceImport<{ default: typeof import('openai').default }>('server', 'openai');
   const { pino } = await workspaceImport<typeof import('pino')>('server', 'pino');
   const config = parseConfig({
@@ -43,6 +44,16 @@ export async function createBenchApp(upstreamUrl: string, dataDir: string): Prom
   const server = createServer(app);
   server.keepAliveTimeout = 60_000;
   return { server, close: () => store.close() };
+}
+
+/**
+ * The built server (`server/dist`, what `pnpm start` runs; `pnpm bench` builds first) when it is
+ * there, else its source through tsx.
+ */
+async function serverModule<T>(name: string): Promise<T> {
+  const built = join(repoRoot, 'server', 'dist', `${name}.js`);
+  const url = existsSync(built) ? pathToFileURL(built).href : pathToFileURL(join(repoRoot, 'server', 'src', `${name}.ts`)).href;
+  return (await import(url)) as T;
 }
 
 /** Starts the real app in a child process (its own loop and RSS) with a fresh database. */

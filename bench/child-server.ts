@@ -14,8 +14,12 @@ const entry = fileURLToPath(new URL('./server-child.ts', import.meta.url));
 
 /** Starts `server-child.ts` with a role and waits until it listens on a loopback port. */
 export async function startChildServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
+  // BENCH_CPU_PROF=<dir> profiles the real proxy (`node --cpu-prof`); open the .cpuprofile files
+  // in Chromium's DevTools (Performance) or speedscope.
+  const profileDir = process.env.BENCH_CPU_PROF;
   const child = fork(entry, args, {
     env: { ...process.env, ...env },
+    execArgv: [...process.execArgv, ...(profileDir !== undefined && args[0] === 'app' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {

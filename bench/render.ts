@@ -1,0 +1,168 @@
+import { startAppChild } from './bench-app.js';
+import { startChildServer, type ChildServer } from './child-server.js';
+import { launchChromium } from './chromium.js';
+import { measured, notMeasured, round, type Measured } from './figure.js';
+import { benchPrompt } from './mock-upstream.js';
+import { median } from './percentile.js';
+import { startPageServer } from './page-server.js';
+
+const SIZES = [500, 2_000, 8_000] as const;
+const RUNS = 3;
+/** "Linear" as a number: the cost of a token late in a long answer vs early in a shorter one. */
+const MAX_GROWTH = 1.5;
+
+interface RenderRun {
+  ms: number;
+  longTasks: number[];
+}
+
+/**
+ * Render (issue 7): in Chromium, a markdown answer of 500, 2,000 and 8,000 tokens streamed as
+ * fast as the real proxy can (the mock upstream writes without pause) into the real widget, from
+ * `Chatdrop.send()` to the last token on screen (polled per frame), with long tasks over 50 ms
+ * counted by a PerformanceObserver. Baseline: the same answer read by a bare `fetch()` in the same
+ * page, so the network and proxy's share is visible and the rest is the widget's.
+ * Each run is a fresh browser context, so a fresh conversation.
+ */
+export async function render(appError: string | undefined): Promise<Measured[]> {
+  if (appError !== undefined) return [notMeasured('render 2,000 tokens', 'ms', appError, '0 long tasks')];
+  const children: ChildServer[] = [];
+  const mock = await startChildServer(['mock']);
+  children.push(mock);
+  try {
+    const app = await startAppChild(mock.url);
+    children.push(app);
+    const pages = await startPageServer({ render: renderPage(app.url) });
+    const browser = await launchChromium();
+    try {
+      const measure = async (mode: 'widget' | 'fetch', tokens: number): Promise<RenderRun> => {
+        const context = await browser.newContext();
+        try {
+          const tab = await context.newPage();
+          await tab.goto(`${pages.url}/render.html`);
+          const result = await tab.evaluate(`window.__measure(${JSON.stringify(mode)}, ${JSON.stringify(benchPrompt('markdown', tokens, 0))})`);
+          if (typeof result === 'string') throw new Error(result);
+          return result as RenderRun;
+        } finally {
+          await context.close();
+        }
+      };
+      await measure('widget', 500); // warm-up: Chromium, the proxy's JIT
+      const widget = new Map<number, RenderRun[]>();
+      const fetched = new Map<number, number[]>();
+      for (const size of SIZES) {
+        for (let i = 0; i < RUNS; i++) {
+          fetched.set(size, [...(fetched.get(size) ?? []), (await measure('fetch', size)).ms]);
+          widget.set(size, [...(widget.get(size) ?? []), await measure('widget', size)]);
+        }
+      }
+      return rows(widget, fetched);
+    } finally {
+      await browser.close();
+      await pages.close();
+    }
+  } catch (error) {
+    return [notMeasured('render 2,000 tokens', 'ms', (error as Error).message, '0 long tasks')];
+  } finally {
+    await Promise.all(children.map((c) => c.stop()));
+  }
+}
+
+function rows(widget: Map<number, RenderRun[]>, fetched: Map<number, number[]>): Measured[] {
+  const ms = (size: number) => median((widget.get(size) ?? []).map((r) => r.ms));
+  const base = (size: number) => median(fetched.get(size) ?? []);
+  const twoK = widget.get(2_000) ?? [];
+  const longTasks = Math.max(0, ...twoK.map((r) => r.longTasks.length));
+  const longest = Math.max(0, ...twoK.flatMap((r) => r.longTasks));
+  const out: Measured[] = [
+    measured({
+      figure: `render 2,000-token markdown answer, total (median of ${RUNS})`,
+      unit: 'ms',
+      value: round(ms(2_000), 0),
+      baseline: 'same stream read by bare fetch()',
+      baselineValue: round(base(2_000), 0),
+    }),
+    measured({
+      figure: 'long tasks > 50 ms while rendering 2,000 tokens (worst run)',
+      unit: 'tasks',
+      value: longTasks,
+      target: '0',
+      met: longTasks === 0,
+      note: longTasks > 0 ? `${longTasks} too many; longest ${round(longest, 0)} ms` : '',
+    }),
+  ];
+  for (const size of SIZES) {
+    out.push(
+      measured({
+        figure: `render time per token at ${size.toLocaleString('en-US')} tokens`,
+        unit: 'ms',
+        value: round(ms(size) / size, 3),
+        baseline: 'bare fetch() per token',
+        baselineValue: round(base(size) / size, 3),
+      }),
+    );
+  }
+  // Marginal cost per token from 2,000 to 8,000 over that from 500 to 2,000: 1 is linear,
+  // about 4 would be quadratic (re-rendering the whole answer on each token).
+  const early = (ms(2_000) - ms(500)) / 1_500;
+  const late = (ms(8_000) - ms(2_000)) / 6_000;
+  const growth = early > 0 ? round(late / early, 2) : null;
+  out.push(
+    growth === null
+      ? notMeasured('render growth (marginal cost/token 2k→8k ÷ 500→2k)', '×', '500 and 2,000 tokens took the same time')
+      : measured({
+          figure: 'render growth (marginal cost/token 2k→8k ÷ 500→2k)',
+          unit: '×',
+          value: growth,
+          target: `≤ ${MAX_GROWTH} (linear ≈ 1)`,
+          met: growth <= MAX_GROWTH,
+          note: growth > MAX_GROWTH ? `over by ${round(growth - MAX_GROWTH, 2)}` : '',
+        }),
+  );
+  return out;
+}
+
+function renderPage(apiUrl: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Render</title></head>
+<body><main><h1>Help centre</h1></main>
+<script>
+const frame = () => new Promise((r) => requestAnimationFrame(r));
+const longTasks = [];
+new PerformanceObserver((list) => { for (const e of list.getEntries()) longTasks.push(e); }).observe({ type: 'longtask', buffered: true });
+window.__measure = async (mode, prompt) => {
+  const deadline = performance.now() + 60000;
+  if (mode === 'fetch') {
+    const t0 = performance.now();
+    const res = await fetch(${JSON.stringify(apiUrl)} + '/api/chat', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: prompt }),
+    });
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    for (;;) { const { done, value } = await reader.read(); if (done) break; text += decoder.decode(value, { stream: true }); }
+    if (!text.includes('END')) return 'the bare fetch did not receive the whole answer';
+    return { ms: performance.now() - t0, longTasks: [] };
+  }
+  let root;
+  while (!(root = document.querySelector('chatdrop-widget')?.shadowRoot) || !window.Chatdrop?.send) {
+    if (performance.now() > deadline) return 'the widget did not mount';
+    await frame();
+  }
+  window.Chatdrop.open();
+  await frame(); await frame();
+  const t0 = performance.now();
+  window.Chatdrop.send(prompt);
+  for (;;) {
+    await frame();
+    const log = root.querySelector('[role="log"]');
+    if (log && log.textContent.includes('END')) break;
+    if (performance.now() > deadline) return 'the last token never showed (log: ' + (log ? log.textContent.slice(-200) : 'none') + ')';
+  }
+  const t1 = performance.now();
+  return { ms: t1 - t0, longTasks: longTasks.filter((e) => e.startTime >= t0 && e.startTime <= t1).map((e) => e.duration) };
+};
+</script>
+<script src="/widget.js" async data-api="${apiUrl}"></script>
+</body></html>`;
+}

@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { appUnavailable, startAppChild } from './bench-app.js';
+import { bubbleTime } from './bubble-time.js';
+import { capacity } from './capacity.js';
+import { startChildServer } from './child-server.js';
+import { notMeasured, stamp, type Measured } from './figure.js';
+import { proxyOverhead } from './proxy-overhead.js';
+import { render } from './render.js';
+import { repoRoot } from './repo-root.js';
+import { storeBench } from './store.js';
+import { formatTable } from './table.js';
+import { widgetWeight } from './widget-weight.js';
+
+/**
+ * `pnpm bench` (issue 7): runs every benchmark in turn, prints one Markdown table on stdout
+ * (progress goes to stderr) and writes `bench/results.json`. A part that fails or whose
+ * dependency is missing becomes a "not measured: <why>" row; nothing here fails the run, because
+ * benchmarks are not tests.
+ */
+const parts: { name: string; run: (appError: string | undefined) => Promise<Measured[]> }[] = [
+  { name: 'widget weight', run: () => widgetWeight() },
+  { name: 'store', run: () => storeBench() },
+  { name: 'bubble time', run: (appError) => withApiForBubble(appError) },
+  { name: 'render', run: (appError) => render(appError) },
+  { name: 'proxy overhead', run: (appError) => proxyOverhead(appError) },
+  { name: 'capacity', run: (appError) => capacity(appError) },
+];
+
+const started = performance.now();
+const appError = appUnavailable();
+const date = new Date().toISOString();
+const commit = gitCommit();
+const rows: Measured[] = [];
+for (const part of parts) {
+  const t = performance.now();
+  process.stderr.write(`bench: ${part.name}…\n`);
+  try {
+    rows.push(...(await part.run(appError)));
+  } catch (error) {
+    rows.push(notMeasured(part.name, '', `failed: ${(error as Error).message}`));
+  }
+  process.stderr.write(`bench: ${part.name} took ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+}
+const figures = rows.map((row) => stamp(row, date, commit));
+await writeFile(join(repoRoot, 'bench', 'results.json'), `${JSON.stringify(figures, null, 2)}\n`);
+process.stdout.write(`\n${formatTable(figures)}\n\n`);
+process.stdout.write(
+  `${date} · commit ${commit} · Node ${process.version} · ${(await import('node:os')).cpus().length} cores · ` +
+    `${((performance.now() - started) / 1000).toFixed(0)} s · written to bench/results.json\n`,
+);
+
+/** The widget asks `/api/config` as it starts, so bubble time runs against the real app. */
+async function withApiForBubble(appError: string | undefined): Promise<Measured[]> {
+  if (appError !== undefined) return bubbleTime(undefined);
+  const mock = await startChildServer(['mock']);
+  try {
+    const app = await startAppChild(mock.url);
+    try {
+      return await bubbleTime(app.url);
+    } finally {
+      await app.stop();
+    }
+  } finally {
+    await mock.stop();
+  }
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
