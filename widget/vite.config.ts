@@ -10,7 +10,7 @@ export default defineConfig({
     jsx: { runtime: 'automatic', importSource: 'preact' },
   },
   build: {
-    target: 'es2020',
+    target: 'es2022',
     outDir: 'dist',
     emptyOutDir: true,
     sourcemap: true,

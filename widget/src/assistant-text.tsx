@@ -1,9 +1,11 @@
 import type { ReadonlySignal } from '@preact/signals';
+import { Markdown } from './markdown.js';
+import type { Strings } from './strings.js';
 
 /**
- * An assistant reply. Plain text for now (the signal itself as the child, so a delta touches one
- * text node); engineer D's incremental markdown renderer replaces this body when it lands.
+ * An assistant reply: markdown, rendered safely and incrementally by `Markdown` (it subscribes to
+ * the signal and coalesces deltas to animation frames), with the code blocks' Copy in our language.
  */
-export function AssistantText({ source }: { source: ReadonlySignal<string> }) {
-  return <div class="md">{source}</div>;
+export function AssistantText({ source, t }: { source: ReadonlySignal<string>; t: Strings }) {
+  return <Markdown source={source} copyLabel={t.copy} copiedLabel={t.copied} />;
 }

@@ -70,8 +70,9 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
   const post = (path: string, body?: unknown, signal?: AbortSignal): Promise<Response> =>
     call(path, {
       method: 'POST',
-      ...(body === undefined ? {} : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
-      ...(signal ? { signal } : {}),
+      headers: body ? { 'Content-Type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : null,
+      signal,
     });
   const encode = encodeURIComponent;
 

@@ -68,7 +68,7 @@ export interface ChatModelOptions {
 let seq = 0;
 const make = (role: UiMessage['role'], text: string, state: MessageState, id?: string): UiMessage => ({
   key: `m${++seq}`,
-  ...(id ? { id } : {}),
+  id,
   role,
   text: signal(text),
   state: signal(state),
@@ -129,7 +129,8 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
     const alias = model.peek();
     try {
       await client.chat(
-        { message: text, ...(id ? { conversationId: id } : {}), ...(alias ? { model: alias } : {}) },
+        // Undefined fields vanish in JSON: a first message names no conversation.
+        { message: text, conversationId: id, model: alias },
         (event) => {
           switch (event.type) {
             case 'message-start':
@@ -160,7 +161,7 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
         const e = caught instanceof ChatError ? caught : new ChatError('network');
         // A 404 for our conversation id: it expired on the server. Forget it so Retry starts fresh.
         if (e.code === 'not-found' && id) forget();
-        error.value = { code: e.code, message: e.message, ...(e.retryAfter ? { retryAfter: e.retryAfter } : {}) };
+        error.value = { code: e.code, message: e.message, retryAfter: e.retryAfter };
       }
     }
     if (run !== current) return; // stop() already settled it
@@ -171,7 +172,7 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
       announcement.value = content;
       // Tells other tabs of this site to refresh (the storage event fires only in the others).
       store(`${key}:rev`, `${Date.now()}${Math.random()}`);
-      onMessage?.({ role: 'assistant', content, ...(reply.id ? { id: reply.id } : {}), status: complete ? 'complete' : 'incomplete' });
+      onMessage?.({ role: 'assistant', content, id: reply.id, status: complete ? 'complete' : 'incomplete' });
     }
   }
 

@@ -43,10 +43,10 @@ export function ChatPanel({ model, view }: { model: ChatModel; view: WidgetView 
             ))}
           </select>
         )}
-        <button type="button" aria-label={t.newConversation} title={t.newConversation} onClick={model.reset}>
+        <button type="button" aria-label={t.newConversation} onClick={model.reset}>
           <NewIcon />
         </button>
-        <button type="button" aria-label={t.hide} title={t.hide} onClick={() => view.setOpen(false)}>
+        <button type="button" aria-label={t.hide} onClick={() => view.setOpen(false)}>
           <CloseIcon />
         </button>
       </div>

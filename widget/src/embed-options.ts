@@ -23,20 +23,16 @@ export function readEmbedOptions(script: HTMLScriptElement | null, doc: Document
   else api = script?.src ? new URL(script.src, base).origin : (doc.location?.origin ?? '');
   const text = (value: string | undefined) => value?.trim() || undefined;
   const color = data.color && parseHex(data.color) ? data.color.trim() : undefined;
-  const lang = text(data.lang) ?? text(doc.documentElement.lang);
-  const title = text(data.title);
-  const greeting = text(data.greeting);
-  const avatar = text(data.avatar);
   return {
     api,
-    ...(title ? { title } : {}),
-    ...(greeting ? { greeting } : {}),
-    ...(color ? { color: color.startsWith('#') ? color : `#${color}` } : {}),
+    title: text(data.title),
+    greeting: text(data.greeting),
+    color: color && (color.startsWith('#') ? color : `#${color}`),
     position: data.position === 'left' ? 'left' : 'right',
     theme: data.theme === 'dark' || data.theme === 'auto' ? data.theme : 'light',
-    ...(lang ? { lang } : {}),
+    lang: text(data.lang) ?? text(doc.documentElement.lang),
     // `data-open` alone (empty value) means open; only an explicit "false" means closed.
     open: data.open !== undefined && data.open !== 'false',
-    ...(avatar ? { avatar } : {}),
+    avatar: text(data.avatar),
   };
 }

@@ -81,16 +81,16 @@ function Message({ m, model, t, last }: { m: UiMessage; model: ChatModel; t: Str
           <i />
         </span>
       ) : (
-        <AssistantText source={m.text} />
+        <AssistantText source={m.text} t={t} />
       )}
       {state === 'done' && (
         <div class="acts">
           {m.id && (
             <>
-              <button type="button" aria-label={t.helpful} title={t.helpful} aria-pressed={rated === 'up'} onClick={() => model.rate(m, 'up')}>
+              <button type="button" aria-label={t.helpful} aria-pressed={rated === 'up'} onClick={() => model.rate(m, 'up')}>
                 <UpIcon />
               </button>
-              <button type="button" aria-label={t.notHelpful} title={t.notHelpful} aria-pressed={rated === 'down'} onClick={() => model.rate(m, 'down')}>
+              <button type="button" aria-label={t.notHelpful} aria-pressed={rated === 'down'} onClick={() => model.rate(m, 'down')}>
                 <DownIcon />
               </button>
             </>
@@ -98,7 +98,7 @@ function Message({ m, model, t, last }: { m: UiMessage; model: ChatModel; t: Str
           <button
             type="button"
             aria-label={copied ? t.copied : t.copy}
-            title={t.copy}
+           
             onClick={() =>
               navigator.clipboard?.writeText(m.text.peek()).then(() => {
                 setCopied(true);

@@ -25,9 +25,9 @@ export function mergeSettings(server: Partial<ServerConfig>, embed: EmbedOptions
     starters: Array.isArray(server.starters) ? server.starters.filter((s) => typeof s === 'string' && s) : [],
     models: Array.isArray(server.models) ? server.models.filter((m) => typeof m?.id === 'string') : [],
     demo: server.demo === true,
-    ...(support ? { supportUrl: support } : {}),
+    supportUrl: support,
     modelPicker: server.modelPicker === true,
-    ...(typeof avatar === 'string' && safeLink(avatar)?.startsWith('http') ? { avatar } : {}),
+    avatar: typeof avatar === 'string' && safeLink(avatar)?.startsWith('http') ? avatar : undefined,
   };
 }
 
