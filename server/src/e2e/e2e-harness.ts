@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startMockUpstream, type MockUpstream } from '../test/mock-upstream.js';
+import { startTestServer, type TestServer } from '../test/test-server.js';
+import type { Env } from '../config.js';
+import { launchChromium } from './chromium.js';
+import { startHostPage, type HostPage, type HostPageOptions } from './host-page.js';
+
+/** The real bundle: `pnpm test` builds it before the tests run. */
+export const WIDGET_FILE = fileURLToPath(new URL('../../../widget/dist/widget.js', import.meta.url));
+
+export interface E2e {
+  upstream: MockUpstream;
+  server: TestServer;
+  host: HostPage;
+  browser: Browser;
+  /** A fresh browser context (its own localStorage) with a page on the host site. */
+  open(options?: HostPageOptions & { viewport?: { width: number; height: number }; colorScheme?: 'light' | 'dark' }): Promise<{ context: BrowserContext; page: Page }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole product as a site owner runs it: the real server (SQLite file, real `openai` SDK to the
+ * mock upstream over HTTP) serving the built `widget.js`, a host page on another origin that only
+ * pastes the script tag, and Debian's Chromium.
+ */
+export async function startE2e(env: Env = {}): Promise<E2e> {
+  if (!existsSync(WIDGET_FILE)) {
+    throw new Error(`${WIDGET_FILE} is missing: build the widget first (pnpm test does).`);
+  }
+  const upstream = await startMockUpstream();
+  const host = await startHostPage();
+  const hostOrigin = new URL(host.url).origin;
+  const server = await startTestServer({
+    upstream,
+    widgetFile: WIDGET_FILE,
+    env: { ALLOWED_ORIGINS: hostOrigin, ...env },
+  });
+  const widgetUrl = `${server.url}/widget.js`;
+  const browser = await launchChromium();
+  const contexts: BrowserContext[] = [];
+  return {
+    upstream,
+    server,
+    host,
+    browser,
+    async open(options = {}) {
+      const { viewport, colorScheme, ...page } = options;
+      host.set({ ...page, widgetUrl });
+      const context = await browser.newContext({ viewport: viewport ?? { width: 1280, height: 800 }, colorScheme: colorScheme ?? 'light' });
+      contexts.push(context);
+      const tab = await context.newPage();
+      await tab.goto(host.url);
+      return { context, page: tab };
+    },
+    async close() {
+      for (const context of contexts) await context.close().catch(() => {});
+      await browser.close();
+      await server.close();
+      await host.close();
+      await upstream.close();
+    },
+  };
+}
