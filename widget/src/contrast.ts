@@ -23,6 +23,10 @@ export function contrastRatio(a: [number, number, number], b: [number, number, n
   return (hi + 0.05) / (lo + 0.05);
 }
 
+/**
+ * Black wins when (L + 0.05) / 0.05 >= 1.05 / (L + 0.05), that is when L >= sqrt(0.0525) - 0.05
+ * (about 0.179): the same choice as comparing both ratios, without computing them in the bundle.
+ */
 export function textColorOn(rgb: [number, number, number]): '#000000' | '#ffffff' {
-  return contrastRatio(rgb, [0, 0, 0]) >= contrastRatio(rgb, [255, 255, 255]) ? '#000000' : '#ffffff';
+  return luminance(rgb) >= Math.sqrt(0.0525) - 0.05 ? '#000000' : '#ffffff';
 }

@@ -5,9 +5,11 @@
  *
  * The host element lives in the page's tree, where hostile rules such as
  * `* { display: block !important; position: static !important }` reach it. `!important` rules
- * from a shadow context beat the page's `!important` rules (CSS Cascade 4, "context"), so the
- * host's layout properties are declared `!important` here; everything inside the shadow root is
- * out of reach of page selectors anyway, and `all: initial` stops inherited page styles.
+ * from a shadow context beat the page's `!important` rules (CSS Cascade 4, "context"), so
+ * `:host { all: initial !important }` puts every property of the host back to its initial value
+ * whatever the page says (an empty inline box: no layout shift), and stops inherited page styles.
+ * What the host must pass down (font, colour, color-scheme) is `!important` for the same reason;
+ * the launcher and panel are fixed-position children, out of reach of page selectors.
  *
  * Themes ride on `color-scheme` and `light-dark()`: `data-theme=auto` is `light dark`, so the
  * visitor's prefers-color-scheme picks the branch with no script and no duplicated palette.
@@ -15,27 +17,25 @@
  * Safari 16.4.) Both palettes keep body text and controls at or above 4.5:1.
  */
 const CSS = `
-:host{all:initial!important;display:block!important;position:fixed!important;top:0!important;left:0!important;width:0!important;height:0!important;margin:0!important;transform:none!important;z-index:2147483000!important;visibility:visible!important;opacity:1!important;
---cd-accent:#0f766e;--cd-on-accent:#fff;--cd-bg:light-dark(#fff,#111827);--cd-fg:light-dark(#1f2937,#f3f4f6);--cd-muted:light-dark(#4b5563,#d1d5db);--cd-soft:light-dark(#f3f4f6,#1f2937);--cd-line:light-dark(#d1d5db,#4b5563);--cd-err:light-dark(#b91c1c,#fca5a5);--cd-gap:20px;
-color-scheme:light;font:15px/1.45 system-ui,sans-serif;color:var(--cd-fg)}
-:host([data-theme=dark]){color-scheme:dark}
-:host([data-theme=auto]){color-scheme:light dark}
-*,*::before,*::after{box-sizing:border-box}
+:host{all:initial!important;font:15px/1.45 system-ui,sans-serif!important;color:var(--cd-fg)!important;color-scheme:light!important;
+--cd-accent:#0f766e;--cd-on-accent:#fff;--cd-bg:light-dark(#fff,#111827);--cd-fg:light-dark(#1f2937,#f3f4f6);--cd-muted:light-dark(#4b5563,#d1d5db);--cd-soft:light-dark(#f3f4f6,#1f2937);--cd-line:light-dark(#d1d5db,#4b5563);--cd-err:light-dark(#b91c1c,#fca5a5);--cd-gap:20px}
+:host([data-theme=dark]){color-scheme:dark!important}
+:host([data-theme=auto]){color-scheme:light dark!important}
+*{box-sizing:border-box}
 button,textarea,select,input{font:inherit;color:inherit;margin:0}
 button{cursor:pointer;border:0;background:none;padding:6px 10px;border-radius:8px}
-button:disabled{cursor:default;opacity:.6}
+button:disabled{opacity:.6}
 :focus-visible{outline:2px solid var(--cd-fg);outline-offset:2px}
 svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round;flex:none}
 .sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0;padding:0}
+.launcher,.panel{z-index:2147483000}
 .launcher{position:fixed;bottom:calc(var(--cd-gap) + env(safe-area-inset-bottom));right:var(--cd-gap);width:56px;height:56px;border-radius:50%;display:grid;place-items:center;background:var(--cd-accent);color:var(--cd-on-accent);box-shadow:0 4px 14px rgb(0 0 0/.25)}
-.launcher svg{width:26px;height:26px}
 :host([data-position=left]) .launcher{right:auto;left:var(--cd-gap)}
 .dot{position:absolute;top:4px;right:4px;width:12px;height:12px;border-radius:50%;background:#dc2626;border:2px solid #fff}
-.panel{position:fixed;bottom:calc(var(--cd-gap) + 68px);right:var(--cd-gap);width:min(380px,calc(100vw - 2 * var(--cd-gap)));height:min(600px,calc(100vh - 108px));display:flex;flex-direction:column;background:var(--cd-bg);color:var(--cd-fg);border:1px solid var(--cd-line);border-radius:14px;box-shadow:0 10px 40px rgb(0 0 0/.3);overflow:hidden;animation:cd-in .18s ease-out}
+.panel{position:fixed;bottom:calc(var(--cd-gap) + 68px);right:var(--cd-gap);width:min(380px,calc(100vw - 2 * var(--cd-gap)));height:min(600px,calc(100vh - 108px));display:flex;flex-direction:column;background:var(--cd-bg);color:var(--cd-fg);border:1px solid var(--cd-line);border-radius:14px;box-shadow:0 10px 40px rgb(0 0 0/.3);overflow:hidden}
 :host([data-position=left]) .panel{right:auto;left:var(--cd-gap)}
-@keyframes cd-in{from{opacity:0;transform:translateY(12px)}}
 .head{display:flex;align-items:center;gap:6px;padding:10px 8px 10px 14px;background:var(--cd-accent);color:var(--cd-on-accent)}
-.head h2{flex:1;margin:0;font-size:16px;font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.head h2{flex:1;margin:0;font-size:16px}
 .head button{padding:6px;display:grid}
 .head button:focus-visible,.head select:focus-visible{outline-color:currentColor}
 .avatar{width:28px;height:28px;border-radius:50%;object-fit:cover}
@@ -67,19 +67,13 @@ svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .foot a{color:inherit}
 .cd-md{white-space:normal}
 .cd-md>:first-child{margin-top:0}.cd-md>:last-child{margin-bottom:0}
-.cd-md :is(p,ul,ol,blockquote,hr,.cd-md-code,.cd-md-table){margin:0 0 8px}
-.cd-md :is(h1,h2,h3,h4,h5,h6){font-size:1.05em;margin:10px 0 4px}
+.cd-md :is(p,ul,ol,pre,table){margin:0 0 8px}
 .cd-md :is(ul,ol){padding-inline-start:20px}
-.cd-md a{color:inherit;text-decoration:underline}
-.cd-md code{font:13px ui-monospace,monospace;background:var(--cd-line);border-radius:4px;padding:0 3px}
-.cd-md pre{margin:0;padding:8px;overflow-x:auto;background:var(--cd-bg)}
-.cd-md pre code{background:none;padding:0}
-.cd-md-code{border:1px solid var(--cd-line);border-radius:8px;overflow:hidden}
-.cd-md-code-bar{display:flex;justify-content:space-between;align-items:center;font-size:12px;padding:2px 2px 2px 8px;color:var(--cd-muted)}
-.cd-md blockquote{border-inline-start:3px solid var(--cd-line);padding-inline-start:8px;color:var(--cd-muted)}
-.cd-md-table{overflow-x:auto}
-.cd-md table{border-collapse:collapse;font-size:14px}
-.cd-md :is(th,td){border:1px solid var(--cd-line);padding:3px 6px;text-align:start}
+.cd-md a{color:inherit}
+.cd-md pre,.cd-md-table{overflow-x:auto}
+.cd-md-code-bar{display:flex;justify-content:space-between;font-size:12px}
+.cd-md table{border-collapse:collapse}
+.cd-md :is(th,td){border:1px solid var(--cd-line);padding:3px 6px}
 @media (max-width:479.98px){.panel,:host([data-position=left]) .panel{inset:0;width:100%;height:var(--cd-vh,100%);border-radius:0;border:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
 @media (prefers-reduced-motion:reduce){*,*::before,*::after{animation:none!important;transition:none!important}}
 `;
