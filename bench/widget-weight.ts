@@ -83,7 +83,7 @@ async function floorGzipBytes(): Promise<number> {
         modulePreload: false,
         rolldownOptions: {
           input: entry,
-          output: { format: 'iife', entryFileNames: 'floor.js', inlineDynamicImports: true },
+          output: { format: 'iife', entryFileNames: 'floor.js' },
         },
       },
     });
