@@ -85,20 +85,15 @@ function Message({ m, model, t, last }: { m: UiMessage; model: ChatModel; t: Str
       )}
       {state === 'done' && (
         <div class="acts">
-          {m.id && (
-            <>
-              <button type="button" aria-label={t.helpful} aria-pressed={rated === 'up'} onClick={() => model.rate(m, 'up')}>
-                <UpIcon />
+          {m.id &&
+            (['up', 'down'] as const).map((r) => (
+              <button key={r} type="button" aria-label={r === 'up' ? t.helpful : t.notHelpful} aria-pressed={rated === r} onClick={() => model.rate(m, r)}>
+                {r === 'up' ? <UpIcon /> : <DownIcon />}
               </button>
-              <button type="button" aria-label={t.notHelpful} aria-pressed={rated === 'down'} onClick={() => model.rate(m, 'down')}>
-                <DownIcon />
-              </button>
-            </>
-          )}
+            ))}
           <button
             type="button"
             aria-label={copied ? t.copied : t.copy}
-           
             onClick={() =>
               navigator.clipboard?.writeText(m.text.peek()).then(() => {
                 setCopied(true);
