@@ -10,6 +10,8 @@ export interface HostPageOptions {
   attributes?: Record<string, string>;
   lang?: string;
   body?: string;
+  /** Markup placed just before the widget's script tag (an inline queue stub, say). */
+  beforeScript?: string;
   /** Where the page loads the widget from. */
   widgetUrl?: string;
 }
@@ -52,6 +54,7 @@ export async function startHostPage(initial: HostPageOptions = {}): Promise<Host
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Host page</title><link rel="stylesheet" href="/page.css"></head>
 <body>${options.body ?? '<main><h1>A site owner\'s page</h1><p>Some content.</p></main>'}
+${options.beforeScript ?? ''}
 <script src="${options.widgetUrl ?? ''}" async${attributes}></script>
 </body></html>`);
   });
