@@ -5,7 +5,7 @@ import { benchPrompt } from './mock-upstream.js';
 import { percentile } from './percentile.js';
 import { runStreams } from './stream-client.js';
 
-const LEVELS = [100, 250, 500, 1_000, 2_000, 5_000] as const;
+const LEVELS = [50, 100, 250, 500, 1_000, 2_000, 5_000] as const;
 const CHUNKS = 50;
 /** 10 tokens a second per stream: a slow model, so a stream stays open 5 s while the ramp opens. */
 const INTERVAL_MS = 100;
@@ -25,7 +25,7 @@ interface LevelResult {
 }
 
 /**
- * Capacity (issue 7): ramps concurrent streams (100, 250, 500, 1,000, 2,000, 5,000; starts spread over
+ * Capacity (issue 7): ramps concurrent streams (50, 100, 250, 500, 1,000, 2,000, 5,000; starts spread over
  * N/5 ms) through a fresh proxy process per level. Each level first runs the same streams straight
  * from the mock upstream: that is what the harness itself (client, mock, 2 shared cores) adds, and
  * the proxy's added delay is its p99 token delay (mock's send stamp → client arrival) minus that.

@@ -7,7 +7,7 @@ import { median } from './percentile.js';
 import { startPageServer } from './page-server.js';
 
 const SIZES = [500, 2_000, 8_000] as const;
-const RUNS = 3;
+const RUNS = 5;
 /** "Linear" as a number: the cost of a token late in a long answer vs early in a shorter one. */
 const MAX_GROWTH = 1.5;
 
