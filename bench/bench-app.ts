@@ -20,7 +20,8 @@ export function appUnavailable(): string | undefined {
  * The real proxy as production runs it, in this process: `parseConfig` over an environment,
  * `createApp` with a real SqliteStore in `dataDir`, the real `openai` client pointed at the mock
  * upstream, and pino logging at `info` into /dev/null (so its cost counts, its output does not).
- * The rate limit is raised: the benchmark is one client IP opening thousands of streams.
+ * The per-IP rate and stream limits are raised: the benchmark is one client IP opening thousands
+ * of streams, which in production would be thousands of visitors.
  * Called inside `server-child.ts`.
  */
 export async function createBenchApp(upstreamUrl: string, dataDir: string): Promise<{ server: Server; close: () => Promise<void> }> {
@@ -35,6 +36,7 @@ export async function createBenchApp(upstreamUrl: string, dataDir: string): Prom
     OPENAI_BASE_URL: `${upstreamUrl}/v1`,
     CHATDROP_DB: join(dataDir, 'chatdrop.db'),
     CHATDROP_RATE_LIMIT: '1000000',
+    CHATDROP_MAX_STREAMS_PER_IP: '100000',
     CHATDROP_MODELS: 'fast=bench-model',
   });
   const store = new SqliteStore({ path: config.dbPath });
