@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { startAppChild } from './bench-app.js';
 import { startChildServer, type ChildServer } from './child-server.js';
 import { launchChromium } from './chromium.js';
@@ -35,12 +36,22 @@ export async function render(appError: string | undefined): Promise<Measured[]> 
     const pages = await startPageServer({ render: renderPage(app.url) });
     const browser = await launchChromium();
     try {
+      // BENCH_TRACE=<dir> saves a Chromium trace of the first 2,000-token render (open it in
+      // DevTools' Performance panel) to see what a long task is made of.
+      const traceDir = process.env.BENCH_TRACE;
+      let traced = false;
       const measure = async (mode: 'widget' | 'fetch', tokens: number): Promise<RenderRun> => {
         const context = await browser.newContext();
         try {
           const tab = await context.newPage();
           await tab.goto(`${pages.url}/render.html`);
+          const trace = traceDir !== undefined && !traced && mode === 'widget' && tokens === 2_000;
+          if (trace) await browser.startTracing(tab, { path: join(traceDir, 'render-2000.trace.json'), screenshots: false });
           const result = await tab.evaluate(`window.__measure(${JSON.stringify(mode)}, ${JSON.stringify(benchPrompt('markdown', tokens, 0))})`);
+          if (trace) {
+            await browser.stopTracing();
+            traced = true;
+          }
           if (typeof result === 'string') throw new Error(result);
           return result as RenderRun;
         } finally {
