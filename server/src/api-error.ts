@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { ApiErrorBody, ApiErrorCode } from '@chatdrop/shared';
 import type { Logger } from 'pino';
+import { StoreUnavailableError } from './store/store-unavailable-error.js';
 
 /**
  * An error meant for the visitor: a contract code, an HTTP status and a message fit to show.
@@ -23,6 +24,8 @@ export class ApiError extends Error {
 
 /** Writes the contract's error body. Kept here so every error leaves the server the same way. */
 export function sendApiError(res: Response, error: ApiError): void {
+  // For the metrics' "requests by outcome" (see `chat-route.ts`).
+  res.locals.outcome = error.code;
   if (error.status === 429 || error.status === 503) {
     res.setHeader('Retry-After', String(error.retryAfterSeconds ?? 1));
   }
@@ -49,13 +52,28 @@ export const apiErrorHandler: ErrorRequestHandler = (error: unknown, req, res, n
     return;
   }
   const apiError = toApiError(error);
-  if (apiError.code === 'internal') log?.error({ err: error, url: req.originalUrl }, 'unhandled error');
-  else log?.info({ code: apiError.code, detail: (error as Error).message }, 'request refused');
+  if (apiError.code === 'internal') {
+    // The route pattern, not the URL: a URL may carry a conversation id, which is a credential.
+    const route = (req.route as { path?: unknown } | undefined)?.path;
+    log?.error({ err: error, method: req.method, route: typeof route === 'string' ? req.baseUrl + route : req.baseUrl }, 'unhandled error');
+  }
+  else if (error instanceof StoreUnavailableError) log?.error({ err: error, code: apiError.code }, 'store unavailable');
+  // body-parser's messages quote the body ("Unexpected token ... "hello wor"... is not valid
+  // JSON"), and a visitor's words stay out of the logs (issue 5): its error type says enough.
+  else log?.info({ code: apiError.code, status: apiError.status, reason: error instanceof ApiError ? error.message : bodyErrorType(error) }, 'request refused');
   sendApiError(res, apiError);
 };
 
+function bodyErrorType(error: unknown): string {
+  const type = (error as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? type : 'unknown';
+}
+
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof StoreUnavailableError) {
+    return new ApiError('upstream-unavailable', 503, 'The chat is unavailable right now. Please try again in a moment.', 5);
+  }
   const type = (error as { type?: unknown } | null)?.type;
   switch (type) {
     case 'entity.parse.failed':

@@ -1,8 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type OpenAI from 'openai';
+import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import type { ConcurrencyLimiter } from './limits/concurrency-limiter.js';
+import { MemoryConcurrencyLimiter } from './limits/memory-concurrency-limiter.js';
+import { MemoryTokenBudget } from './limits/memory-token-budget.js';
+import type { TokenBudget } from './limits/token-budget.js';
+import { Metrics } from './metrics.js';
+import { metricsRouter } from './metrics-route.js';
 import type { ConversationStore } from './store/conversation-store.js';
 import { apiErrorHandler, apiNotFound } from './api-error.js';
 import { chatRouter } from './chat-route.js';
@@ -30,6 +37,14 @@ export interface AppOptions {
   demoDir?: string;
   /** The running replies; pass one in to reach them from outside (shutdown). */
   replies?: ReplyRegistry;
+  /** Stream slots per client IP; in memory unless given (Redis: `RedisConcurrencyLimiter`). */
+  limiter?: ConcurrencyLimiter;
+  /** The daily token budget's count; in memory unless given (Redis: `RedisTokenBudget`). */
+  budget?: TokenBudget;
+  /** The per-IP request counter's store; express-rate-limit's memory store unless given. */
+  rateLimitStore?: RateLimitStore;
+  /** A fresh registry per app unless given. */
+  metrics?: Metrics;
 }
 
 /**
@@ -40,6 +55,9 @@ export function createApp(options: AppOptions): express.Express {
   const { config, store, openai, logger, demo } = options;
   const now = options.now ?? Date.now;
   const replies = options.replies ?? new ReplyRegistry();
+  const metrics = options.metrics ?? new Metrics();
+  const limiter = options.limiter ?? new MemoryConcurrencyLimiter();
+  const budget = options.budget ?? new MemoryTokenBudget({ now });
   const app = express();
 
   app.disable('x-powered-by');
@@ -50,12 +68,14 @@ export function createApp(options: AppOptions): express.Express {
 
   const api = express.Router();
   api.use(cors({ allowedOrigins: config.allowedOrigins }));
-  api.use('/chat', chatRouter({ config, store, openai, replies, now }));
+  api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore }));
   api.use('/conversations', conversationsRouter({ store, replies }));
   api.use('/feedback', feedbackRouter({ store }));
   api.use(configRouter({ config, demo }));
   api.use(apiNotFound);
   app.use('/api', api);
+
+  app.use(metricsRouter({ metrics, token: config.metricsToken }));
 
   // After the API, so no file in the demo folder can shadow an API path.
   app.use(

@@ -1,4 +1,4 @@
-import { rateLimit } from 'express-rate-limit';
+import { rateLimit, type Store } from 'express-rate-limit';
 import type { RequestHandler } from 'express';
 import { ApiError, sendApiError } from './api-error.js';
 
@@ -7,13 +7,18 @@ import { ApiError, sendApiError } from './api-error.js';
  * `req.ip`, which is right behind a proxy only when `TRUST_PROXY` says how many hops to trust.
  * express-rate-limit sets `Retry-After` itself before calling the handler; the handler only
  * writes the contract's body (and keeps its own `Retry-After` if the library did not set one).
+ * `passOnStoreError`: when Redis is down the limiter lets the request through instead of failing
+ * it with a 500; the next step on Redis (the stream slot) answers the contract's 503 then.
  */
-export function chatRateLimit(perMinute: number): RequestHandler {
+export function chatRateLimit(perMinute: number, store?: Store): RequestHandler {
   return rateLimit({
+    // Redis (`createRateLimitStore`) when several instances share one site; memory otherwise.
+    ...(store === undefined ? {} : { store }),
     windowMs: 60_000,
     limit: perMinute,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
+    passOnStoreError: true,
     handler: (_req, res) => {
       const retryAfter = Number(res.getHeader('Retry-After')) || 60;
       sendApiError(res, new ApiError('rate-limited', 429, 'Too many messages. Please wait a moment and try again.', retryAfter));

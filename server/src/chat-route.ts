@@ -1,9 +1,14 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type OpenAI from 'openai';
 import type { ChatMessage } from '@chatdrop/shared';
+import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Config } from './config.js';
+import type { ConcurrencyLimiter, ReleaseSlot } from './limits/concurrency-limiter.js';
+import type { TokenBudget } from './limits/token-budget.js';
+import type { Metrics } from './metrics.js';
 import type { ConversationStore } from './store/conversation-store.js';
 import { ApiError } from './api-error.js';
+import { checkConversationCaps } from './conversation-caps.js';
 import { chatRateLimit } from './chat-rate-limit.js';
 import { parseChatRequest } from './chat-request-schema.js';
 import { buildUpstreamMessages } from './history.js';
@@ -19,24 +24,42 @@ export interface ChatRouteOptions {
   openai: OpenAI;
   replies: ReplyRegistry;
   now: () => number;
+  /** Stream slots per client IP (`CHATDROP_MAX_STREAMS_PER_IP`). */
+  limiter: ConcurrencyLimiter;
+  /** The site's daily token budget; consulted only when `config.dailyTokenBudget` is set. */
+  budget: TokenBudget;
+  metrics: Metrics;
+  rateLimitStore?: RateLimitStore;
 }
 
 /**
  * `POST /api/chat` and the two routes about a running reply, mounted at `/api/chat`.
  *
- * The path of a turn: validate → find or create the conversation → history within the token
- * budget (`too-large` before any upstream call) → store the visitor's message → store an empty
- * `incomplete` reply → stream. From there the `ReplyRun` owns the reply; this response is only
+ * The path of a turn: rate limit → validate → the site's daily budget (`budget-exceeded`) → a
+ * stream slot for the client IP (`busy`) → find or create the conversation → its caps and the
+ * history within the token budget (`too-large`, all before any upstream call) → store the
+ * visitor's message → store an empty `incomplete` reply → stream. The slot is held until the
+ * reply ends (not until the reader leaves: the upstream call is what costs), and every path that
+ * does not reach the stream gives it back. From there the `ReplyRun` owns the reply; this response is only
  * its reader, and leaving as a reader is what aborts the upstream (after the resume grace).
  */
 export function chatRouter(options: ChatRouteOptions): Router {
-  const { config, store, openai, replies, now } = options;
+  const { config, store, openai, replies, now, limiter, budget, metrics } = options;
   const router = Router();
   const aliases = config.models.map((m) => m.alias);
   // A message at the limit fits even if every character arrives as a 6-byte `\uXXXX` escape.
   const bodyLimit = Math.max(16 * 1024, config.maxMessageChars * 6 + 4096);
 
-  router.post('/', chatRateLimit(config.rateLimitPerMinute), ...jsonBody(bodyLimit), async (req, res, next) => {
+  // Requests by outcome (metrics): a refused request counts when its answer is done; a streamed
+  // one when its reply ends (`onEnd`), which may be after its reader has gone.
+  const countOutcome: RequestHandler = (_req, res, next) => {
+    res.on('close', () => {
+      if (res.locals.streamed !== true) metrics.chatRequests.inc({ outcome: String(res.locals.outcome ?? `http-${res.statusCode}`) });
+    });
+    next();
+  };
+
+  router.post('/', countOutcome, chatRateLimit(config.rateLimitPerMinute, options.rateLimitStore), ...jsonBody(bodyLimit), async (req, res, next) => {
     // Attached before any await (STYLE: Express 5 fires req 'close' once the body is read, so it
     // is the response's close that tells us the browser has gone).
     let readerGone = false;
@@ -46,12 +69,29 @@ export function chatRouter(options: ChatRouteOptions): Router {
       detach?.();
     });
 
+    let release: ReleaseSlot | undefined;
     try {
       const request = parseChatRequest(req.body, { maxMessageChars: config.maxMessageChars, modelAliases: aliases });
       const model = config.models.find((m) => m.alias === request.modelAlias);
       if (model === undefined) throw new ApiError('unknown-model', 400, 'That model is not available here.');
 
-      let conversationId: string;
+      if (config.dailyTokenBudget !== undefined && (await budget.exceeded(config.dailyTokenBudget))) {
+        // 503, not 429: the site is out of budget, not this visitor too fast. The message says
+        // nothing about money or tokens; Retry-After is the next UTC midnight.
+        throw new ApiError(
+          'budget-exceeded',
+          503,
+          'The assistant has answered all the questions it can for today. Please come back tomorrow.',
+          budget.secondsUntilReset(),
+        );
+      }
+      // `req.ip` is the client behind the proxy only when TRUST_PROXY says which hops to trust.
+      release = await limiter.acquire(req.ip ?? 'unknown', config.maxStreamsPerIp);
+      if (release === undefined) {
+        throw new ApiError('busy', 429, 'You already have answers on the way. Please wait for them to finish.', 5);
+      }
+
+      let conversationId: string | undefined;
       let history: readonly ChatMessage[] = [];
       if (request.conversationId !== undefined) {
         const conversation = await store.getConversation(request.conversationId);
@@ -60,9 +100,9 @@ export function chatRouter(options: ChatRouteOptions): Router {
         if (conversation === undefined) throw new ApiError('not-found', 404, 'This conversation no longer exists.');
         conversationId = conversation.id;
         history = conversation.messages;
-      } else {
-        conversationId = await store.createConversation();
       }
+      checkConversationCaps(history, request.message, config);
+      conversationId ??= await store.createConversation();
 
       const built = buildUpstreamMessages({
         systemPrompt: config.systemPrompt,
@@ -77,20 +117,40 @@ export function chatRouter(options: ChatRouteOptions): Router {
       const reply = question && (await store.appendMessage(conversationId, { role: 'assistant', content: '', status: 'incomplete' }));
       if (reply === undefined) throw new ApiError('not-found', 404, 'This conversation no longer exists.');
 
+      const log = requestLog(res);
+      const slot = release;
+      release = undefined; // from here the run gives the slot back
+      res.locals.streamed = true;
+      metrics.activeStreams.inc();
       const run = new ReplyRun({
         openai,
         store,
-        log: requestLog(res),
+        log,
         conversationId,
         messageId: reply.id,
         modelAlias: model.alias,
         model: model.model,
+        fallbackModel: config.fallbacks.get(model.alias),
         messages: built.messages,
         inputTokens: built.inputTokens,
         firstTokenTimeoutMs: config.firstTokenTimeoutMs,
         idleTimeoutMs: config.idleTimeoutMs,
         resumeGraceMs: config.resumeGraceMs,
         now,
+        logContent: config.logContent,
+        onUpstreamError: (error) => metrics.upstreamFailed(error),
+        onEnd: (summary) => {
+          metrics.activeStreams.dec();
+          metrics.replyEnded(summary);
+          void slot().catch((error: unknown) => log.error({ err: error }, 'could not release the stream slot'));
+          if (config.dailyTokenBudget === undefined) return;
+          const spent = summary.usage.inputTokens + summary.usage.outputTokens;
+          budget
+            .add(spent)
+            .then(() => budget.used())
+            .then((used) => metrics.budgetUsed.set(used))
+            .catch((error: unknown) => log.error({ err: error, tokens: spent }, 'could not count tokens against the daily budget'));
+        },
       });
       replies.add(run);
 
@@ -104,6 +164,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
       if (readerGone) detach();
       await run.run();
     } catch (error) {
+      await release?.().catch(() => {});
       next(error);
     }
   });

@@ -43,6 +43,20 @@ export interface Config {
   idleTimeoutMs: number;
   /** On SIGTERM/SIGINT, how long running replies may finish before they are aborted. */
   shutdownGraceMs: number;
+  /** Concurrent streams one client IP may have running (`busy` past it). */
+  maxStreamsPerIp: number;
+  /** Visitor messages one conversation may hold (`too-large` past it). */
+  maxTurns: number;
+  /** Characters one conversation may store, every message counted (`too-large` past it). */
+  maxConversationChars: number;
+  /** Input + output tokens the whole site may spend per UTC day; undefined: no budget. */
+  dailyTokenBudget: number | undefined;
+  /** Fallback upstream model per alias, used when the primary fails before its first token. */
+  fallbacks: ReadonlyMap<string, string>;
+  /** `CHATDROP_LOG_CONTENT=1`: message text goes into the logs (debugging only). */
+  logContent: boolean;
+  /** `GET /metrics` answers only with `Authorization: Bearer <this>`; unset: 404. */
+  metricsToken: string | undefined;
 }
 
 /** A configuration mistake; the message names the variable, so the operator can fix it. */
@@ -100,6 +114,13 @@ export function parseConfig(env: Env): Config {
     firstTokenTimeoutMs: integer(get('CHATDROP_FIRST_TOKEN_TIMEOUT_MS'), 'CHATDROP_FIRST_TOKEN_TIMEOUT_MS', 30_000, 100, 600_000),
     idleTimeoutMs: integer(get('CHATDROP_IDLE_TIMEOUT_MS'), 'CHATDROP_IDLE_TIMEOUT_MS', 30_000, 100, 600_000),
     shutdownGraceMs: integer(get('CHATDROP_SHUTDOWN_GRACE_MS'), 'CHATDROP_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    maxStreamsPerIp: integer(get('CHATDROP_MAX_STREAMS_PER_IP'), 'CHATDROP_MAX_STREAMS_PER_IP', 3, 1, 100_000),
+    maxTurns: integer(get('CHATDROP_MAX_TURNS'), 'CHATDROP_MAX_TURNS', 200, 1, 100_000),
+    maxConversationChars: integer(get('CHATDROP_MAX_CONVERSATION_CHARS'), 'CHATDROP_MAX_CONVERSATION_CHARS', 200_000, 1, 100_000_000),
+    dailyTokenBudget: optionalInteger(get('CHATDROP_DAILY_TOKEN_BUDGET'), 'CHATDROP_DAILY_TOKEN_BUDGET', 1, 1e12),
+    fallbacks: fallbacks(get('CHATDROP_FALLBACKS'), get('CHATDROP_MODELS') ?? 'fast=gpt-4.1-mini'),
+    logContent: flag(get('CHATDROP_LOG_CONTENT'), 'CHATDROP_LOG_CONTENT'),
+    metricsToken: metricsToken(get('CHATDROP_METRICS_TOKEN')),
   };
 }
 
@@ -139,6 +160,40 @@ function integer(raw: string | undefined, name: string, fallback: number, min: n
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name}: must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+function optionalInteger(raw: string | undefined, name: string, min: number, max: number): number | undefined {
+  return raw === undefined || raw === '0' || raw === 'off' ? undefined : integer(raw, name, 0, min, max);
+}
+
+function flag(raw: string | undefined, name: string): boolean {
+  if (raw === undefined || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new ConfigError(`${name}: expected 1 or 0, got "${raw}"`);
+}
+
+/**
+ * `CHATDROP_FALLBACKS=fast=gpt-4o-mini,smart=gpt-4.1-mini`: the same `alias=model-id` form as
+ * `CHATDROP_MODELS`, kept separate so that variable stays exactly the contract's form.
+ */
+function fallbacks(raw: string | undefined, modelsRaw: string): ReadonlyMap<string, string> {
+  const out = new Map<string, string>();
+  if (raw === undefined) return out;
+  const aliases = new Set(models(modelsRaw).map((m) => m.alias));
+  for (const pair of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const match = /^([A-Za-z0-9._-]+)\s*=\s*(\S+)$/.exec(pair);
+    if (match === null) throw new ConfigError(`CHATDROP_FALLBACKS: "${pair}" is not alias=model-id`);
+    const [, alias = '', model = ''] = match;
+    if (!aliases.has(alias)) throw new ConfigError(`CHATDROP_FALLBACKS: "${alias}" is not an alias of CHATDROP_MODELS`);
+    out.set(alias, model);
+  }
+  return out;
+}
+
+/** A bearer token short enough to guess is no protection; refuse it rather than serve metrics openly. */
+function metricsToken(raw: string | undefined): string | undefined {
+  if (raw !== undefined && raw.length < 16) throw new ConfigError('CHATDROP_METRICS_TOKEN: use at least 16 characters');
+  return raw;
 }
 
 function optionalUrl(raw: string | undefined, name: string): string | undefined {

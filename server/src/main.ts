@@ -1,11 +1,18 @@
 import type { Server } from 'node:http';
-import OpenAI from 'openai';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { createApp } from './app.js';
+import { createApp, type AppOptions } from './app.js';
 import { ConfigError, parseConfig } from './config.js';
 import { startDemoUpstream, type DemoUpstream } from './demo-upstream.js';
+import { createRateLimitStore } from './limits/rate-limit-store.js';
+import { RedisConcurrencyLimiter } from './limits/redis-concurrency-limiter.js';
+import { RedisTokenBudget } from './limits/redis-token-budget.js';
+import { Metrics } from './metrics.js';
 import { ReplyRegistry } from './reply-registry.js';
+import type { ConversationStore } from './store/conversation-store.js';
+import { RedisStore } from './store/redis-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { createUpstreamClient } from './upstream-client.js';
 
 /** How often expired conversations are swept (issue 3: retention on a timer). */
 const RETENTION_SWEEP_MS = 60 * 60 * 1000;
@@ -37,16 +44,34 @@ async function main(): Promise<void> {
         'Set OPENAI_API_KEY (and optionally OPENAI_BASE_URL) for real answers.',
     );
   }
-  const openai = new OpenAI({
-    // The demo upstream ignores the key; the SDK insists on one.
-    apiKey: config.openaiApiKey ?? 'offline-demo',
-    baseURL: demoUpstream?.baseUrl ?? config.openaiBaseUrl ?? null,
-    maxRetries: config.upstreamRetries,
-  });
+  const openai = createUpstreamClient(config, demoUpstream?.baseUrl);
 
-  const store = new SqliteStore({ path: config.dbPath });
+  // One Redis (REDIS_URL) holds what several instances share: conversations, the per-IP request
+  // and stream counts, the daily budget. Unreachable at start: refuse to start, clearly.
+  let store: ConversationStore;
+  let shared: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore'> = {};
+  let redis: Redis | undefined;
+  if (config.redisUrl !== undefined) {
+    const onError = (error: Error): void => logger.warn({ err: error.message }, 'redis connection error');
+    try {
+      store = await RedisStore.open({ url: config.redisUrl, retentionMs: config.retentionDays * DAY_MS, onError });
+    } catch (error) {
+      logger.fatal(`cannot reach REDIS_URL: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
+    redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 100, 2_000) });
+    redis.on('error', onError);
+    shared = {
+      limiter: new RedisConcurrencyLimiter({ redis }),
+      budget: new RedisTokenBudget({ redis }),
+      rateLimitStore: createRateLimitStore(redis),
+    };
+  } else {
+    store = new SqliteStore({ path: config.dbPath });
+  }
   const replies = new ReplyRegistry();
-  const app = createApp({ config, store, openai, logger, demo: demoUpstream !== undefined, replies });
+  const metrics = new Metrics({ processMetrics: true });
+  const app = createApp({ config, store, openai, logger, demo: demoUpstream !== undefined, replies, metrics, ...shared });
 
   const sweep = (): void => {
     store
@@ -66,7 +91,7 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   logger.info(
-    { port, host: config.host ?? 'all interfaces', db: config.dbPath, demo: demoUpstream !== undefined, models: config.models.map((m) => m.alias) },
+    { port, host: config.host ?? 'all interfaces', db: config.redisUrl === undefined ? config.dbPath : 'redis', demo: demoUpstream !== undefined, models: config.models.map((m) => m.alias) },
     `Chatdrop listening on http://localhost:${port}/${demoUpstream ? ' (offline demo model)' : ''}`,
   );
 
@@ -84,7 +109,9 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     await closed;
     await demoUpstream?.close();
+    await shared.limiter?.close();
     await store.close();
+    redis?.disconnect();
     logger.info('stopped');
     process.exit(0);
   };

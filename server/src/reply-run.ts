@@ -4,7 +4,7 @@ import type { FinishReason, StreamEvent, Usage } from '@chatdrop/shared';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import type { ConversationStore } from './store/conversation-store.js';
 import type { UpstreamMessage } from './history.js';
-import { streamCompletion, toUpstreamError, type UpstreamFinishReason } from './upstream.js';
+import { streamCompletion, toUpstreamError, type UpstreamError, type UpstreamFinishReason } from './upstream.js';
 
 export interface ReplyRunOptions {
   openai: OpenAI;
@@ -15,6 +15,8 @@ export interface ReplyRunOptions {
   messageId: string;
   modelAlias: string;
   model: string;
+  /** Asked instead when `model` fails before its first token (`CHATDROP_FALLBACKS`). */
+  fallbackModel?: string;
   messages: UpstreamMessage[];
   /** Our own count of the request, used when the upstream sends no usage chunk. */
   inputTokens: number;
@@ -28,6 +30,24 @@ export interface ReplyRunOptions {
   resumeGraceMs: number;
   /** At most one store write per this many ms while text streams in (plus a final write). */
   persistIntervalMs?: number;
+  /** `CHATDROP_LOG_CONTENT=1`: the question and the reply go into the summary log line. */
+  logContent?: boolean;
+  /** Told about every upstream failure, fallbacks included (metrics: upstream errors by kind). */
+  onUpstreamError?: (error: UpstreamError) => void;
+  /** Told once, when the reply has ended and been stored (metrics, budget, slot release). */
+  onEnd?: (summary: ReplySummary) => void;
+}
+
+/** What one reply came to; the summary log line carries the same fields. */
+export interface ReplySummary {
+  modelAlias: string;
+  /** The upstream model that answered (the fallback's id when it was used). */
+  upstreamModel: string;
+  finishReason: FinishReason;
+  errorCode: UpstreamError['code'] | undefined;
+  firstTokenMs: number | undefined;
+  durationMs: number;
+  usage: Usage;
 }
 
 export type ReplyListener = (event: StreamEvent, id: number) => void;
@@ -116,38 +136,60 @@ export class ReplyRun {
     let firstTokenMs: number | undefined;
     let finish: UpstreamFinishReason | undefined;
     let usage: Usage | undefined;
-    let failure: ReturnType<typeof toUpstreamError> | undefined;
+    let failure: UpstreamError | undefined;
+    let upstreamModel = o.model;
 
     this.#emit({ type: 'message-start', conversationId: o.conversationId, messageId: o.messageId, model: o.modelAlias });
-    try {
-      for await (const event of streamCompletion(o.openai, {
-        model: o.model,
-        messages: o.messages,
-        signal: this.#controller.signal,
-        firstTokenTimeoutMs: o.firstTokenTimeoutMs,
-        idleTimeoutMs: o.idleTimeoutMs,
-      })) {
-        switch (event.type) {
-          case 'text':
-            firstTokenMs ??= o.now() - started;
-            this.#text += event.text;
-            this.#emit({ type: 'text-delta', delta: event.text });
-            this.#persistSoon();
-            break;
-          case 'finish':
-            finish = event.reason;
-            break;
-          case 'usage':
-            usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
-            break;
-          default: {
-            const unexpected: never = event;
-            throw new Error(`unexpected upstream event ${JSON.stringify(unexpected)}`);
+    const models = o.fallbackModel === undefined ? [o.model] : [o.model, o.fallbackModel];
+    for (const [attempt, model] of models.entries()) {
+      upstreamModel = model;
+      failure = undefined;
+      try {
+        for await (const event of streamCompletion(o.openai, {
+          model,
+          messages: o.messages,
+          signal: this.#controller.signal,
+          firstTokenTimeoutMs: o.firstTokenTimeoutMs,
+          idleTimeoutMs: o.idleTimeoutMs,
+        })) {
+          switch (event.type) {
+            case 'text':
+              firstTokenMs ??= o.now() - started;
+              this.#text += event.text;
+              this.#emit({ type: 'text-delta', delta: event.text });
+              this.#persistSoon();
+              break;
+            case 'finish':
+              finish = event.reason;
+              break;
+            case 'usage':
+              usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
+              break;
+            default: {
+              const unexpected: never = event;
+              throw new Error(`unexpected upstream event ${JSON.stringify(unexpected)}`);
+            }
           }
         }
+      } catch (error) {
+        failure = toUpstreamError(error);
+        o.onUpstreamError?.(failure);
       }
-    } catch (error) {
-      failure = toUpstreamError(error);
+      const next = models[attempt + 1];
+      if (failure === undefined || next === undefined || !worthFallingBack(failure, firstTokenMs, this.#controller.signal)) break;
+      // The visitor has seen nothing yet, so another model can answer in its place (issue 5).
+      o.log.warn(
+        {
+          messageId: o.messageId,
+          model: o.modelAlias,
+          upstreamModel: model,
+          fallbackModel: next,
+          errorCode: failure.code,
+          upstreamStatus: failure.status,
+          upstreamDetail: failure.detail,
+        },
+        'model failed before its first token; asking the fallback model',
+      );
     }
 
     const finishReason: FinishReason = this.#controller.signal.aborted && failure === undefined
@@ -158,25 +200,42 @@ export class ReplyRun {
     // A stream that ended without a finish reason was cut short: treat it as a failure.
     if (finishReason === 'error' && failure === undefined) {
       failure = toUpstreamError(new Error('the upstream stream ended without a finish reason'));
+      o.onUpstreamError?.(failure);
     }
     const complete = finishReason === 'stop' || finishReason === 'length';
     await this.#persist(complete);
 
+    // No usage chunk (a compatible server that sends none, a drop, an abort): our own count, so
+    // the budget and the metrics still see what was probably billed.
     usage ??= { inputTokens: o.inputTokens, outputTokens: this.#estimateOutputTokens() };
+    const summary: ReplySummary = {
+      modelAlias: o.modelAlias,
+      upstreamModel,
+      finishReason,
+      errorCode: failure?.code,
+      firstTokenMs,
+      durationMs: o.now() - started,
+      usage,
+    };
     o.log[failure ? 'warn' : 'info'](
       {
+        route: '/api/chat',
         messageId: o.messageId,
         model: o.modelAlias,
+        upstreamModel,
+        fallback: upstreamModel !== o.model || undefined,
         finishReason,
         abortReason: this.#abortReason,
         firstTokenMs,
-        durationMs: o.now() - started,
+        durationMs: summary.durationMs,
         inputTokens: usage.inputTokens,
         outputTokens: usage.outputTokens,
         errorCode: failure?.code,
         upstreamStatus: failure?.status,
         // Upstream's own words go to the log only; the visitor gets `failure.message`.
         upstreamDetail: failure?.detail,
+        // Visitors' words stay out of the logs unless the operator asks (issue 5).
+        ...(o.logContent ? { question: o.messages.at(-1)?.content, reply: this.#text } : {}),
       },
       'reply ended',
     );
@@ -186,7 +245,11 @@ export class ReplyRun {
     this.#finished = true;
     this.#emit({ type: 'message-end', finishReason, usage });
     this.#listeners.clear();
-    this.#resolveDone();
+    try {
+      o.onEnd?.(summary);
+    } finally {
+      this.#resolveDone();
+    }
   }
 
   #emit(event: StreamEvent): void {
@@ -220,4 +283,14 @@ export class ReplyRun {
       return 0;
     }
   }
+}
+
+/**
+ * A fallback model is asked only when the primary failed before any text went out, nobody
+ * aborted, and another model might do better: unavailable or slow, or a model the upstream does
+ * not know (404). A rejected key or request (400/401/403) would fail the same way again.
+ */
+function worthFallingBack(failure: UpstreamError, firstTokenMs: number | undefined, signal: AbortSignal): boolean {
+  if (firstTokenMs !== undefined || signal.aborted) return false;
+  return failure.code !== 'upstream-rejected' || failure.status === 404;
 }

@@ -70,7 +70,7 @@ export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest
 
   arm(request.firstTokenTimeoutMs, 'first');
   try {
-    const stream = await openai.chat.completions.create(
+    const pending = openai.chat.completions.create(
       {
         model: request.model,
         messages: request.messages,
@@ -79,6 +79,12 @@ export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest
       },
       { signal: inner.signal },
     );
+    // The SDK sleeps between retries with a plain timer and looks at the signal only when it
+    // wakes; an upstream that answers 429 with `retry-after: 3600` would hold Stop, shutdown and
+    // our timeouts for an hour. So the wait for the stream also ends on our abort; the SDK's own
+    // promise then rejects later into nothing.
+    pending.catch(() => {});
+    const stream = await Promise.race([pending, rejectOnAbort(inner.signal)]);
     for await (const chunk of stream) {
       arm(request.idleTimeoutMs, 'idle');
       // Chunks have no choices in the usage chunk, and may have several with `n` > 1 (never sent).
@@ -104,6 +110,14 @@ export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest
     request.signal.removeEventListener('abort', follow);
   }
   if (timedOut !== undefined) throw timeoutError(timedOut, request);
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    const fail = (): void => reject(new OpenAI.APIUserAbortError());
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
 }
 
 function timeoutError(which: 'first' | 'idle', request: UpstreamRequest): UpstreamError {

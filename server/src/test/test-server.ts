@@ -3,11 +3,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI from 'openai';
 import { pino } from 'pino';
 import { createApp } from '../app.js';
 import { parseConfig, type Config, type Env } from '../config.js';
 import { ReplyRegistry } from '../reply-registry.js';
+import { createUpstreamClient } from '../upstream-client.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { MockUpstream } from './mock-upstream.js';
 
@@ -16,7 +16,7 @@ export const CANARY_KEY = 'sk-canary-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e';
 
 export interface TestServerOptions {
   upstream: MockUpstream;
-  /** Extra environment, parsed by the real `parseConfig`. */
+  /** Extra environment, parsed by the real `parseConfig` (it wins over `maxRetries`). */
   env?: Env;
   /** Reuse a database file (restart tests); a fresh temp file otherwise. */
   dbPath?: string;
@@ -52,13 +52,15 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     OPENAI_BASE_URL: options.upstream.baseUrl,
     CHATDROP_DB: dbPath,
     CHATDROP_SYSTEM_PROMPT: 'You are the test help desk.',
+    // The SDK's retries come from the config as in main.ts; none unless a test asks.
+    CHATDROP_UPSTREAM_RETRIES: String(options.maxRetries ?? 0),
     ...options.env,
   });
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
   const store = new SqliteStore({ path: dbPath });
   const replies = new ReplyRegistry();
-  const openai = new OpenAI({ apiKey: CANARY_KEY, baseURL: options.upstream.baseUrl, maxRetries: options.maxRetries ?? 0 });
+  const openai = createUpstreamClient(config);
   const app = createApp({
     config,
     store,
