@@ -1,3 +1,4 @@
+import { h } from 'preact';
 import type { ReadonlySignal } from '@preact/signals';
 import { Markdown } from './markdown.js';
 import type { Strings } from './strings.js';

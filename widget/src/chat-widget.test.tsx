@@ -1,3 +1,4 @@
+import { h } from 'preact';
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/preact';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChatClient } from './chat-client.js';

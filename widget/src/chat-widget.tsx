@@ -1,3 +1,4 @@
+import { h, Fragment } from 'preact';
 import type { ChatModel } from './chat-model.js';
 import type { WidgetView } from './widget-view.js';
 import { ChatPanel } from './chat-panel.js';

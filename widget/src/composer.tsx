@@ -1,3 +1,4 @@
+import { h } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { ChatModel } from './chat-model.js';
 import type { WidgetView } from './widget-view.js';

@@ -1,4 +1,4 @@
-import type { JSX } from 'preact';
+import { h, type JSX } from 'preact';
 
 /** Stroke icons (24x24 grid, styled in styles.ts), decorative: the buttons carry the names. */
 const icon = (d: string) => (): JSX.Element => (

@@ -1,3 +1,4 @@
+import { h } from 'preact';
 import type { WidgetView } from './widget-view.js';
 import { ChatIcon, CloseIcon } from './icons.js';
 

@@ -1,3 +1,4 @@
+import { h, Fragment } from 'preact';
 import { useComputed, useSignalEffect } from '@preact/signals';
 import { useRef, useState } from 'preact/hooks';
 import type { ChatModel, ModelError, UiMessage } from './chat-model.js';

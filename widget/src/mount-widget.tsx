@@ -1,4 +1,4 @@
-import { render } from 'preact';
+import { h, render } from 'preact';
 import { createChatClient } from './chat-client.js';
 import { ChatWidget } from './chat-widget.js';
 import { createChatModel } from './chat-model.js';
