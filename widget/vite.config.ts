@@ -17,6 +17,15 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: true,
     modulePreload: false,
+    // Terser's extra passes beat the default minifier by about 200 bytes gzipped; `toplevel` is
+    // safe because the IIFE has no exports. No `pure_getters`: reading `signal.value` subscribes.
+    minify: 'terser',
+    terserOptions: {
+      ecma: 2020,
+      toplevel: true,
+      compress: { passes: 3 },
+      format: { comments: false },
+    },
     rolldownOptions: {
       input: 'src/main.ts',
       output: {
