@@ -9,7 +9,7 @@ import { startPageServer } from './page-server.js';
 
 const SIZES = [500, 2_000, 8_000] as const;
 const RUNS = 5;
-/** "Linear" as a number: the cost of a token late in a long answer vs early in a shorter one. */
+/** "Linear" as a number: the cost of a token in an 8,000-token answer vs in a 2,000-token one. */
 const MAX_GROWTH = 1.5;
 
 interface RenderRun {
@@ -113,22 +113,20 @@ function rows(widget: Map<number, RenderRun[]>, fetched: Map<number, number[]>):
       }),
     );
   }
-  // Marginal cost per token from 2,000 to 8,000 over that from 500 to 2,000: 1 is linear,
-  // about 4 would be quadratic (re-rendering the whole answer on each token).
-  const early = (ms(2_000) - ms(500)) / 1_500;
-  const late = (ms(8_000) - ms(2_000)) / 6_000;
-  const growth = early > 0 ? round(late / early, 2) : null;
+  // Cost per token at 8,000 over that at 2,000: both are long enough that the fixed cost of a
+  // turn (the request, the first layout) is spread thin, so linear rendering gives about 1 and
+  // re-rendering the whole answer on every token (quadratic) about 4. 500 tokens is reported but
+  // left out: at that length the fixed cost is most of the time.
+  const growth = round(ms(8_000) / 8_000 / (ms(2_000) / 2_000), 2);
   out.push(
-    growth === null
-      ? notMeasured('render growth (marginal cost/token 2k→8k ÷ 500→2k)', '×', '500 and 2,000 tokens took the same time')
-      : measured({
-          figure: 'render growth (marginal cost/token 2k→8k ÷ 500→2k)',
-          unit: '×',
-          value: growth,
-          target: `≤ ${MAX_GROWTH} (linear ≈ 1)`,
-          met: growth <= MAX_GROWTH,
-          note: growth > MAX_GROWTH ? `over by ${round(growth - MAX_GROWTH, 2)}` : '',
-        }),
+    measured({
+      figure: 'render growth (cost per token at 8,000 ÷ at 2,000)',
+      unit: '×',
+      value: growth,
+      target: `≤ ${MAX_GROWTH} (linear ≈ 1, quadratic ≈ 4)`,
+      met: growth <= MAX_GROWTH,
+      note: growth > MAX_GROWTH ? `over by ${round(growth - MAX_GROWTH, 2)}` : '',
+    }),
   );
   return out;
 }
