@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import express from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
-import { freePort, requireRedisServer, startRedis, stopRedis } from '../test/redis-server.js';
+import { connectTestClient, freePort, requireRedisServer, startRedis, stopRedis } from '../test/redis-server.js';
 import { concurrencyLimiterSuite } from './concurrency-limiter.suite.js';
 import { createRateLimitStore } from './rate-limit-store.js';
 import { RedisConcurrencyLimiter } from './redis-concurrency-limiter.js';
@@ -30,12 +30,9 @@ afterAll(async () => {
   if (server) await stopRedis(server);
 });
 
-/** A ready client as main.ts would make one: fail fast while Redis is away, reconnect by itself. */
 async function client(redisUrl = url): Promise<Redis> {
-  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
-  redis.on('error', () => {});
+  const redis = await connectTestClient(redisUrl);
   clients.push(redis);
-  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   return redis;
 }
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, requireRedisServer, startRedis, stopRedis } from '../test/redis-server.js';
+import { connectTestClient, freePort, requireRedisServer, startRedis, stopRedis } from '../test/redis-server.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
 import { RedisStreamBuffer } from './redis-stream-buffer.js';
 import type { BufferedEvent } from './stream-buffer.js';
@@ -25,32 +25,26 @@ afterAll(async () => {
   if (server) await stopRedis(server);
 });
 
-/** A client as main.ts would make one: fail fast while Redis is away, reconnect by itself. */
-function client(redisUrl = url): Redis {
-  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
-  redis.on('error', () => {});
+async function client(redisUrl = url): Promise<Redis> {
+  const redis = await connectTestClient(redisUrl);
   clients.push(redis);
   return redis;
 }
 
-async function ready(redis: Redis): Promise<Redis> {
-  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
-  return redis;
-}
-
 streamBufferSuite('RedisStreamBuffer on a real redis-server', async ({ endTtlMs }) => {
-  const redis = await ready(client());
+  const redis = await client();
   return { buffer: new RedisStreamBuffer({ redis, keyPrefix: `test:${randomUUID()}:`, endTtlMs, blockMs: 100 }) };
 });
 
 describe('RedisStreamBuffer', () => {
   it('lets a reader on instance B replay and follow a stream written on instance A', async () => {
     const keyPrefix = `test:${randomUUID()}:`;
-    const a = new RedisStreamBuffer({ redis: await ready(client()), keyPrefix });
-    const b = new RedisStreamBuffer({ redis: await ready(client()), keyPrefix });
+    const a = new RedisStreamBuffer({ redis: await client(), keyPrefix });
+    const b = new RedisStreamBuffer({ redis: await client(), keyPrefix });
     const events = replyEvents(['cut ', 'here ', 'and ', 'resumed']);
     // A writes the first events; the browser saw up to id 2 before its connection dropped.
-    for (const [index, event] of events.slice(0, 4).entries()) void a.append('m', index + 1, event);
+    // Sent one after another without waiting for each (the per-token path), then all confirmed.
+    await Promise.all(events.slice(0, 4).map((event, index) => a.append('m', index + 1, event)));
     expect(await b.has('m')).toBe(true);
 
     const seen: BufferedEvent[] = [];
@@ -68,7 +62,7 @@ describe('RedisStreamBuffer', () => {
 
   it('stores one stream as one key that expires even when its writer dies before ending it', async () => {
     const keyPrefix = `test:${randomUUID()}:`;
-    const redis = await ready(client());
+    const redis = await client();
     const buffer = new RedisStreamBuffer({ redis, keyPrefix, runningTtlMs: 60_000 });
     await buffer.append('m', 1, replyEvents([])[0]!);
     expect(await redis.keys(`${keyPrefix}*`)).toEqual([`${keyPrefix}stream:m`]);
@@ -82,7 +76,7 @@ describe('RedisStreamBuffer', () => {
 
   it('stops a follower whose stream expires under it (a crashed writer)', async () => {
     const keyPrefix = `test:${randomUUID()}:`;
-    const redis = await ready(client());
+    const redis = await client();
     const buffer = new RedisStreamBuffer({ redis, keyPrefix, runningTtlMs: 300, blockMs: 100 });
     await buffer.append('m', 1, replyEvents([])[0]!);
     expect((await collect(buffer, 'm', 0)).map((item) => item.id)).toEqual([1]);
@@ -93,7 +87,7 @@ describe('RedisStreamBuffer', () => {
   it('fails with StoreUnavailableError while Redis is down and works again when it returns', async () => {
     const port = await freePort();
     let own = await startRedis(port);
-    const redis = await ready(client(`redis://127.0.0.1:${port}`));
+    const redis = await client(`redis://127.0.0.1:${port}`);
     const buffer = new RedisStreamBuffer({ redis, keyPrefix: 'down:' });
     try {
       await buffer.append('m', 1, replyEvents([])[0]!);

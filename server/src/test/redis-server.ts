@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
 
 /**
  * A throwaway redis-server for tests (issue 6: "the store suite against a real Redis started by the
@@ -74,4 +75,16 @@ export async function stopRedis(child: ChildProcess): Promise<void> {
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
   await exited;
+}
+
+/**
+ * A client as `main.ts` should make one for the shared-state modules: calls fail at once while
+ * Redis is away (no offline queue) and it reconnects by itself. Resolves once it is ready; the
+ * caller disconnects it.
+ */
+export async function connectTestClient(url: string): Promise<Redis> {
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+  redis.on('error', () => {}); // reconnect noise; failed calls report their own errors
+  if (redis.status !== 'ready') await once(redis, 'ready');
+  return redis;
 }
