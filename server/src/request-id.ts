@@ -37,7 +37,9 @@ export function requestId(logger: Logger, now: () => number): RequestHandler {
 }
 
 function routeOf(baseUrl: string, route: { path?: unknown } | undefined): string | undefined {
-  return typeof route?.path === 'string' ? baseUrl + route.path : undefined;
+  if (typeof route?.path !== 'string') return undefined;
+  // A router's own root (`router.post('/')` under `/api/chat`) is logged as `/api/chat`.
+  return route.path === '/' && baseUrl !== '' ? baseUrl : baseUrl + route.path;
 }
 
 /** The request's logger, set by `requestId`. */
