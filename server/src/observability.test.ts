@@ -116,7 +116,7 @@ describe('logs', () => {
     withServer({}, async (s) => {
       upstream.script({ kind: 'deltas', deltas: [`Echo ${MARKER}`] });
       await readEvents(await postChat(s.url, { message: `My secret is ${MARKER}` }));
-      await fetch(`${s.url}/api/chat`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `{"message": "${MARKER}" oops}` });
+      await fetch(`${s.url}/api/chat`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `${MARKER} is not JSON` });
       await fetch(`${s.url}/api/chat`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `{"message": 7, "x": "${MARKER}"}` });
       await fetch(`${s.url}/api/conversations/${MARKER}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
