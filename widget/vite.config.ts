@@ -15,15 +15,18 @@ export default defineConfig({
     target: 'es2022',
     outDir: 'dist',
     emptyOutDir: true,
-    sourcemap: true,
+    // The map is for us, not the page: the server does not serve it, so no sourceMappingURL comment.
+    sourcemap: 'hidden',
     modulePreload: false,
-    // Terser's extra passes beat the default minifier by about 200 bytes gzipped; `toplevel` is
-    // safe because the IIFE has no exports. No `pure_getters`: reading `signal.value` subscribes.
+    // Terser's extra passes beat the default minifier by about 130 bytes gzipped; `toplevel` is
+    // safe because the IIFE has no exports. `unsafe_methods` only turns
+    // object-literal functions into methods (none is called with `new`); no `pure_getters`: reading
+    // `signal.value` subscribes.
     minify: 'terser',
     terserOptions: {
       ecma: 2020,
       toplevel: true,
-      compress: { passes: 3 },
+      compress: { passes: 3, unsafe_methods: true, negate_iife: false },
       format: { comments: false },
     },
     rolldownOptions: {

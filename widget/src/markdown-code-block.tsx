@@ -1,5 +1,5 @@
 import { h } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useCopy } from './use-copy.js';
 
 export interface CodeLabels {
   readonly copy: string;
@@ -8,19 +8,12 @@ export interface CodeLabels {
 
 /** A fenced code block: its language, a Copy button, and the code as text. */
 export function CodeBlock({ code, lang, labels }: { code: string; lang: string; labels: CodeLabels }) {
-  const [copied, setCopied] = useState(false);
-  useEffect(() => {
-    if (!copied) return;
-    const timer = setTimeout(setCopied, 2000, false);
-    return () => clearTimeout(timer);
-  }, [copied]);
-  // `navigator.clipboard` is missing on insecure origins; then the button does nothing rather than throw.
-  const copy = () => navigator.clipboard?.writeText(code).then(() => setCopied(true), () => {});
+  const [copied, copy] = useCopy();
   return (
     <div class="cd-md-code">
       <div class="cd-md-code-bar">
         <span>{lang}</span>
-        <button type="button" class="cd-md-copy" onClick={copy}>
+        <button type="button" class="cd-md-copy" onClick={() => copy(code)}>
           {copied ? labels.copied : labels.copy}
         </button>
       </div>

@@ -1,11 +1,12 @@
 import { h, Fragment } from 'preact';
 import { useComputed, useSignalEffect } from '@preact/signals';
-import { useRef, useState } from 'preact/hooks';
+import { useRef } from 'preact/hooks';
 import type { ChatModel, ModelError, UiMessage } from './chat-model.js';
 import type { WidgetView } from './widget-view.js';
 import { CopyIcon, DownIcon, UpIcon } from './icons.js';
 import { fill, type Strings } from './strings.js';
 import { AssistantText } from './assistant-text.js';
+import { useCopy } from './use-copy.js';
 
 /**
  * The conversation as a `log`. Screen readers hear each finished reply once: the log itself is
@@ -62,7 +63,7 @@ function Message({ m, model, t, last }: { m: UiMessage; model: ChatModel; t: Str
   const state = m.state.value;
   // Re-renders when the first delta arrives, not on every delta.
   const waiting = useComputed(() => m.state.value === 'streaming' && !m.text.value);
-  const [copied, setCopied] = useState(false);
+  const [copied, copy] = useCopy();
   if (m.role === 'user') {
     return (
       <div class="msg user">
@@ -95,12 +96,7 @@ function Message({ m, model, t, last }: { m: UiMessage; model: ChatModel; t: Str
           <button
             type="button"
             aria-label={copied ? t.copied : t.copy}
-            onClick={() =>
-              navigator.clipboard?.writeText(m.text.peek()).then(() => {
-                setCopied(true);
-                setTimeout(() => setCopied(false), 2000);
-              }, () => {})
-            }
+            onClick={() => copy(m.text.peek())}
           >
             <CopyIcon />
           </button>

@@ -2,6 +2,7 @@ import type { ModelOption } from '@chatdrop/shared';
 import type { ServerConfig } from './chat-client.js';
 import type { EmbedOptions } from './embed-options.js';
 import type { Strings } from './strings.js';
+import { safeHref } from './markdown-link.js';
 
 /** What the panel shows: `/api/config`, overridden by the script tag, with local defaults. */
 export interface Settings {
@@ -33,15 +34,12 @@ export function mergeSettings(server: Partial<ServerConfig>, embed: EmbedOptions
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : '');
 
-/** The server's config is trusted less than our own code: no `javascript:` reaches an href. */
+/**
+ * The server's config is trusted less than our own code: the same allowlist as links in replies
+ * (markdown-link.ts), so no `javascript:` reaches an href; a bare address becomes `mailto:`.
+ */
 function safeLink(value: unknown): string | undefined {
-  if (typeof value !== 'string' || !value.trim()) return undefined;
+  if (typeof value !== 'string') return undefined;
   const v = value.trim();
-  if (/^[^\s@/:]+@[^\s@/]+$/.test(v)) return `mailto:${v}`;
-  try {
-    const url = new URL(v);
-    return ['http:', 'https:', 'mailto:'].includes(url.protocol) ? url.href : undefined;
-  } catch {
-    return undefined;
-  }
+  return safeHref(/^[^\s@/:]+@[^\s@/]+$/.test(v) ? `mailto:${v}` : v);
 }
