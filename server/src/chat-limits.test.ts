@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isApiErrorBody } from '@chatdrop/shared';
 import { secondsUntilNextUtcDay } from './limits/utc-day.js';
 import { startTestServer, type TestServer } from './test/test-server.js';
-import { startMockUpstream, type MockUpstream } from './test/mock-upstream.js';
+import { startMockUpstream, type MockScript, type MockUpstream } from './test/mock-upstream.js';
 import { postChat, readEvents, textOf } from './test/read-sse.js';
 
 /** The limits that protect the owner (issue 5), each on a server of its own configuration. */
@@ -45,7 +45,7 @@ async function openStream(url: string, headers: Record<string, string> = {}): Pr
   return { response, leave: () => browser.abort() };
 }
 
-const quietAfterOne = { kind: 'deltas', deltas: ['One ', 'two'], hangAfter: 1 } as const;
+const quietAfterOne: MockScript = { kind: 'deltas', deltas: ['One ', 'two'], hangAfter: 1 };
 
 describe('concurrent streams per client IP', () => {
   it('answers 429 busy with Retry-After past CHATDROP_MAX_STREAMS_PER_IP, and takes new streams once one ends', () =>

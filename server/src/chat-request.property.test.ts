@@ -80,12 +80,13 @@ const wellFormedBody = fc
   .map((body) => JSON.stringify(body));
 
 /** The raw bytes: mostly JSON of the right shape, then any JSON, then not JSON at all. */
-const rawBody: fc.Arbitrary<string | Uint8Array> = fc.oneof(
+const rawBody: fc.Arbitrary<string | Uint8Array<ArrayBuffer>> = fc.oneof(
   { weight: 3, arbitrary: wellFormedBody },
   { weight: 4, arbitrary: chatBody },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 50 }) },
-  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 50 }) },
+  // Bytes that need not be UTF-8 at all.
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 50 }).map((bytes) => new Uint8Array(bytes)) },
   { weight: 1, arbitrary: fc.constantFrom('', '{', '{"message":', '[]', 'null', '{"message":"hi"}'.repeat(3), `{"message":"${'x'.repeat(70_000)}"}`) },
 );
 
