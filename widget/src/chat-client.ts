@@ -40,11 +40,20 @@ export class ChatError extends Error {
 export const isAbort = (error: unknown): boolean =>
   error instanceof DOMException && error.name === 'AbortError';
 
+export type OnEvent = (event: StreamEvent, id: string | undefined) => void;
+
 export interface ChatClient {
   config(): Promise<ServerConfig>;
-  /** Streams one reply; resolves after `message-end`, rejects with ChatError or an AbortError. */
-  /** `id` is the SSE event id, kept for resuming a dropped stream (`Last-Event-ID`). */
-  chat(request: ChatRequest, onEvent: (event: StreamEvent, id: string | undefined) => void, signal: AbortSignal): Promise<void>;
+  /**
+   * Streams one reply; resolves after `message-end`, rejects with ChatError or an AbortError.
+   * `id` is the SSE event id, kept for resuming a dropped stream (`Last-Event-ID`).
+   */
+  chat(request: ChatRequest, onEvent: OnEvent, signal: AbortSignal): Promise<boolean>;
+  /**
+   * Follows a reply from after SSE id `lastId` (`'0'`: from its start) through to `message-end`,
+   * read exactly as `chat` reads; false when the server has nothing left to resume (204).
+   */
+  resume(messageId: string, lastId: string, onEvent: OnEvent, signal: AbortSignal): Promise<boolean>;
   stop(messageId: string): Promise<void>;
   /** Undefined when the server no longer knows the conversation (404). */
   conversation(id: string): Promise<Conversation | undefined>;
@@ -75,45 +84,51 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
       signal,
     });
   const encode = encodeURIComponent;
+  /** The one SSE reader, for the POST and the resume GET alike. */
+  const read = async (response: Promise<Response>, onEvent: OnEvent, signal: AbortSignal) => {
+    const res = await response;
+    if (res.status === 204) return false;
+    if (!res.body) throw new ChatError('network');
+    let ended = false;
+    const parser = createParser({
+      onEvent(message) {
+        // Anything that is not one of the contract's events (a proxy's page, a newer server's
+        // event type) is skipped rather than shown: the visitor cannot act on it.
+        const event = decodeSseData(message.data);
+        if (!event || ended) return;
+        if (event.type === 'message-end') ended = true;
+        onEvent(event, message.id);
+      },
+    });
+    const reader = res.body.getReader();
+    // `stream: true` keeps a multibyte character cut across two chunks intact.
+    const decoder = new TextDecoder();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parser.feed(decoder.decode(value, { stream: true }));
+        if (ended) break;
+      }
+    } catch (error) {
+      if (signal.aborted || isAbort(error)) throw new DOMException('Aborted', 'AbortError');
+      throw new ChatError('network');
+    } finally {
+      reader.cancel().catch(() => {});
+    }
+    // A stream that closes without `message-end` was cut (proxy timeout, network change).
+    if (!ended) {
+      if (signal.aborted) throw new DOMException('Aborted', 'AbortError');
+      throw new ChatError('network');
+    }
+    return true;
+  };
 
   return {
     config: async () => (await call('/api/config')).json() as Promise<ServerConfig>,
-    async chat(request, onEvent, signal) {
-      const res = await post('/api/chat', request, signal);
-      if (!res.body) throw new ChatError('network');
-      let ended = false;
-      const parser = createParser({
-        onEvent(message) {
-          // Anything that is not one of the contract's events (a proxy's page, a newer server's
-          // event type) is skipped rather than shown: the visitor cannot act on it.
-          const event = decodeSseData(message.data);
-          if (!event || ended) return;
-          if (event.type === 'message-end') ended = true;
-          onEvent(event, message.id);
-        },
-      });
-      const reader = res.body.getReader();
-      // `stream: true` keeps a multibyte character cut across two chunks intact.
-      const decoder = new TextDecoder();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          parser.feed(decoder.decode(value, { stream: true }));
-          if (ended) break;
-        }
-      } catch (error) {
-        if (signal.aborted || isAbort(error)) throw new DOMException('Aborted', 'AbortError');
-        throw new ChatError('network');
-      } finally {
-        reader.cancel().catch(() => {});
-      }
-      // A stream that closes without `message-end` was cut (proxy timeout, network change).
-      if (!ended) {
-        if (signal.aborted) throw new DOMException('Aborted', 'AbortError');
-        throw new ChatError('network');
-      }
-    },
+    chat: (request, onEvent, signal) => read(post('/api/chat', request, signal), onEvent, signal),
+    resume: (id, lastId, onEvent, signal) =>
+      read(call(`/api/chat/${encode(id)}/stream`, { headers: { 'Last-Event-ID': lastId }, signal }), onEvent, signal),
     stop: async (id) => void (await post(`/api/chat/${encode(id)}/stop`)),
     async conversation(id) {
       try {

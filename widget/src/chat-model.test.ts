@@ -105,7 +105,7 @@ describe('chat model', () => {
     expect(model.status.value).toBe('idle');
   });
 
-  it('restores the stored conversation with an incomplete last reply marked cut', async () => {
+  it('restores the stored conversation, leaving an incomplete last reply cut when nothing is left to resume (204)', async () => {
     const { model, api } = setup(
       {
         'GET /api/conversations/:id': (req) =>
@@ -118,12 +118,18 @@ describe('chat model', () => {
               { id: 'a2', role: 'assistant', content: 'A2 half', createdAt: '2025-01-01T00:00:03Z', status: 'incomplete' },
             ],
           }),
+        'GET /api/chat/:id/stream': () => noContent(),
         'POST /api/chat': () => sse([start('c-old', 'a3'), delta('A2 full'), end()]),
       },
       'c-old',
     );
     await model.restore();
-    expect(api.calls[0]?.path).toBe('/api/conversations/c-old');
+    await until(() => api.calls.length === 2 && model.status.value === 'idle', 'resume answered 204');
+    expect(api.calls.map((c) => [c.path, c.lastEventId])).toEqual([
+      ['/api/conversations/c-old', undefined],
+      ['/api/chat/a2/stream', '0'],
+    ]);
+    expect(model.error.value).toBeUndefined();
     expect(model.conversationId.value).toBe('c-old');
     expect(texts(model)).toEqual(['user:Q1:done', 'assistant:A1:done', 'user:Q2:done', 'assistant:A2 half:cut']);
     expect(model.messages.value[1]?.id).toBe('a1');

@@ -1,6 +1,6 @@
 import { batch, signal, type Signal } from '@preact/signals';
 import type { ChatMessage, FinishReason } from '@chatdrop/shared';
-import { ChatError, isAbort, type ChatClient, type ClientErrorCode } from './chat-client.js';
+import { ChatError, isAbort, type ChatClient, type ClientErrorCode, type OnEvent } from './chat-client.js';
 
 /** `streaming`: text is arriving; `done`: ended with stop/length; `cut`: stopped, broken or restored incomplete. */
 export type MessageState = 'streaming' | 'done' | 'cut';
@@ -48,8 +48,11 @@ export interface ChatModel {
   retry(): Promise<void>;
   /** A fresh conversation id next time; nothing is deleted on the server. */
   reset(): void;
-  /** Shows the stored conversation; a 404 quietly starts fresh. */
-  restore(): Promise<void>;
+  /**
+   * Shows the stored conversation; a 404 quietly starts fresh. Unless `resume` is false, a last
+   * reply stored incomplete is followed to its end if the server is still running it.
+   */
+  restore(resume?: boolean): Promise<void>;
   /** Another tab changed the conversation: refresh unless a reply is running here. */
   sync(): void;
   rate(message: UiMessage, rating: Rating): void;
@@ -64,6 +67,19 @@ export interface ChatModelOptions {
   key: string;
   onMessage?: (detail: MessageEventDetail) => void;
 }
+
+/** Waits `ms`, or less when the browser comes back online or the reply is stopped. */
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((go) => {
+    const done = () => {
+      clearTimeout(timer);
+      removeEventListener('online', done);
+      go();
+    };
+    const timer = setTimeout(done, ms);
+    addEventListener('online', done, { signal });
+    signal.addEventListener('abort', done);
+  });
 
 let seq = 0;
 const make = (role: UiMessage['role'], text: string, state: MessageState, id?: string): UiMessage => ({
@@ -116,55 +132,86 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
     stop();
     const user = make('user', text, 'done');
     const reply = make('assistant', '', 'streaming');
+    messages.value = [...messages.value, user, reply];
+    onMessage?.({ role: 'user', content: text, status: 'complete' });
+    const id = conversationId.peek();
+    // Undefined fields vanish in JSON: a first message names no conversation.
+    const request = { message: text, conversationId: id, model: model.peek() };
+    await follow(reply, id, (on, signal) => client.chat(request, on, signal));
+  }
+
+  /**
+   * Streams a reply into `reply` and, when the stream breaks off before `message-end` (network
+   * change, laptop sleep), resumes it from the last event id seen (issue 6), so the visitor sees
+   * one continuous answer. Without `chat` it starts by resuming from id 0: a reload mid-answer.
+   */
+  async function follow(reply: UiMessage, id?: string, chat?: (on: OnEvent, signal: AbortSignal) => Promise<boolean>) {
     const current = { abort: new AbortController(), reply };
+    const { signal } = current.abort;
     run = current;
     batch(() => {
-      messages.value = [...messages.value, user, reply];
-      status.value = 'streaming';
+      reply.state.value = status.value = 'streaming';
       error.value = undefined;
     });
-    onMessage?.({ role: 'user', content: text, status: 'complete' });
     let finish: FinishReason | undefined;
-    const id = conversationId.peek();
-    const alias = model.peek();
-    try {
-      await client.chat(
-        // Undefined fields vanish in JSON: a first message names no conversation.
-        { message: text, conversationId: id, model: alias },
-        (event) => {
-          switch (event.type) {
-            case 'message-start':
-              reply.id = event.messageId;
-              conversationId.value = event.conversationId;
-              store(key, event.conversationId);
-              break;
-            case 'text-delta':
-              reply.text.value += event.delta;
-              break;
-            case 'error':
-              error.value = { code: event.code, message: event.message };
-              break;
-            case 'message-end':
-              finish = event.finishReason;
-              break;
-            default: {
-              const unexpected: never = event;
-              void unexpected;
-            }
-          }
-        },
-        current.abort.signal,
-      );
-    } catch (caught) {
-      // Stop, reset, a newer send or destroy aborted this one: that is not an error.
-      if (!current.abort.signal.aborted && !isAbort(caught)) {
+    let last = 0;
+    let gone = false;
+    let failure: ChatError | undefined;
+    const on: OnEvent = (event, at) => {
+      // A resume replays from the id we name; anything at or before the last one seen is a
+      // duplicate, dropped so no text shows twice.
+      if (at) {
+        if (+at <= last) return;
+        last = +at;
+      }
+      switch (event.type) {
+        case 'message-start':
+          reply.id = event.messageId;
+          // A resume from id 0 replays the whole reply: its text starts over.
+          reply.text.value = '';
+          conversationId.value = event.conversationId;
+          store(key, event.conversationId);
+          break;
+        case 'text-delta':
+          reply.text.value += event.delta;
+          break;
+        case 'error':
+          error.value = { code: event.code, message: event.message };
+          break;
+        case 'message-end':
+          finish = event.finishReason;
+          break;
+        default: {
+          const unexpected: never = event;
+          void unexpected;
+        }
+      }
+    };
+    for (let tries = 0, seen = 0; ; ) {
+      try {
+        gone = !(await (chat ?? ((on, signal) => client.resume(reply.id!, `${last}`, on, signal)))(on, signal));
+        failure = undefined;
+        break;
+      } catch (caught) {
+        // Stop, reset, a newer send or destroy aborted this one: that is not an error.
+        if (signal.aborted || isAbort(caught)) break;
         const e = caught instanceof ChatError ? caught : new ChatError('network');
-        // A 404 for our conversation id: it expired on the server. Forget it so Retry starts fresh.
-        if (e.code === 'not-found' && id) forget();
-        error.value = { code: e.code, message: e.message, retryAfter: e.retryAfter };
+        // The POST's own error is what the visitor is told. A resume that is refused (a server
+        // without resume answers 404) only ends the trying: the break stays the reason shown.
+        if (chat || e.code === 'network') failure = e;
+        chat = undefined;
+        // Progress since the last try: the connection works, so the backoff starts over.
+        if (last > seen) (tries = 0), (seen = last);
+        if (e.code !== 'network' || !reply.id || tries > 4) break;
+        await pause(500 * 2 ** tries++, signal);
       }
     }
     if (run !== current) return; // stop() already settled it
+    if (failure) {
+      // A 404 for our conversation id: it expired on the server. Forget it so Retry starts fresh.
+      if (failure.code === 'not-found' && id) forget();
+      error.value = { code: failure.code, message: failure.message, retryAfter: failure.retryAfter };
+    }
     const complete = finish === 'stop' || finish === 'length';
     settle(reply, complete ? 'done' : 'cut');
     if (finish) {
@@ -174,6 +221,8 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
       store(`${key}:rev`, `${Date.now()}${Math.random()}`);
       onMessage?.({ role: 'assistant', content, id: reply.id, status: complete ? 'complete' : 'incomplete' });
     }
+    // 204: the reply ended while we were away, and the store has its final text.
+    if (gone && last) await load();
   }
 
   function stop() {
@@ -199,7 +248,7 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
     });
   }
 
-  async function load() {
+  async function load(resume?: boolean) {
     const id = stored();
     if (!id) {
       if (conversationId.peek()) reset();
@@ -220,10 +269,14 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
         make(m.role, m.content, m.status === 'complete' ? 'done' : 'cut', m.id),
       );
     });
+    // A reload in the middle of an answer: follow it from its start if it is still running
+    // (issue 6); not awaited, so a send waiting for the restore is not held up by it.
+    const reply = messages.peek().at(-1);
+    if (resume && reply?.id && reply.role === 'assistant' && reply.state.peek() === 'cut') void follow(reply);
   }
 
-  function restore() {
-    const pending = load().finally(() => {
+  function restore(resume = true) {
+    const pending = load(resume).finally(() => {
       if (restoring === pending) restoring = undefined;
     });
     restoring = pending;
@@ -261,7 +314,7 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
     retry,
     reset,
     restore,
-    sync: () => void (run || restore()),
+    sync: () => void (run || restore(false)),
     rate,
     dispose: stop,
   };

@@ -10,6 +10,8 @@ export interface Call {
   method: string;
   path: string;
   body: unknown;
+  /** The `Last-Event-ID` header of a resume, when sent. */
+  lastEventId?: string;
 }
 
 export interface RouteRequest extends Call {
@@ -31,7 +33,8 @@ export function createFakeApi(routes: Record<string, Handler>, origin = 'https:/
     if (url.origin !== origin) throw new TypeError(`unexpected origin ${url.origin}`);
     const method = init?.method ?? 'GET';
     const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
-    const call = { method, path: url.pathname, body };
+    const lastEventId = new Headers(init?.headers).get('Last-Event-ID') ?? undefined;
+    const call = { method, path: url.pathname, body, ...(lastEventId === undefined ? {} : { lastEventId }) };
     calls.push(call);
     const signal = init?.signal ?? undefined;
     if (signal?.aborted) throw new DOMException('Aborted', 'AbortError');
@@ -60,15 +63,20 @@ export interface StreamOptions {
   hold?: Promise<void>;
   /** Events sent once `hold` resolves (numbered on from the first ones). */
   after?: StreamEvent[];
+  /** Ids count on from this one (a resume after `Last-Event-ID: from`); 0 by default. */
+  from?: number;
+  /** End by erroring the body, as a dropped connection does, instead of closing it. */
+  fail?: boolean;
   /** Extra raw text sent before the events (comments, junk). */
   prefix?: string;
   chunk?: number;
 }
 
-/** A `200 text/event-stream` of the events, numbered from 1 as the contract says. */
+/** A `200 text/event-stream` of the events, numbered from 1 (or `from + 1`) as the contract says. */
 export function sse(events: StreamEvent[], options: StreamOptions = {}): Response {
+  const from = options.from ?? 0;
   const bytes = new TextEncoder().encode(
-    (options.prefix ?? '') + events.map((e, i) => encodeSseEvent(i + 1, e)).join(''),
+    (options.prefix ?? '') + events.map((e, i) => encodeSseEvent(from + i + 1, e)).join(''),
   );
   const size = options.chunk ?? 7;
   let offset = 0;
@@ -87,13 +95,14 @@ export function sse(events: StreamEvent[], options: StreamOptions = {}): Respons
       }
       if (options.hold) await options.hold;
       if (options.after?.length) {
-        const first = events.length;
+        const first = from + events.length;
         controller.enqueue(new TextEncoder().encode(options.after.map((e, i) => encodeSseEvent(first + i + 1, e)).join('')));
         options.after = [];
         return;
       }
       try {
-        controller.close();
+        if (options.fail) controller.error(new TypeError('network error'));
+        else controller.close();
       } catch {}
     },
   });
