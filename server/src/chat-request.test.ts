@@ -11,7 +11,7 @@ beforeAll(async () => {
   upstream = await startMockUpstream();
   server = await startTestServer({
     upstream,
-    env: { CHATDROP_MAX_MESSAGE_CHARS: '50', CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1', CHATDROP_HISTORY_TOKENS: '200' },
+    env: { CHATDROP_MAX_MESSAGE_CHARS: '50', CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1', CHATDROP_HISTORY_TOKENS: '200', CHATDROP_RATE_LIMIT: '1000' },
   });
 });
 afterAll(async () => {
@@ -88,6 +88,31 @@ describe('POST /api/chat refuses bad input with the contract\'s JSON', () => {
     await expectRefused((r) => r.send({ message: 'hi', conversationId: 'AAAAAAAAAAAAAAAAAAAAAAAA' }), 404, 'not-found');
     await expectRefused((r) => r.send({ message: 'hi', conversationId: '../../etc/passwd' }), 404, 'not-found');
     await expectRefused((r) => r.send({ message: 'hi', conversationId: 7 }), 400, 'bad-request');
+  });
+
+  it('refuses wrong types for model and conversationId with 400 bad-request', async () => {
+    for (const body of [
+      { message: 'hi', model: 5 },
+      { message: 'hi', model: null },
+      { message: 'hi', model: ['fast'] },
+      { message: 'hi', conversationId: { $ne: null } },
+      { message: 'hi', conversationId: null },
+      { message: ['hi'] },
+      { message: { text: 'hi' } },
+      { message: true },
+    ]) {
+      await expectRefused((r) => r.send(body), 400, 'bad-request');
+    }
+  });
+
+  it('refuses a message of only control characters with 400 bad-request', async () => {
+    await expectRefused((r) => r.send({ message: '\u0001\u001f\u007f \u000b' }), 400, 'bad-request');
+  });
+
+  it('refuses a body in another charset with 415 and a JSON body that is a string or number with 400', async () => {
+    await expectRefused((r) => r.set('Content-Type', 'application/json; charset=latin1').send('{"message":"hi"}'), 415, 'bad-request');
+    await expectRefused((r) => r.set('Content-Type', 'application/json').send('"hi"'), 400, 'bad-request');
+    await expectRefused((r) => r.set('Content-Type', 'application/json').send('42'), 400, 'bad-request');
   });
 
   it('answers unknown API paths with 404 JSON', async () => {

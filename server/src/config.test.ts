@@ -93,6 +93,57 @@ describe('parseConfig', () => {
     expect(config).toMatchObject({ title: 'From file', rateLimitPerMinute: 7, starters: ['a', 'b'], port: 4321 });
   });
 
+  it('has the hardening defaults: 3 streams per IP, 200 turns, 200,000 characters, no budget, no fallback, no content in logs, no metrics', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      upstreamRetries: 2,
+      maxStreamsPerIp: 3,
+      maxTurns: 200,
+      maxConversationChars: 200_000,
+      dailyTokenBudget: undefined,
+      logContent: false,
+      metricsToken: undefined,
+    });
+    expect(config.fallbacks.size).toBe(0);
+  });
+
+  it('reads the hardening variables', () => {
+    const config = parseConfig({
+      CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1',
+      CHATDROP_FALLBACKS: 'fast=gpt-4o-mini',
+      CHATDROP_MAX_STREAMS_PER_IP: '5',
+      CHATDROP_MAX_TURNS: '50',
+      CHATDROP_MAX_CONVERSATION_CHARS: '10000',
+      CHATDROP_DAILY_TOKEN_BUDGET: '2000000',
+      CHATDROP_LOG_CONTENT: '1',
+      CHATDROP_METRICS_TOKEN: 'a-long-enough-token',
+      CHATDROP_UPSTREAM_RETRIES: '4',
+    });
+    expect(config).toMatchObject({
+      maxStreamsPerIp: 5,
+      maxTurns: 50,
+      maxConversationChars: 10_000,
+      dailyTokenBudget: 2_000_000,
+      logContent: true,
+      metricsToken: 'a-long-enough-token',
+      upstreamRetries: 4,
+    });
+    expect([...config.fallbacks]).toEqual([['fast', 'gpt-4o-mini']]);
+    expect(parseConfig({ CHATDROP_DAILY_TOKEN_BUDGET: '0' }).dailyTokenBudget).toBeUndefined();
+  });
+
+  it.each([
+    [{ CHATDROP_FALLBACKS: 'slow=gpt-4o-mini' }, 'CHATDROP_FALLBACKS'],
+    [{ CHATDROP_FALLBACKS: 'gpt-4o-mini' }, 'CHATDROP_FALLBACKS'],
+    [{ CHATDROP_MAX_STREAMS_PER_IP: '0' }, 'CHATDROP_MAX_STREAMS_PER_IP'],
+    [{ CHATDROP_DAILY_TOKEN_BUDGET: 'lots' }, 'CHATDROP_DAILY_TOKEN_BUDGET'],
+    [{ CHATDROP_LOG_CONTENT: 'yes please' }, 'CHATDROP_LOG_CONTENT'],
+    [{ CHATDROP_METRICS_TOKEN: 'short' }, 'CHATDROP_METRICS_TOKEN'],
+  ])('refuses the hardening setting %j with an error naming %s', (env, name) => {
+    expect(() => parseConfig(env)).toThrow(ConfigError);
+    expect(() => parseConfig(env)).toThrow(new RegExp(`^${name}`));
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],

@@ -7,7 +7,13 @@ import type { ReplyRegistry } from './reply-registry.js';
 /**
  * `GET` and `DELETE /api/conversations/:id`, mounted at `/api/conversations`. The id is the only
  * credential (issue 3/5): unknown and malformed ids get the same 404, and nothing lists
- * conversations.
+ * conversations (`GET /api/conversations` falls through to the API's 404).
+ *
+ * "Constant-time lookups": the id is never compared with a secret in JavaScript, where an
+ * early-exit `===` could leak how many leading characters matched. It is only ever a key handed
+ * to the store (SQLite's primary-key index, a Redis key), so what a timing probe could learn is
+ * whether a 128-bit random id exists, by hitting it exactly; guessing one is the real defence, and
+ * that is 2^128 tries.
  */
 export function conversationsRouter(options: { store: ConversationStore; replies: ReplyRegistry }): Router {
   const { store, replies } = options;
