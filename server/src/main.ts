@@ -59,8 +59,16 @@ async function main(): Promise<void> {
       logger.fatal(`cannot reach REDIS_URL: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(1);
     }
-    redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 100, 2_000) });
+    // Commands fail at once while Redis is away (no queue growing behind a visitor's request);
+    // so connect before the rate limiter loads its script, and reconnect by itself afterwards.
+    redis = new Redis(config.redisUrl, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (n) => Math.min(n * 100, 2_000),
+    });
     redis.on('error', onError);
+    await redis.connect();
     shared = {
       limiter: new RedisConcurrencyLimiter({ redis }),
       budget: new RedisTokenBudget({ redis }),
