@@ -1,7 +1,7 @@
 import type { StreamEvent } from '@chatdrop/shared';
 import { describe, expect, it } from 'vitest';
 import { ChatError, createChatClient, isAbort } from './chat-client.js';
-import { createFakeApi, delta, end, gate, json, sse, start } from './test/fake-api.js';
+import { createFakeApi, delta, end, gate, json, noContent, sse, start } from './test/fake-api.js';
 
 const collect = () => {
   const events: StreamEvent[] = [];
@@ -92,6 +92,29 @@ describe('chat client', () => {
     abort.abort();
     const error = await pending.catch((e: unknown) => e);
     expect(isAbort(error)).toBe(true);
+  });
+
+  it('resumes with GET /stream and Last-Event-ID, reading the events through the same reader', async () => {
+    const api = createFakeApi({
+      'GET /api/chat/:id/stream': (req) => sse([delta('lo 👋'), end()], { from: Number(req.lastEventId), chunk: 3 }),
+    });
+    const got = collect();
+    const resumed = await createChatClient(api.origin, api.fetch).resume('m/1', '7', got.on, new AbortController().signal);
+    expect(resumed).toBe(true);
+    expect(api.calls).toEqual([{ method: 'GET', path: '/api/chat/m%2F1/stream', body: undefined, lastEventId: '7' }]);
+    expect(got.events).toEqual([delta('lo 👋'), end()]);
+    expect(got.ids).toEqual(['8', '9']);
+  });
+
+  it('answers false when there is nothing left to resume (204), and a cut resume is a network error', async () => {
+    let calls = 0;
+    const api = createFakeApi({
+      'GET /api/chat/:id/stream': () => (++calls === 1 ? noContent() : sse([delta('x')], { from: 3, fail: true })),
+    });
+    const client = createChatClient(api.origin, api.fetch);
+    const signal = new AbortController().signal;
+    expect(await client.resume('a1', '3', () => {}, signal)).toBe(false);
+    expect(await client.resume('a1', '3', () => {}, signal).catch((e: unknown) => e)).toMatchObject({ code: 'network' });
   });
 
   it('answers undefined for a conversation the server no longer has', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createChatClient } from './chat-client.js';
 import { createChatModel, type MessageEventDetail } from './chat-model.js';
 import { createFakeApi, delta, end, gate, json, noContent, sse, start, until, type Handler } from './test/fake-api.js';
@@ -194,5 +194,156 @@ describe('chat model', () => {
     model.sync();
     await until(() => model.messages.value.length === 2, 'sync');
     expect(texts(model)).toEqual(['user:From tab A:done', 'assistant:Answer:done']);
+  });
+});
+
+describe('chat model resuming a dropped reply (issue 6)', () => {
+  const resumes = (api: ReturnType<typeof setup>['api']) =>
+    api.calls.filter((c) => c.path.endsWith('/stream')).map((c) => `${c.path} ${c.lastEventId}`);
+  // Skips a backoff wait the way a browser coming back online does.
+  const online = () => window.dispatchEvent(new Event('online'));
+  afterEach(() => vi.restoreAllMocks());
+
+  it('resumes a stream cut after 3 events with Last-Event-ID 3, the text exact with no gap and no duplicate', async () => {
+    const { model, api, seen } = setup({
+      'POST /api/chat': () => sse([start('c1', 'a1'), delta('Hel'), delta('lo, ')], { fail: true }),
+      'GET /api/chat/:id/stream': (req) => sse([delta('wor'), delta('ld'), end()], { from: Number(req.lastEventId), signal: req.signal }),
+    });
+    await model.send('Hi');
+    expect(resumes(api)).toEqual(['/api/chat/a1/stream 3']);
+    expect(texts(model)).toEqual(['user:Hi:done', 'assistant:Hello, world:done']);
+    expect(model.error.value).toBeUndefined();
+    expect(seen.at(-1)).toEqual({ role: 'assistant', content: 'Hello, world', id: 'a1', status: 'complete' });
+  });
+
+  it('drops replayed events it has already seen and resumes again after a second drop', async () => {
+    const { model, api } = setup({
+      'POST /api/chat': () => sse([start('c1', 'a1'), delta('One '), delta('two ')]),
+      'GET /api/chat/:id/stream': (req) =>
+        req.lastEventId === '3'
+          ? // A server that replays one event too many (ids 2 and 3 again), then drops once more.
+            sse([delta('One '), delta('two '), delta('three ')], { from: 1, fail: true })
+          : sse([delta('four'), end()], { from: 4 }),
+    });
+    const sending = model.send('Count');
+    await until(() => resumes(api).length === 1, 'first resume');
+    online();
+    await until(() => resumes(api).length === 2, 'second resume');
+    online();
+    await sending;
+    expect(resumes(api)).toEqual(['/api/chat/a1/stream 3', '/api/chat/a1/stream 4']);
+    expect(model.messages.value[1]?.text.value).toBe('One two three four');
+    expect(model.messages.value[1]?.state.value).toBe('done');
+  });
+
+  it('refreshes from the stored conversation when the resume answers 204 (the reply ended meanwhile)', async () => {
+    const { model, api } = setup({
+      'POST /api/chat': () => sse([start('c1', 'a1'), delta('Half')], { fail: true }),
+      'GET /api/chat/:id/stream': () => noContent(),
+      'GET /api/conversations/:id': () =>
+        json(200, {
+          id: 'c1',
+          messages: [
+            { id: 'u1', role: 'user', content: 'Q', createdAt: 'x', status: 'complete' },
+            { id: 'a1', role: 'assistant', content: 'Half and the rest', createdAt: 'y', status: 'complete' },
+          ],
+        }),
+    });
+    await model.send('Q');
+    expect(api.calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      'POST /api/chat',
+      'GET /api/chat/a1/stream',
+      'GET /api/conversations/c1',
+    ]);
+    expect(texts(model)).toEqual(['user:Q:done', 'assistant:Half and the rest:done']);
+    expect(model.status.value).toBe('idle');
+    expect(model.error.value).toBeUndefined();
+  });
+
+  it('a reload mid-answer replays the running reply from id 0, replacing its stored text, and follows it to the end', async () => {
+    const hold = gate();
+    const { model, api, seen } = setup(
+      {
+        'GET /api/conversations/:id': () =>
+          json(200, {
+            id: 'c1',
+            messages: [
+              { id: 'u1', role: 'user', content: 'Q', createdAt: 'x', status: 'complete' },
+              { id: 'a1', role: 'assistant', content: 'Hel', createdAt: 'y', status: 'incomplete' },
+            ],
+          }),
+        'GET /api/chat/:id/stream': (req) =>
+          sse([start('c1', 'a1'), delta('Hel'), delta('lo')], { signal: req.signal, hold: hold.promise, after: [delta(' there'), end()] }),
+      },
+      'c1',
+    );
+    await model.restore();
+    await until(() => model.messages.value[1]?.text.value === 'Hello', 'replayed text');
+    expect(model.status.value).toBe('streaming');
+    expect(model.messages.value[1]?.state.value).toBe('streaming');
+    hold.open();
+    await until(() => model.status.value === 'idle', 'end');
+    expect(resumes(api)).toEqual(['/api/chat/a1/stream 0']);
+    expect(texts(model)).toEqual(['user:Q:done', 'assistant:Hello there:done']);
+    expect(seen).toEqual([{ role: 'assistant', content: 'Hello there', id: 'a1', status: 'complete' }]);
+  });
+
+  it('Stop, while streaming or while waiting to resume, aborts, asks the server to stop, and never resumes', async () => {
+    let cut = false;
+    const { model, api } = setup({
+      'POST /api/chat': (req) =>
+        cut
+          ? sse([start('c1', 'a2'), delta('Dropped')], { fail: true })
+          : sse([start('c1', 'a1'), delta('Long')], { signal: req.signal, hold: new Promise(() => {}) }),
+      'POST /api/chat/:id/stop': () => noContent(),
+      'GET /api/chat/:id/stream': () => sse([delta('!'), end()], { from: 2 }),
+    });
+    const first = model.send('One');
+    await until(() => model.messages.value[1]?.text.value === 'Long', 'first delta');
+    model.stop();
+    await first;
+    cut = true;
+    const second = model.send('Two');
+    await until(() => model.messages.value[3]?.text.value === 'Dropped' && api.calls.length === 3, 'drop');
+    model.stop(); // during the backoff wait
+    await second;
+    online(); // would end a pending wait at once
+    await new Promise((r) => setTimeout(r, 20));
+    expect(api.calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      'POST /api/chat',
+      'POST /api/chat/a1/stop',
+      'POST /api/chat',
+      'POST /api/chat/a2/stop',
+    ]);
+    expect(texts(model)).toEqual(['user:One:done', 'assistant:Long:cut', 'user:Two:done', 'assistant:Dropped:cut']);
+    expect(model.error.value).toBeUndefined();
+  });
+
+  it('backs off 0.5, 1, 2, 4, 8 s over five failed resumes, then shows the network error and Retry works', async () => {
+    const delays: number[] = [];
+    const real = window.setTimeout.bind(window);
+    vi.spyOn(window, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      if (ms && ms >= 500) delays.push(ms);
+      return real(fn, ms);
+    }) as typeof setTimeout);
+    let down = true;
+    const { model, api } = setup({
+      'POST /api/chat': () =>
+        down ? sse([start('c1', 'a1'), delta('Part')], { fail: true }) : sse([start('c1', 'a2'), delta('Whole'), end()]),
+      'GET /api/chat/:id/stream': () => Promise.reject(new TypeError('Failed to fetch')),
+    });
+    const sending = model.send('Q');
+    for (let n = 1; n <= 5; n++) {
+      await until(() => resumes(api).length === n, `resume ${n}`);
+      if (n < 5) online();
+    }
+    await sending;
+    expect(resumes(api)).toEqual(Array(5).fill('/api/chat/a1/stream 2'));
+    expect(delays).toEqual([500, 1000, 2000, 4000, 8000]);
+    expect(model.error.value?.code).toBe('network');
+    expect(texts(model)).toEqual(['user:Q:done', 'assistant:Part:cut']);
+    down = false;
+    await model.retry();
+    expect(texts(model)).toEqual(['user:Q:done', 'assistant:Whole:done']);
   });
 });

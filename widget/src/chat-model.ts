@@ -187,7 +187,8 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
         }
       }
     };
-    for (let tries = 0, seen = 0; ; ) {
+    // Stop during a backoff wait ends the wait and the loop: no resume goes out.
+    for (let tries = 0, seen = 0; !signal.aborted; ) {
       try {
         gone = !(await (chat ?? ((on, signal) => client.resume(reply.id!, `${last}`, on, signal)))(on, signal));
         failure = undefined;
