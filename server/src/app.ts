@@ -75,7 +75,18 @@ export function createApp(options: AppOptions): express.Express {
   api.use(apiNotFound);
   app.use('/api', api);
 
-  app.use(metricsRouter({ metrics, token: config.metricsToken }));
+  app.use(
+    metricsRouter({
+      metrics,
+      token: config.metricsToken,
+      // Several instances spend one budget (Redis): each scrape reads the whole site's count.
+      // A store that is down leaves the last value rather than failing the scrape.
+      refresh:
+        config.dailyTokenBudget === undefined
+          ? undefined
+          : () => budget.used().then((used) => metrics.budgetUsed.set(used), () => undefined),
+    }),
+  );
 
   // After the API, so no file in the demo folder can shadow an API path.
   app.use(

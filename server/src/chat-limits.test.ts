@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isApiErrorBody } from '@chatdrop/shared';
+import { MemoryTokenBudget } from './limits/memory-token-budget.js';
 import { secondsUntilNextUtcDay } from './limits/utc-day.js';
 import { startTestServer, type TestServer } from './test/test-server.js';
 import { startMockUpstream, type MockScript, type MockUpstream } from './test/mock-upstream.js';
@@ -155,6 +156,23 @@ describe('the daily token budget', () => {
       await readEvents(await postChat(s.url, { message: 'Please tell me about your opening hours' }));
       await expectError(await postChat(s.url, { message: 'More?' }), 503, 'budget-exceeded');
     }));
+
+  it('is one budget for several instances that share its count, and /metrics shows the site\'s total', async () => {
+    const budget = new MemoryTokenBudget(); // stands in for RedisTokenBudget, which has its own suite
+    const env = { CHATDROP_DAILY_TOKEN_BUDGET: '100', CHATDROP_METRICS_TOKEN: 'metrics-token-0123456789abcdef' };
+    const a = await startTestServer({ upstream, env, shared: { budget } });
+    const b = await startTestServer({ upstream, env, shared: { budget } });
+    try {
+      upstream.script({ kind: 'deltas', deltas: ['a'], usage: { prompt: 70, completion: 30 } });
+      await readEvents(await postChat(a.url, { message: 'Spend it all on A' }));
+      await expectError(await postChat(b.url, { message: 'Anything left on B?' }), 503, 'budget-exceeded');
+      const metrics = await (await fetch(`${b.url}/metrics`, { headers: { Authorization: 'Bearer metrics-token-0123456789abcdef' } })).text();
+      expect(metrics).toContain('chatdrop_budget_used_tokens 100');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 
   it('is off by default', () =>
     withServer({}, async (s) => {

@@ -11,7 +11,12 @@ import type { Metrics } from './metrics.js';
  * a token configured, or with a wrong or missing one, the request falls through to whatever answers
  * an unknown path, so the endpoint's existence is not revealed either.
  */
-export function metricsRouter(options: { metrics: Metrics; token: string | undefined }): Router {
+export function metricsRouter(options: {
+  metrics: Metrics;
+  token: string | undefined;
+  /** Brings gauges kept elsewhere up to date before a scrape (the budget, shared in Redis). */
+  refresh?: () => Promise<void>;
+}): Router {
   const router = Router();
   const expected = options.token === undefined ? undefined : digest(options.token);
 
@@ -22,6 +27,7 @@ export function metricsRouter(options: { metrics: Metrics; token: string | undef
       next();
       return;
     }
+    await options.refresh?.();
     res.setHeader('Content-Type', options.metrics.registry.contentType);
     res.setHeader('Cache-Control', 'no-store');
     res.send(await options.metrics.registry.metrics());

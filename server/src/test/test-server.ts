@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createApp } from '../app.js';
+import { createApp, type AppOptions } from '../app.js';
 import { parseConfig, type Config, type Env } from '../config.js';
 import { ReplyRegistry } from '../reply-registry.js';
 import { createUpstreamClient } from '../upstream-client.js';
@@ -24,6 +24,8 @@ export interface TestServerOptions {
   demo?: boolean;
   /** A real bundle to serve (browser tests); a one-line stand-in in a temp folder otherwise. */
   widgetFile?: string;
+  /** Shared parts, e.g. one `TokenBudget` or `ConcurrencyLimiter` for two servers (several instances). */
+  shared?: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore'>;
 }
 
 export interface TestServer {
@@ -70,6 +72,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     replies,
     widgetFile,
     demoDir: join(dir, 'demo'),
+    ...options.shared,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
