@@ -49,10 +49,10 @@ export interface ChatModel {
   /** A fresh conversation id next time; nothing is deleted on the server. */
   reset(): void;
   /**
-   * Shows the stored conversation; a 404 quietly starts fresh. Unless `resume` is false, a last
-   * reply stored incomplete is followed to its end if the server is still running it.
+   * Shows the stored conversation; a 404 quietly starts fresh. A last reply stored incomplete is
+   * followed to its end if the server is still running it.
    */
-  restore(resume?: boolean): Promise<void>;
+  restore(): Promise<void>;
   /** Another tab changed the conversation: refresh unless a reply is running here. */
   sync(): void;
   rate(message: UiMessage, rating: Rating): void;
@@ -68,15 +68,17 @@ export interface ChatModelOptions {
   onMessage?: (detail: MessageEventDetail) => void;
 }
 
-/** Waits `ms`, or less when the browser comes back online or the reply is stopped. */
+/**
+ * Waits `ms`, or less when the browser comes back online or the reply is stopped. A timer left
+ * behind by an early end only calls `done` again, which does nothing.
+ */
 const pause = (ms: number, signal: AbortSignal) =>
   new Promise<void>((go) => {
     const done = () => {
-      clearTimeout(timer);
       removeEventListener('online', done);
       go();
     };
-    const timer = setTimeout(done, ms);
+    setTimeout(done, ms);
     addEventListener('online', done, { signal });
     signal.addEventListener('abort', done);
   });
@@ -190,7 +192,7 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
     // Stop during a backoff wait ends the wait and the loop: no resume goes out.
     for (let tries = 0, seen = 0; !signal.aborted; ) {
       try {
-        gone = !(await (chat ?? ((on, signal) => client.resume(reply.id!, `${last}`, on, signal)))(on, signal));
+        gone = !(await (chat ? chat(on, signal) : client.resume(reply.id!, `${last}`, on, signal)));
         failure = undefined;
         break;
       } catch (caught) {
@@ -271,13 +273,14 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
       );
     });
     // A reload in the middle of an answer: follow it from its start if it is still running
-    // (issue 6); not awaited, so a send waiting for the restore is not held up by it.
+    // (issue 6); not awaited, so a send waiting for the restore is not held up by it. Only a
+    // reply stored incomplete is `cut` here.
     const reply = messages.peek().at(-1);
-    if (resume && reply?.id && reply.role === 'assistant' && reply.state.peek() === 'cut') void follow(reply);
+    if (resume && reply?.state.peek() === 'cut') void follow(reply);
   }
 
-  function restore(resume = true) {
-    const pending = load(resume).finally(() => {
+  function restore() {
+    const pending = load(true).finally(() => {
       if (restoring === pending) restoring = undefined;
     });
     restoring = pending;
@@ -315,7 +318,8 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
     retry,
     reset,
     restore,
-    sync: () => void (run || restore(false)),
+    // Not restore(): another tab's reply is that tab's to follow (and to stop).
+    sync: () => void (run || load()),
     rate,
     dispose: stop,
   };
