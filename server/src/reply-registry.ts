@@ -33,16 +33,27 @@ export class ReplyRegistry {
     for (const run of this.#runs.values()) if (run.conversationId === conversationId) run.abort(reason);
   }
 
-  /** Waits for running replies to end, up to `deadlineMs`; then aborts the rest and waits for those. */
+  /**
+   * Waits for running replies to end, up to `deadlineMs`; then aborts the rest and waits for those.
+   * Loops until none is left, so a reply that started while the server was closing (its request
+   * was already past the listener) is waited for or aborted too, not cut off by `process.exit`.
+   */
   async drain(deadlineMs: number): Promise<void> {
-    const all = (): Promise<unknown> => Promise.all([...this.#runs.values()].map((run) => run.done));
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
-    const outcome = await Promise.race([all().then(() => 'done' as const), deadline]);
-    clearTimeout(timer);
-    if (outcome === 'late') {
-      for (const run of this.#runs.values()) run.abort('shutdown');
-      await all();
+    const deadline = Date.now() + deadlineMs;
+    while (this.#runs.size > 0) {
+      const runs = [...this.#runs.values()];
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        for (const run of runs) run.abort('shutdown');
+        await Promise.all(runs.map((run) => run.done));
+        continue;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(runs.map((run) => run.done)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, left))),
+      ]);
+      clearTimeout(timer);
     }
   }
 }
