@@ -1,40 +1,51 @@
-import { h, type ComponentChild } from 'preact';
+import { h, type ComponentChildren } from 'preact';
 import { CodeBlock, type CodeLabels } from './markdown-code-block.js';
-import { fenceCloses, fenceOpen } from './markdown-fence.js';
 import { parseInline } from './markdown-inline.js';
 
 /**
- * One block of markdown source (no blank lines outside fences, see markdown-blocks.ts) to Preact
- * children: headings, paragraphs, lists (nested by indentation), fenced code, GFM tables,
- * blockquotes and rules. Blank lines are still handled, because a blockquote's inner text or a
- * list item's fence can contain them. No indented code blocks: models fence their code, and
- * indentation in chat text is more often a sloppy continuation than code.
+ * A code fence's opening line (CommonMark §4.5): indent, three or more backticks or tildes, and
+ * the language. A backtick fence's info string may not contain a backtick, so "```x```" on one
+ * line is inline code. Shared with the block splitter (markdown.tsx), so both agree on fences.
  */
-const HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
-const RULE = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
-const QUOTE = /^ {0,3}> ?(.*)$/;
-const ITEM = /^( *)(?:[-*+]|(\d{1,9})[.)])(?:( {1,4})(.*))?$/;
-const DELIMITER = /^ *\|? *:?-+:? *(?:\| *:?-+:? *)*\|? *$/;
+export const FENCE = /^(\s*)(`{3,}(?!.*`)|~{3,})\s*(\S*)/;
 
-export function parseBlock(text: string, labels: CodeLabels): ComponentChild[] {
-  return blocks(text.split(/\r?\n/), labels, false);
+/** Whether `line` closes a fence opened with `marker`: the same character, at least as many, alone on its line. */
+export const closesFence = (line: string, marker: string) => RegExp(`^\\s*${marker}+\\s*$`).test(line);
+
+const HEADING = /^\s*(#{1,6})\s+(.*?)(?:\s+#+)?\s*$/;
+const RULE = /^\s*([-*_])(?:\s*\1){2,}\s*$/;
+const QUOTE = /^\s*> ?(.*)/;
+const ITEM = /^( *)(?:[-*+]|(\d{1,9})[.)])(?: +|$)(.*)/;
+const DELIMITER = /^[\s|:]*-[\s|:-]*$/;
+
+/** Columns of indentation before the first non-blank character. */
+const lead = (line: string) => line.search(/\S|$/);
+
+/**
+ * One block of markdown source (no blank lines outside fences, see markdown.tsx) to Preact
+ * children: headings, paragraphs, lists (nested by indentation), fenced code, GFM tables,
+ * blockquotes and rules. No indented code blocks: models fence their code, and indentation in
+ * chat text is more often a sloppy continuation than code. No setext headings either: `---`
+ * under a line is a rule.
+ */
+export function parseBlock(text: string, labels: CodeLabels): ComponentChildren[] {
+  return blocks(text.split(/\r?\n/), labels);
 }
 
-function blocks(lines: string[], labels: CodeLabels, tight: boolean): ComponentChild[] {
-  const out: ComponentChild[] = [];
-  for (let i = 0; i < lines.length; ) {
+function blocks(lines: string[], labels: CodeLabels, tight?: boolean): ComponentChildren[] {
+  const out: ComponentChildren[] = [];
+  for (let i = 0, m; i < lines.length; ) {
     const line = lines[i]!;
-    const fence = fenceOpen(line);
-    let m: RegExpExecArray | null;
     if (!line.trim()) i++;
-    else if (fence) {
+    else if ((m = FENCE.exec(line))) {
+      const [, indent, marker, lang] = m;
       const code: string[] = [];
       // Unterminated while streaming: the code so far is still a code block.
-      while (++i < lines.length && !fenceCloses(lines[i]!, fence.marker)) code.push(dedent(lines[i]!, fence.indent));
+      while (++i < lines.length && !closesFence(lines[i]!, marker!)) code.push(lines[i]!.slice(Math.min(indent!.length, lead(lines[i]!))));
       i++;
-      out.push(h(CodeBlock, { code: code.join('\n'), lang: fence.info.split(/\s/)[0]!, labels }));
+      out.push(h(CodeBlock, { code: code.join('\n'), lang: lang!, labels }));
     } else if ((m = HEADING.exec(line))) {
-      out.push(h(`h${m[1]!.length}`, null, parseInline(m[2] ?? '')));
+      out.push(h('h' + m[1]!.length, null, parseInline(m[2]!)));
       i++;
     } else if (RULE.test(line)) {
       out.push(h('hr', null));
@@ -42,7 +53,7 @@ function blocks(lines: string[], labels: CodeLabels, tight: boolean): ComponentC
     } else if (QUOTE.test(line)) {
       const inner: string[] = [];
       for (; i < lines.length && (m = QUOTE.exec(lines[i]!)); i++) inner.push(m[1]!);
-      out.push(h('blockquote', null, blocks(inner, labels, false)));
+      out.push(h('blockquote', null, blocks(inner, labels)));
     } else if (isTable(lines, i)) i = table(lines, i, out);
     else if (ITEM.test(line)) i = list(lines, i, out, labels);
     else {
@@ -54,73 +65,58 @@ function blocks(lines: string[], labels: CodeLabels, tight: boolean): ComponentC
       i = end;
     }
   }
-  return out.flat();
+  return out;
 }
 
-/** Whether line `i` starts a new block and so ends a paragraph. */
-function interrupts(lines: string[], i: number): boolean {
+/** Whether line `i` starts a new block and so ends a paragraph (a list item only if it has text). */
+function interrupts(lines: string[], i: number): unknown {
   const line = lines[i]!;
-  return !!(fenceOpen(line) || HEADING.test(line) || RULE.test(line) || QUOTE.test(line) || ITEM.exec(line)?.[4]?.trim() || isTable(lines, i));
+  return FENCE.test(line) || HEADING.test(line) || RULE.test(line) || QUOTE.test(line) || ITEM.exec(line)?.[3] || isTable(lines, i);
 }
 
-function dedent(line: string, indent: number): string {
-  let n = 0;
-  while (n < indent && line[n] === ' ') n++;
-  return line.slice(n);
-}
-
-function list(lines: string[], i: number, out: ComponentChild[], labels: CodeLabels): number {
-  const first = ITEM.exec(lines[i]!)!;
-  const indent = first[1]!.length;
-  const ordered = first[2] !== undefined;
-  const items: ComponentChild[] = [];
-  let m: RegExpExecArray | null;
-  while (i < lines.length && (m = ITEM.exec(lines[i]!)) && m[1]!.length <= indent + 1 && (m[2] !== undefined) === ordered) {
-    // Continuation lines are dedented by the item's content column (1 space if the marker was
-    // followed by more than four, as CommonMark says) so nested blocks parse like top-level ones.
-    const width = m[0].length - (m[4] ?? '').length;
-    const content = [m[4] ?? ''];
-    for (i++; i < lines.length; i++) {
+function list(lines: string[], i: number, out: ComponentChildren[], labels: CodeLabels): number {
+  const [, indent, start] = ITEM.exec(lines[i]!)!;
+  const items: ComponentChildren[] = [];
+  let m;
+  while ((m = ITEM.exec(lines[i] ?? '')) && m[1]!.length <= indent!.length && !m[2] == !start) {
+    // Continuation lines are dedented by the item's content column, so nested blocks parse like
+    // top-level ones. A line at or left of the marker ends the item if it starts a block (a
+    // sibling item) or follows a blank line (which only a fence or a quote can hold here);
+    // otherwise it is a lazy continuation of the item's paragraph.
+    const width = m[0].length - m[3]!.length;
+    const content = [m[3]!];
+    for (; ++i < lines.length; ) {
       const line = lines[i]!;
-      const lead = line.length - line.trimStart().length;
-      const sibling = ITEM.exec(line);
-      if (sibling && sibling[1]!.length <= indent + 1) break;
-      if (!line.trim()) {
-        // A blank line inside the block (a fence in the item) continues the item only if the
-        // text after it is indented under the item.
-        const after = lines.slice(i + 1).find((l) => l.trim());
-        if (!after || after.length - after.trimStart().length <= indent) break;
-      } else if (lead <= indent && interrupts(lines, i)) break;
-      content.push(dedent(line, Math.min(width, lead)));
+      if (line.trim() && lead(line) <= indent!.length && (!lines[i - 1]!.trim() || interrupts(lines, i))) break;
+      content.push(line.slice(Math.min(width, lead(line))));
     }
     items.push(h('li', null, blocks(content, labels, true)));
   }
-  const start = Number(first[2] ?? 1);
-  out.push(h(ordered ? 'ol' : 'ul', start !== 1 ? { start } : null, items));
+  out.push(h(start ? 'ol' : 'ul', { start: start && +start != 1 ? +start : undefined }, items));
   return i;
 }
 
-function isTable(lines: string[], i: number): boolean {
-  const head = lines[i]!;
+function isTable(lines: string[], i: number): unknown {
   const delimiter = lines[i + 1];
-  return !!delimiter && head.includes('|') && delimiter.includes('|') && DELIMITER.test(delimiter) && cells(head).length === cells(delimiter).length;
+  return delimiter && lines[i]!.includes('|') && DELIMITER.test(delimiter) && cells(lines[i]!).length == cells(delimiter).length;
 }
 
 /** Splits a table row on unescaped pipes (GFM: `\|` is a pipe inside a cell, even in code). */
 function cells(row: string): string[] {
-  let s = row.trim();
-  if (s.startsWith('|')) s = s.slice(1);
-  if (s.endsWith('|') && !s.endsWith('\\|')) s = s.slice(0, -1);
-  return s.split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, '|'));
+  return row
+    .trim()
+    .replace(/^\||(?<!\\)\|$/g, '')
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim().replace(/\\\|/g, '|'));
 }
 
-function table(lines: string[], i: number, out: ComponentChild[]): number {
+function table(lines: string[], i: number, out: ComponentChildren[]): number {
   const head = cells(lines[i]!);
-  const align = cells(lines[i + 1]!).map((c) => (c.endsWith(':') ? (c.startsWith(':') ? 'center' : 'right') : c.startsWith(':') ? 'left' : undefined));
+  const align = cells(lines[i + 1]!).map((c) => [, 'left', 'right', 'center'][+(c[0] == ':') + 2 * +c.endsWith(':')]);
   const row = (r: string[], tag: string) => h('tr', null, head.map((_, k) => h(tag, { align: align[k] }, parseInline(r[k] ?? ''))));
-  const body: ComponentChild[] = [];
+  const body: ComponentChildren[] = [];
   for (i += 2; i < lines.length && lines[i]!.includes('|'); i++) body.push(row(cells(lines[i]!), 'td'));
   // The wrapper scrolls a wide table sideways; focusable so keyboard users can scroll it (WCAG 2.1.1).
-  out.push(h('div', { class: 'cd-md-table', tabIndex: 0 }, h('table', null, h('thead', null, row(head, 'th')), body.length ? h('tbody', null, body) : null)));
+  out.push(h('div', { class: 'cd-md-table', tabIndex: 0 }, h('table', null, h('thead', null, row(head, 'th')), h('tbody', null, body))));
   return i;
 }

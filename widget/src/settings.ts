@@ -2,7 +2,7 @@ import type { ModelOption } from '@chatdrop/shared';
 import type { ServerConfig } from './chat-client.js';
 import type { EmbedOptions } from './embed-options.js';
 import type { Strings } from './strings.js';
-import { safeHref } from './markdown-link.js';
+import { safeHref } from './safe-href.js';
 
 /** What the panel shows: `/api/config`, overridden by the script tag, with local defaults. */
 export interface Settings {
@@ -36,7 +36,7 @@ const str = (value: unknown): string => (typeof value === 'string' ? value : '')
 
 /**
  * The server's config is trusted less than our own code: the same allowlist as links in replies
- * (markdown-link.ts), so no `javascript:` reaches an href; a bare address becomes `mailto:`.
+ * (safe-href.ts), so no `javascript:` reaches an href; a bare address becomes `mailto:`.
  */
 function safeLink(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
