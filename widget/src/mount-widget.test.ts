@@ -176,6 +176,51 @@ describe('mountWidget', () => {
     expect(document.documentElement.style.overflow).toBe('');
   });
 
+  it('a reload in the middle of an answer shows the whole answer as it finishes (issue 6)', async () => {
+    localStorage.setItem('chatdrop:https://chat.example.com', 'c7');
+    const hold = gate();
+    const api = createFakeApi({
+      ...routes,
+      'GET /api/conversations/:id': () =>
+        json(200, {
+          id: 'c7',
+          messages: [
+            { id: 'u', role: 'user', content: 'Question', createdAt: 'x', status: 'complete' },
+            { id: 'a', role: 'assistant', content: 'Half an', createdAt: 'y', status: 'incomplete' },
+          ],
+        }),
+      'GET /api/chat/:id/stream': (req) =>
+        sse([start('c7', 'a'), delta('Half an'), delta(' answer')], { signal: req.signal, hold: hold.promise, after: [delta(', whole.'), end()] }),
+    });
+    mounted = mountWidget(script(), api.fetch);
+    mounted.open();
+    await until(() => shadow().textContent?.includes('Half an answer') ?? false, 'replayed');
+    expect(q('button.stop')).toBeTruthy();
+    hold.open();
+    await until(() => shadow().textContent?.includes('Half an answer, whole.') ?? false, 'finished');
+    await until(() => !q('button.stop'), 'idle');
+    expect(api.calls.find((c) => c.path === '/api/chat/a/stream')?.lastEventId).toBe('0');
+  });
+
+  it('destroy during a resume wait sends nothing more, even when the browser comes back online', async () => {
+    const api = createFakeApi({
+      ...routes,
+      'POST /api/chat': () => sse([start('c1', 'a1'), delta('Cut')], { fail: true }),
+      'POST /api/chat/:id/stop': () => new Response(null, { status: 204 }),
+    });
+    mounted = mountWidget(script(), api.fetch);
+    mounted.send('Hi');
+    await until(() => shadow().textContent?.includes('Cut') ?? false, 'first delta');
+    await new Promise((r) => setTimeout(r, 20)); // the stream has broken; the resume waits
+    mounted.destroy();
+    const before = api.calls.length;
+    window.dispatchEvent(new Event('online'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(api.calls.slice(before)).toEqual([]);
+    expect(api.calls.map((c) => c.path)).not.toContain('/api/chat/a1/stream');
+    expect(api.calls.map((c) => c.path)).toContain('/api/chat/a1/stop');
+  });
+
   it('picks the language from <html lang> when data-lang is absent', () => {
     document.documentElement.lang = 'es-MX';
     mounted = mountWidget(script(), createFakeApi(routes).fetch);
