@@ -139,17 +139,20 @@ export function chatRouter(options: ChatRouteOptions): Router {
         now,
         logContent: config.logContent,
         onUpstreamError: (error) => metrics.upstreamFailed(error),
-        onEnd: (summary) => {
+        onEnd: async (summary) => {
           metrics.activeStreams.dec();
           metrics.replyEnded(summary);
-          void slot().catch((error: unknown) => log.error({ err: error }, 'could not release the stream slot'));
-          if (config.dailyTokenBudget === undefined) return;
           const spent = summary.usage.inputTokens + summary.usage.outputTokens;
-          budget
-            .add(spent)
-            .then(() => budget.used())
-            .then((used) => metrics.budgetUsed.set(used))
-            .catch((error: unknown) => log.error({ err: error, tokens: spent }, 'could not count tokens against the daily budget'));
+          await Promise.all([
+            slot().catch((error: unknown) => log.error({ err: error }, 'could not release the stream slot')),
+            config.dailyTokenBudget === undefined
+              ? undefined
+              : budget
+                  .add(spent)
+                  .then(() => budget.used())
+                  .then((used) => metrics.budgetUsed.set(used))
+                  .catch((error: unknown) => log.error({ err: error, tokens: spent }, 'could not count tokens against the daily budget')),
+          ]);
         },
       });
       replies.add(run);

@@ -34,8 +34,11 @@ export interface ReplyRunOptions {
   logContent?: boolean;
   /** Told about every upstream failure, fallbacks included (metrics: upstream errors by kind). */
   onUpstreamError?: (error: UpstreamError) => void;
-  /** Told once, when the reply has ended and been stored (metrics, budget, slot release). */
-  onEnd?: (summary: ReplySummary) => void;
+  /**
+   * Told once, when the reply has ended and been stored, before `message-end` goes out (metrics,
+   * budget, slot release); awaited, and a failure is logged, never thrown.
+   */
+  onEnd?: (summary: ReplySummary) => Promise<void> | void;
 }
 
 /** What one reply came to; the summary log line carries the same fields. */
@@ -239,17 +242,20 @@ export class ReplyRun {
       },
       'reply ended',
     );
+    // Before `message-end`, so the visitor's next message finds the stream slot free and the
+    // budget counted, on whichever instance it lands.
+    try {
+      await o.onEnd?.(summary);
+    } catch (error) {
+      o.log.error({ err: error, messageId: o.messageId }, 'could not account for the reply');
+    }
     if (failure !== undefined) {
       this.#emit({ type: 'error', code: failure.code, message: failure.message, retryable: failure.retryable });
     }
     this.#finished = true;
     this.#emit({ type: 'message-end', finishReason, usage });
     this.#listeners.clear();
-    try {
-      o.onEnd?.(summary);
-    } finally {
-      this.#resolveDone();
-    }
+    this.#resolveDone();
   }
 
   #emit(event: StreamEvent): void {
