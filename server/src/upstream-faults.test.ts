@@ -84,6 +84,22 @@ describe('429 and 5xx before the first token', () => {
     }));
 });
 
+describe('a failure in the middle of a stream', () => {
+  it('keeps the partial reply as incomplete and sends error then message-end error when the upstream sends an error chunk', () =>
+    withServer({ CHATDROP_UPSTREAM_RETRIES: '2' }, async (s) => {
+      upstream.script({ kind: 'deltas', deltas: ['So far ', 'so good. ', 'Never.'], errorAfter: 2 });
+      const { events } = await readEvents(await postChat(s.url, { message: 'Go' }));
+      expect(types(events)).toEqual(['message-start', 'text-delta', 'text-delta', 'error', 'message-end']);
+      expect(events[3]!.event).toMatchObject({ code: 'upstream-unavailable', retryable: true });
+      expect(events[4]!.event).toMatchObject({ finishReason: 'error' });
+      // Text has gone out: no retry, which would repeat it.
+      expect(upstream.requests).toHaveLength(1);
+      const start = events[0]!.event;
+      if (start.type !== 'message-start') throw new Error('no start');
+      expect((await s.store.getConversation(start.conversationId))?.messages[1]).toMatchObject({ content: 'So far so good. ', status: 'incomplete' });
+    }));
+});
+
 describe('401, 403 and 400 from the upstream', () => {
   it.each([401, 403, 400])('does not retry a %i and answers upstream-rejected, with the detail only in the log', (status) =>
     withServer({ CHATDROP_UPSTREAM_RETRIES: '2' }, async (s) => {

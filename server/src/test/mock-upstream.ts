@@ -26,6 +26,8 @@ export type MockScript =
       dropAfter?: number;
       /** Go silent after this many content chunks, keeping the connection open. */
       hangAfter?: number;
+      /** Send OpenAI's in-stream error chunk (`data: {"error": ...}`) after this many content chunks, then end. */
+      errorAfter?: number;
     }
   /** An error status with OpenAI's error body. */
   | { kind: 'error'; status: number; message: string; type?: string; code?: string | null; headers?: Record<string, string> }
@@ -172,6 +174,10 @@ async function play(script: MockScript, res: ServerResponse): Promise<void> {
           return;
         }
         if (script.hangAfter === n) return;
+        if (script.errorAfter === n) {
+          res.end(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })}\n\n`);
+          return;
+        }
         if (script.delayMs !== undefined) await sleep(script.delayMs);
         if (res.destroyed) return;
         res.write(frame([choice({ content: delta })]));
