@@ -8,6 +8,7 @@ import { createApp, type AppOptions } from '../app.js';
 import { parseConfig, type Config, type Env } from '../config.js';
 import { ReplyRegistry } from '../reply-registry.js';
 import { createUpstreamClient } from '../upstream-client.js';
+import type { ConversationStore } from '../store/conversation-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { MockUpstream } from './mock-upstream.js';
 
@@ -24,6 +25,8 @@ export interface TestServerOptions {
   demo?: boolean;
   /** A real bundle to serve (browser tests); a one-line stand-in in a temp folder otherwise. */
   widgetFile?: string;
+  /** Another store (Redis); closed with the server. A fresh SQLite file otherwise. */
+  store?: ConversationStore;
   /** Shared parts, e.g. one `TokenBudget` or `ConcurrencyLimiter` for two servers (several instances). */
   shared?: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore'>;
 }
@@ -31,7 +34,7 @@ export interface TestServerOptions {
 export interface TestServer {
   url: string;
   config: Config;
-  store: SqliteStore;
+  store: ConversationStore;
   replies: ReplyRegistry;
   dbPath: string;
   /** Every log line, raw JSON. */
@@ -60,7 +63,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   });
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
-  const store = new SqliteStore({ path: dbPath });
+  const store = options.store ?? new SqliteStore({ path: dbPath });
   const replies = new ReplyRegistry();
   const openai = createUpstreamClient(config);
   const app = createApp({
