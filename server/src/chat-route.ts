@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import type OpenAI from 'openai';
 import type { ChatMessage } from '@chatdrop/shared';
 import type { Store as RateLimitStore } from 'express-rate-limit';
+import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { ConcurrencyLimiter, ReleaseSlot } from './limits/concurrency-limiter.js';
 import type { TokenBudget } from './limits/token-budget.js';
@@ -13,7 +14,7 @@ import { chatRateLimit } from './chat-rate-limit.js';
 import { parseChatRequest } from './chat-request-schema.js';
 import { buildUpstreamMessages } from './history.js';
 import { jsonBody } from './json-body.js';
-import { ReplyRun } from './reply-run.js';
+import { ReplyRun, type ReplySummary } from './reply-run.js';
 import type { ReplyRegistry } from './reply-registry.js';
 import { requestLog } from './request-id.js';
 import { SseResponse } from './sse-response.js';
@@ -40,8 +41,9 @@ export interface ChatRouteOptions {
  * history within the token budget (`too-large`, all before any upstream call) → store the
  * visitor's message → store an empty `incomplete` reply → stream. The slot is held until the
  * reply ends (not until the reader leaves: the upstream call is what costs), and every path that
- * does not reach the stream gives it back. From there the `ReplyRun` owns the reply; this response is only
- * its reader, and leaving as a reader is what aborts the upstream (after the resume grace).
+ * does not reach the stream gives it back. From there the `ReplyRun` owns the reply; this
+ * response is only its reader, and leaving as a reader is what aborts the upstream (after the
+ * resume grace).
  */
 export function chatRouter(options: ChatRouteOptions): Router {
   const { config, store, openai, replies, now, limiter, budget, metrics } = options;
@@ -139,21 +141,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
         now,
         logContent: config.logContent,
         onUpstreamError: (error) => metrics.upstreamFailed(error),
-        onEnd: async (summary) => {
-          metrics.activeStreams.dec();
-          metrics.replyEnded(summary);
-          const spent = summary.usage.inputTokens + summary.usage.outputTokens;
-          await Promise.all([
-            slot().catch((error: unknown) => log.error({ err: error }, 'could not release the stream slot')),
-            config.dailyTokenBudget === undefined
-              ? undefined
-              : budget
-                  .add(spent)
-                  .then(() => budget.used())
-                  .then((used) => metrics.budgetUsed.set(used))
-                  .catch((error: unknown) => log.error({ err: error, tokens: spent }, 'could not count tokens against the daily budget')),
-          ]);
-        },
+        onEnd: accountFor({ metrics, budget, dailyTokenBudget: config.dailyTokenBudget, slot, log }),
       });
       replies.add(run);
 
@@ -185,4 +173,34 @@ export function chatRouter(options: ChatRouteOptions): Router {
   });
 
   return router;
+}
+
+/**
+ * What happens when a reply ends, before its `message-end` goes out: the metrics, the stream slot
+ * given back, and the tokens counted against the daily budget (from the usage chunk, or our
+ * estimate when there was none). Failures are logged; the visitor's reply is not affected.
+ */
+function accountFor(parts: {
+  metrics: Metrics;
+  budget: TokenBudget;
+  dailyTokenBudget: number | undefined;
+  slot: ReleaseSlot;
+  log: Logger;
+}): (summary: ReplySummary) => Promise<void> {
+  const { metrics, budget, dailyTokenBudget, slot, log } = parts;
+  return async (summary) => {
+    metrics.activeStreams.dec();
+    metrics.replyEnded(summary);
+    const spent = summary.usage.inputTokens + summary.usage.outputTokens;
+    await Promise.all([
+      slot().catch((error: unknown) => log.error({ err: error }, 'could not release the stream slot')),
+      dailyTokenBudget === undefined
+        ? undefined
+        : budget
+            .add(spent)
+            .then(() => budget.used())
+            .then((used) => metrics.budgetUsed.set(used))
+            .catch((error: unknown) => log.error({ err: error, tokens: spent }, 'could not count tokens against the daily budget')),
+    ]);
+  };
 }
