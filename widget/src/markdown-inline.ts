@@ -25,6 +25,11 @@ import { safeHref } from './safe-href.js';
 const TOKEN =
   /\\([!-\/:-@[-`{-~])|( {2,}|\\)\n|(?<!`)(`+)(?!`)([^]*?[^`])\3(?!`)|(!?)\[([^\]]*)\]\(\s*<?((?:[^\s()<>]|\([^\s()<>]*\))*)>?(?:\s+"[^"]*")?\s*\)|<([^\s<>]+)>|(?<![^\s(*_~])(https?:\/\/[^\s<]*[^\s<.,:;!?'")*_~])|(((?<!\w)_|[*~])\11{0,2})(?!\s|\11)([^]*?(?!\11)\S)\10(?!\11)/g;
 
+/**
+ * Nesting stays shallow without a cap, unlike quotes and lists (markdown-parse.ts): an opener
+ * closes at the first closer of its kind, so emphasis nests at most once per kind of marker run
+ * (`*`, `**`, `***`, `_`, ... `~~~`), and a link's text cannot hold a link (no `]` in it).
+ */
 export function parseInline(src: string): ComponentChildren[] {
   const out: ComponentChildren[] = [];
   let at = 0;

@@ -16,6 +16,11 @@ const HEADING = /^\s*(#{1,6})\s+(.*?)(?:\s+#+)?\s*$/;
 const RULE = /^\s*([-*_])(?:\s*\1){2,}\s*$/;
 const QUOTE = /^\s*> ?(.*)/;
 const ITEM = /^( *)(?:[-*+]|(\d{1,9})[.)])(?: +|$)(.*)/;
+/**
+ * How deep quotes and lists nest before the rest shows as text: a thousand nested elements
+ * overflow the stack while Preact renders them, and a prompt injection can ask for `> > > ...`.
+ */
+const MAX_DEPTH = 20;
 const DELIMITER = /^[\s|:]*-[\s|:-]*$/;
 
 /** Columns of indentation before the first non-blank character. */
@@ -29,11 +34,12 @@ const lead = (line: string) => line.search(/\S|$/);
  * under a line is a rule.
  */
 export function parseBlock(text: string, labels: CodeLabels): ComponentChildren[] {
-  return blocks(text.split(/\r?\n/), labels);
+  return blocks(text.split(/\r?\n/), labels, 0);
 }
 
-function blocks(lines: string[], labels: CodeLabels, tight?: boolean): ComponentChildren[] {
+function blocks(lines: string[], labels: CodeLabels, depth: number, tight?: boolean): ComponentChildren[] {
   const out: ComponentChildren[] = [];
+  if (depth > MAX_DEPTH) return [lines.join('\n')];
   for (let i = 0, m; i < lines.length; ) {
     const line = lines[i]!;
     if (!line.trim()) i++;
@@ -53,9 +59,9 @@ function blocks(lines: string[], labels: CodeLabels, tight?: boolean): Component
     } else if (QUOTE.test(line)) {
       const inner: string[] = [];
       for (; i < lines.length && (m = QUOTE.exec(lines[i]!)); i++) inner.push(m[1]!);
-      out.push(h('blockquote', null, blocks(inner, labels)));
+      out.push(h('blockquote', null, blocks(inner, labels, depth + 1)));
     } else if (isTable(lines, i)) i = table(lines, i, out);
-    else if (ITEM.test(line)) i = list(lines, i, out, labels);
+    else if (ITEM.test(line)) i = list(lines, i, out, labels, depth);
     else {
       let end = i + 1;
       while (end < lines.length && lines[end]!.trim() && !interrupts(lines, end)) end++;
@@ -74,7 +80,7 @@ function interrupts(lines: string[], i: number): unknown {
   return FENCE.test(line) || HEADING.test(line) || RULE.test(line) || QUOTE.test(line) || ITEM.exec(line)?.[3] || isTable(lines, i);
 }
 
-function list(lines: string[], i: number, out: ComponentChildren[], labels: CodeLabels): number {
+function list(lines: string[], i: number, out: ComponentChildren[], labels: CodeLabels, depth: number): number {
   const [, indent, start] = ITEM.exec(lines[i]!)!;
   const items: ComponentChildren[] = [];
   let m;
@@ -90,7 +96,7 @@ function list(lines: string[], i: number, out: ComponentChildren[], labels: Code
       if (line.trim() && lead(line) <= indent!.length && (!lines[i - 1]!.trim() || interrupts(lines, i))) break;
       content.push(line.slice(Math.min(width, lead(line))));
     }
-    items.push(h('li', null, blocks(content, labels, true)));
+    items.push(h('li', null, blocks(content, labels, depth + 1, true)));
   }
   out.push(h(start ? 'ol' : 'ul', { start: start && +start != 1 ? +start : undefined }, items));
   return i;

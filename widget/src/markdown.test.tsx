@@ -55,6 +55,18 @@ describe('Markdown constructs', () => {
     );
   });
 
+  it('nests strong inside emphasis and back', () => {
+    const { root } = show('*a **b** c* and **d *e* f** and __init__ and ~one~');
+    expect(root.innerHTML).toBe('<p><em>a <strong>b</strong> c</em> and <strong>d <em>e</em> f</strong> and <strong>init</strong> and <del>one</del></p>');
+  });
+
+  it('keeps a fenced code block with a blank line inside its list item', () => {
+    const { root } = show('- step\n  ```sh\n  a\n\n  b\n  ```\n- next');
+    expect(root.querySelectorAll('li').length).toBe(2);
+    expect(root.querySelector('li pre code')!.textContent).toBe('a\n\nb');
+    expect(root.querySelector('li:last-child')!.textContent).toBe('next');
+  });
+
   it('continues a list item on its lazy next line', () => {
     const { root } = show('- item that\n  wraps\nlazily');
     expect(root.innerHTML).toBe('<ul><li>item that\nwraps\nlazily</li></ul>');
@@ -74,6 +86,12 @@ describe('Markdown constructs', () => {
       expect(a.getAttribute('rel')).toBe('noopener noreferrer');
     }
     expect(root.textContent).toContain('https://bare.test/path. Mail');
+  });
+
+  it('ends a bare URL before a closing parenthesis or full stop', () => {
+    const { root } = show('Docs (https://x.test/a) and https://x.test/b.');
+    expect([...root.querySelectorAll('a')].map((a) => a.getAttribute('href'))).toEqual(['https://x.test/a', 'https://x.test/b']);
+    expect(root.textContent).toBe('Docs (https://x.test/a) and https://x.test/b.');
   });
 
   it('renders a fenced code block as text with its language and a Copy button that copies it', async () => {
@@ -215,6 +233,20 @@ describe('Markdown safety', () => {
     }
   });
 
+  it.each([
+    ['quotes', '> '.repeat(2000) + 'x', 20],
+    ['lists', Array.from({ length: 2000 }, (_, n) => ' '.repeat(2 * n) + '- x').join('\n'), 20],
+    ['emphasis', Array.from({ length: 3000 }, (_, n) => ['*', '**', '_', '__', '~', '~~'][n % 6] + 'a ').join('') + 'x', 0],
+  ])('renders %s nested too deep for the stack without failing, as text past a depth', (_, deep, least) => {
+    const { root } = show('Before\n\n' + deep + '\n\nAfter');
+    expect(root.firstElementChild!.textContent).toBe('Before');
+    expect(root.lastElementChild!.textContent).toBe('After');
+    let depth = 0;
+    for (let el: Element | null = root.children[1]!; el; el = el.lastElementChild) depth++;
+    expect(depth).toBeGreaterThanOrEqual(least);
+    expect(depth).toBeLessThan(100);
+  });
+
   it('renders a rejected link as its text', () => {
     const { root } = show('Click [here](javascript:alert(1)) now');
     expect(root.innerHTML).toBe('<p>Click here now</p>');
@@ -269,6 +301,16 @@ describe('Markdown streaming', () => {
     source.value += 'Gamma';
     await nextFrame();
     expect(parses.mock.calls.map(([text]) => text)).toEqual(['Gamma']);
+  });
+
+  it('does not parse a block again when its closing blank line arrives a newline at a time', async () => {
+    const { source } = show('Alpha');
+    parses.mockClear();
+    for (const delta of ['\n', '\n', 'Beta']) {
+      source.value += delta;
+      await nextFrame();
+    }
+    expect(parses.mock.calls.map(([text]) => text)).toEqual(['Beta']);
   });
 
   it('coalesces the deltas of one frame into one render', async () => {
