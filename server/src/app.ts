@@ -17,9 +17,13 @@ import { configRouter } from './config-route.js';
 import { conversationsRouter } from './conversations-route.js';
 import { cors } from './cors.js';
 import { feedbackRouter } from './feedback-route.js';
+import { MemoryReplyBus } from './reply-bus/memory-reply-bus.js';
+import type { ReplyBus } from './reply-bus/reply-bus.js';
 import { ReplyRegistry } from './reply-registry.js';
 import { requestId } from './request-id.js';
 import { securityHeaders } from './security-headers.js';
+import { MemoryStreamBuffer } from './stream-buffer/memory-stream-buffer.js';
+import type { StreamBuffer } from './stream-buffer/stream-buffer.js';
 import { widgetRouter } from './widget-route.js';
 
 export interface AppOptions {
@@ -45,6 +49,10 @@ export interface AppOptions {
   rateLimitStore?: RateLimitStore;
   /** A fresh registry per app unless given. */
   metrics?: Metrics;
+  /** Every reply's events for resuming; in memory unless given (Redis: `RedisStreamBuffer`). */
+  streamBuffer?: StreamBuffer;
+  /** Stop and reader news across instances; in memory unless given (Redis: `RedisReplyBus`). */
+  replyBus?: ReplyBus;
 }
 
 /**
@@ -58,6 +66,8 @@ export function createApp(options: AppOptions): express.Express {
   const metrics = options.metrics ?? new Metrics();
   const limiter = options.limiter ?? new MemoryConcurrencyLimiter();
   const budget = options.budget ?? new MemoryTokenBudget({ now });
+  const buffer = options.streamBuffer ?? new MemoryStreamBuffer();
+  const bus = options.replyBus ?? new MemoryReplyBus();
   const app = express();
 
   app.disable('x-powered-by');
@@ -68,7 +78,7 @@ export function createApp(options: AppOptions): express.Express {
 
   const api = express.Router();
   api.use(cors({ allowedOrigins: config.allowedOrigins }));
-  api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore }));
+  api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, buffer, bus }));
   api.use('/conversations', conversationsRouter({ store, replies }));
   api.use('/feedback', feedbackRouter({ store }));
   api.use(configRouter({ config, demo }));

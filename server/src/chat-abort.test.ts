@@ -11,7 +11,8 @@ beforeAll(async () => {
   upstream = await startMockUpstream();
   server = await startTestServer({
     upstream,
-    env: { CHATDROP_FIRST_TOKEN_TIMEOUT_MS: '300', CHATDROP_IDLE_TIMEOUT_MS: '300' },
+    // Grace 0: the browser leaving aborts at once (resume and its grace: resume.test.ts).
+    env: { CHATDROP_FIRST_TOKEN_TIMEOUT_MS: '300', CHATDROP_IDLE_TIMEOUT_MS: '300', CHATDROP_RESUME_GRACE_MS: '0' },
   });
 });
 afterAll(async () => {

@@ -18,7 +18,8 @@ afterAll(async () => {
 
 async function withServer(env: Record<string, string>, body: (server: TestServer) => Promise<void>): Promise<void> {
   upstream.requests.length = 0;
-  const server = await startTestServer({ upstream, env });
+  // Grace 0: a reader leaving ends its reply (and frees its slot) at once, which these tests use.
+  const server = await startTestServer({ upstream, env: { CHATDROP_RESUME_GRACE_MS: '0', ...env } });
   try {
     await body(server);
   } finally {

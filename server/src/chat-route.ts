@@ -15,9 +15,12 @@ import { parseChatRequest } from './chat-request-schema.js';
 import { buildUpstreamMessages } from './history.js';
 import { jsonBody } from './json-body.js';
 import { ReplyRun, type ReplySummary } from './reply-run.js';
+import type { ReplyBus } from './reply-bus/reply-bus.js';
 import type { ReplyRegistry } from './reply-registry.js';
 import { requestLog } from './request-id.js';
+import { resumeRoute } from './resume-route.js';
 import { SseResponse } from './sse-response.js';
+import type { StreamBuffer } from './stream-buffer/stream-buffer.js';
 
 export interface ChatRouteOptions {
   config: Config;
@@ -31,6 +34,10 @@ export interface ChatRouteOptions {
   budget: TokenBudget;
   metrics: Metrics;
   rateLimitStore?: RateLimitStore;
+  /** Every reply's events, for resuming (memory, or Redis shared by the instances). */
+  buffer: StreamBuffer;
+  /** Stop and reader news for a reply, whichever instance runs it. */
+  bus: ReplyBus;
 }
 
 /**
@@ -46,7 +53,7 @@ export interface ChatRouteOptions {
  * resume grace).
  */
 export function chatRouter(options: ChatRouteOptions): Router {
-  const { config, store, openai, replies, now, limiter, budget, metrics } = options;
+  const { config, store, openai, replies, now, limiter, budget, metrics, buffer, bus } = options;
   const router = Router();
   const aliases = config.models.map((m) => m.alias);
   // A message at the limit fits even if every character arrives as a 6-byte `\uXXXX` escape.
@@ -138,12 +145,15 @@ export function chatRouter(options: ChatRouteOptions): Router {
         firstTokenTimeoutMs: config.firstTokenTimeoutMs,
         idleTimeoutMs: config.idleTimeoutMs,
         resumeGraceMs: config.resumeGraceMs,
+        buffer,
         now,
         logContent: config.logContent,
         onUpstreamError: (error) => metrics.upstreamFailed(error),
         onEnd: accountFor({ metrics, budget, dailyTokenBudget: config.dailyTokenBudget, slot, log }),
       });
       replies.add(run);
+      const unregister = [bus.onStop(run.messageId, () => run.abort('stop')), bus.onReader(run.messageId, () => run.readerSeen())];
+      void run.done.then(() => unregister.forEach((off) => off()));
 
       const sse = new SseResponse(res);
       if (!readerGone) sse.start();
@@ -160,17 +170,15 @@ export function chatRouter(options: ChatRouteOptions): Router {
     }
   });
 
-  router.post('/:messageId/stop', (req, res) => {
+  router.post('/:messageId/stop', async (req, res) => {
     // 204 whether or not it was still running: the outcome the caller wants holds either way,
-    // and the answer does not reveal which message ids exist.
-    replies.abort(req.params.messageId, 'stop');
+    // and the answer does not reveal which message ids exist. The instance running it (this one
+    // or another, through the bus) aborts the upstream request at once.
+    await bus.requestStop(req.params.messageId);
     res.status(204).end();
   });
 
-  // Resumable streams arrive with issue 6; until then there is never anything to resume.
-  router.get('/:messageId/stream', (_req, res) => {
-    res.status(204).end();
-  });
+  router.get('/:messageId/stream', resumeRoute({ replies, buffer, bus, resumeGraceMs: config.resumeGraceMs }));
 
   return router;
 }

@@ -8,10 +8,12 @@ import { createRateLimitStore } from './limits/rate-limit-store.js';
 import { RedisConcurrencyLimiter } from './limits/redis-concurrency-limiter.js';
 import { RedisTokenBudget } from './limits/redis-token-budget.js';
 import { Metrics } from './metrics.js';
+import { RedisReplyBus } from './reply-bus/redis-reply-bus.js';
 import { ReplyRegistry } from './reply-registry.js';
 import type { ConversationStore } from './store/conversation-store.js';
 import { RedisStore } from './store/redis-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { RedisStreamBuffer } from './stream-buffer/redis-stream-buffer.js';
 import { createUpstreamClient } from './upstream-client.js';
 
 /** How often expired conversations are swept (issue 3: retention on a timer). */
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
   // One Redis (REDIS_URL) holds what several instances share: conversations, the per-IP request
   // and stream counts, the daily budget. Unreachable at start: refuse to start, clearly.
   let store: ConversationStore;
-  let shared: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore'> = {};
+  let shared: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore' | 'streamBuffer' | 'replyBus'> = {};
   let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {
     const onError = (error: Error): void => logger.warn({ err: error.message }, 'redis connection error');
@@ -73,6 +75,9 @@ async function main(): Promise<void> {
       limiter: new RedisConcurrencyLimiter({ redis }),
       budget: new RedisTokenBudget({ redis }),
       rateLimitStore: createRateLimitStore(redis),
+      // Stream events and stop/reader messages, so a resume or a Stop may land on any instance.
+      streamBuffer: new RedisStreamBuffer({ redis }),
+      replyBus: await RedisReplyBus.open({ redis, onError: (error) => logger.error({ err: error }, 'reply message handler failed') }),
     };
   } else {
     store = new SqliteStore({ path: config.dbPath });
@@ -118,6 +123,8 @@ async function main(): Promise<void> {
     await closed;
     await demoUpstream?.close();
     await shared.limiter?.close();
+    await shared.replyBus?.close();
+    await shared.streamBuffer?.close();
     await store.close();
     redis?.disconnect();
     logger.info('stopped');

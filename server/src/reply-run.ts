@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { FinishReason, StreamEvent, Usage } from '@chatdrop/shared';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import type { ConversationStore } from './store/conversation-store.js';
+import type { StreamBuffer } from './stream-buffer/stream-buffer.js';
 import type { UpstreamMessage } from './history.js';
 import { streamCompletion, toUpstreamError, type UpstreamError, type UpstreamFinishReason } from './upstream.js';
 
@@ -28,6 +29,11 @@ export interface ReplyRunOptions {
    * 0 aborts the upstream at once (contract: nobody pays for tokens nobody reads).
    */
   resumeGraceMs: number;
+  /**
+   * Where every event also goes with its id, so a reader can resume it after this run has ended or
+   * from another instance (`GET /api/chat/:messageId/stream`). Not awaited per event.
+   */
+  buffer?: StreamBuffer;
   /** At most one store write per this many ms while text streams in (plus a final write). */
   persistIntervalMs?: number;
   /** `CHATDROP_LOG_CONTENT=1`: the question and the reply go into the summary log line. */
@@ -64,7 +70,8 @@ const DEFAULT_PERSIST_INTERVAL_MS = 250;
  * outlive its reader (issue 6: resume) and be stopped from another request (`/stop`).
  *
  * Every event is kept in order with its SSE id (1, 2, ...), so a reader attaching late replays
- * what it missed. Exactly one `message-end` closes the list; an `error` comes just before it.
+ * what it missed; and copied to the stream buffer, where a reader on another instance, or one
+ * coming back after the end, finds it. Exactly one `message-end` closes the list; an `error` comes just before it.
  *
  * Persistence: the text is written as it streams (at most every `persistIntervalMs`) and once
  * more at the end, before `message-end` goes out, so a client that reads the conversation after
@@ -82,6 +89,9 @@ export class ReplyRun {
   #lastPersist = 0;
   #writes: Promise<unknown> = Promise.resolve();
   #finished = false;
+  /** When a reader on another instance last said it follows this reply (`readerSeen`). */
+  #remoteReaderAt = -Infinity;
+  #bufferFailed = false;
   readonly done: Promise<void>;
   #resolveDone!: () => void;
 
@@ -98,6 +108,19 @@ export class ReplyRun {
 
   get readerCount(): number {
     return this.#listeners.size;
+  }
+
+  /** How many events have gone out so far (the last SSE id). */
+  get eventCount(): number {
+    return this.#events.length;
+  }
+
+  /**
+   * A reader follows this reply from another instance (through the stream buffer): it counts as a
+   * reader for the resume grace until it has been silent for the grace.
+   */
+  readerSeen(): void {
+    this.#remoteReaderAt = this.#options.now();
   }
 
   /**
@@ -120,9 +143,21 @@ export class ReplyRun {
       this.abort('disconnect');
       return;
     }
+    this.#checkReadersIn(grace);
+  }
+
+  /**
+   * Nobody reads here: abort once nobody, here or on another instance, has read for the grace.
+   * A remote reader announces itself every few seconds, so while it follows, the check re-arms.
+   */
+  #checkReadersIn(ms: number): void {
     setTimeout(() => {
-      if (this.#listeners.size === 0) this.abort('disconnect');
-    }, grace).unref();
+      if (this.#finished || this.#listeners.size > 0) return;
+      const sinceRemote = this.#options.now() - this.#remoteReaderAt;
+      const grace = this.#options.resumeGraceMs;
+      if (sinceRemote < grace) this.#checkReadersIn(grace - sinceRemote);
+      else this.abort('disconnect');
+    }, ms).unref();
   }
 
   /** Stops the upstream request at once; the reply ends with `message-end` `aborted`. */
@@ -255,6 +290,7 @@ export class ReplyRun {
     this.#finished = true;
     this.#emit({ type: 'message-end', finishReason, usage });
     this.#listeners.clear();
+    await o.buffer?.end(o.messageId).catch((error: unknown) => this.#bufferFailedOnce(error));
     this.#resolveDone();
   }
 
@@ -262,6 +298,16 @@ export class ReplyRun {
     this.#events.push(event);
     const id = this.#events.length;
     for (const listener of this.#listeners) listener(event, id);
+    // After a failed append the buffer would have a hole: readers elsewhere get what came before.
+    if (this.#bufferFailed) return;
+    this.#options.buffer?.append(this.#options.messageId, id, event).catch((error: unknown) => this.#bufferFailedOnce(error));
+  }
+
+  /** The buffer is down (Redis away): the reply goes on for its readers here; one log line, not one per token. */
+  #bufferFailedOnce(error: unknown): void {
+    if (this.#bufferFailed) return;
+    this.#bufferFailed = true;
+    this.#options.log.warn({ err: error, messageId: this.#options.messageId }, 'could not buffer the reply for resuming');
   }
 
   /** Writes the partial text at most once per interval; writes are chained so they land in order. */

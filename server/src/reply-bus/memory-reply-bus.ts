@@ -1,19 +1,29 @@
-import { LocalStopHandlers } from './local-stop-handlers.js';
+import { LocalHandlers } from './local-handlers.js';
 import type { ReplyBus } from './reply-bus.js';
 
-/** One instance: every reply runs here, so a stop is a map lookup. */
+/** One instance: every reply runs here, so a message to it is a map lookup. */
 export class MemoryReplyBus implements ReplyBus {
-  readonly #local = new LocalStopHandlers();
+  readonly #local = new LocalHandlers();
+  readonly #readers = new LocalHandlers();
 
   onStop(messageId: string, handler: () => void): () => void {
     return this.#local.add(messageId, handler);
   }
 
   async requestStop(messageId: string): Promise<void> {
-    this.#local.stop(messageId);
+    this.#local.run(messageId);
+  }
+
+  onReader(messageId: string, handler: () => void): () => void {
+    return this.#readers.add(messageId, handler);
+  }
+
+  async announceReader(messageId: string): Promise<void> {
+    this.#readers.run(messageId);
   }
 
   async close(): Promise<void> {
     this.#local.clear();
+    this.#readers.clear();
   }
 }

@@ -67,9 +67,25 @@ export function replyBusSuite(name: string, make: () => Promise<ReplyBusHarness>
       await expect.poll(() => stopped).toEqual(['witness']);
     });
 
+    it('tells the running reply about a reader on the other side, and keeps stops and readers apart', async () => {
+      const { running, stopping } = await open();
+      const id = messageId();
+      const heard: string[] = [];
+      running.onStop(id, () => heard.push('stop'));
+      const unregister = running.onReader(id, () => heard.push('reader'));
+      await stopping.announceReader(id);
+      await stopping.announceReader(id);
+      await expect.poll(() => heard).toEqual(['reader', 'reader']);
+      unregister();
+      await stopping.announceReader(id);
+      await stopping.requestStop(id);
+      await expect.poll(() => heard).toEqual(['reader', 'reader', 'stop']);
+    });
+
     it('treats a stop for a reply that runs nowhere as a no-op', async () => {
       const { stopping } = await open();
       await expect(stopping.requestStop(messageId())).resolves.toBeUndefined();
+      await expect(stopping.announceReader(messageId())).resolves.toBeUndefined();
     });
   });
 }

@@ -1,7 +1,8 @@
 /**
- * Stop for a reply, whichever instance runs it (issue 6: "Stop sent to B aborts the upstream
- * request running on A"). The instance running a reply registers it with `onStop`; the stop route
- * on any instance calls `requestStop`. Memory for one instance, Redis pub/sub for several.
+ * Messages to a running reply, whichever instance runs it (issue 6): Stop ("Stop sent to B aborts
+ * the upstream request running on A") and "a reader follows you from here" (so a reply resumed on
+ * another instance is not aborted when the resume grace runs out). The instance running a reply
+ * registers it; the routes on any instance send. Memory for one instance, Redis pub/sub for several.
  */
 export interface ReplyBus {
   /**
@@ -15,6 +16,17 @@ export interface ReplyBus {
    * at once; on Redis once published), not once the reply has ended; unknown ids are a no-op.
    */
   requestStop(messageId: string): Promise<void>;
+  /**
+   * Registers a reply running on this instance for news of readers following it from another
+   * instance; `handler` runs on each announcement. Returns the unregister function.
+   */
+  onReader(messageId: string, handler: () => void): () => void;
+  /**
+   * Tells the instance running `messageId` that a reader follows it from here, so the reply is not
+   * aborted for want of readers (the resume grace). Sent when a remote reader attaches and then
+   * every few seconds while it reads; unknown ids are a no-op.
+   */
+  announceReader(messageId: string): Promise<void>;
   /** Closes what the bus opened (its subscriber connection); not an injected Redis client. */
   close(): Promise<void>;
 }

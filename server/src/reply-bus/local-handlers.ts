@@ -1,5 +1,5 @@
-/** The stop handlers of replies running on this instance, by message id: both buses keep one. */
-export class LocalStopHandlers {
+/** Handlers of replies running on this instance, by message id (stop, reader news): both buses keep them. */
+export class LocalHandlers {
   readonly #handlers = new Map<string, Set<() => void>>();
 
   add(messageId: string, handler: () => void): () => void {
@@ -21,7 +21,7 @@ export class LocalStopHandlers {
   }
 
   /** Runs every handler for the id; one that throws does not keep the others from running. */
-  stop(messageId: string): void {
+  run(messageId: string): void {
     const set = this.#handlers.get(messageId);
     if (set === undefined) return;
     const errors: unknown[] = [];
@@ -32,7 +32,7 @@ export class LocalStopHandlers {
         errors.push(error);
       }
     }
-    if (errors.length > 0) throw new AggregateError(errors, `A stop handler for ${messageId} failed`);
+    if (errors.length > 0) throw new AggregateError(errors, `A handler for ${messageId} failed`);
   }
 
   clear(): void {

@@ -1,0 +1,104 @@
+import type { RequestHandler, Response } from 'express';
+import type { StreamEvent } from '@chatdrop/shared';
+import { ApiError } from './api-error.js';
+import type { ReplyBus } from './reply-bus/reply-bus.js';
+import type { ReplyRegistry } from './reply-registry.js';
+import type { ReplyRun } from './reply-run.js';
+import { requestLog } from './request-id.js';
+import { SseResponse } from './sse-response.js';
+import type { StreamBuffer } from './stream-buffer/stream-buffer.js';
+
+export interface ResumeRouteOptions {
+  replies: ReplyRegistry;
+  buffer: StreamBuffer;
+  bus: ReplyBus;
+  /** `CHATDROP_RESUME_GRACE_MS`: a reader on another instance announces itself well within it. */
+  resumeGraceMs: number;
+}
+
+/** Longest a resumed reader waits for its first event before the headers go out anyway. */
+const HEADERS_AFTER_MS = 250;
+const MAX_ANNOUNCE_EVERY_MS = 2_000;
+
+/**
+ * `GET /api/chat/:messageId/stream` with `Last-Event-ID` (issue 6): the events after that id,
+ * then live ones to `message-end`; `204` when there is nothing to resume.
+ *
+ * - The reply runs here: the reader attaches to the run itself and counts as its reader, so the
+ *   resume grace stops.
+ * - It runs on another instance, or has ended: the stream buffer replays and follows it, and while
+ *   it reads, this instance tells the running one a reader is there (the reply bus), every few
+ *   seconds, so the grace does not abort a reply somebody is reading.
+ *
+ * Ids go out as they were first sent, so the widget dedupes nothing and misses nothing.
+ */
+export function resumeRoute(options: ResumeRouteOptions): RequestHandler {
+  const { replies, buffer, bus, resumeGraceMs } = options;
+  return async (req, res) => {
+    const messageId = String(req.params.messageId);
+    const afterId = parseLastEventId(req.get('last-event-id'));
+    const run = replies.get(messageId);
+    if (run !== undefined && !run.finished) {
+      followRun(run, afterId, res);
+      return;
+    }
+    if (!(await buffer.has(messageId))) {
+      res.status(204).end();
+      return;
+    }
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
+    const announce = (): void => {
+      bus.announceReader(messageId).catch(() => {}); // Redis away: the grace decides, as for any lost reader
+    };
+    announce();
+    const announcer = setInterval(announce, Math.max(100, Math.min(MAX_ANNOUNCE_EVERY_MS, resumeGraceMs / 3)));
+    announcer.unref();
+
+    const sse = new SseResponse(res, { firstId: afterId + 1 });
+    let started = false;
+    const start = (): void => {
+      if (started || controller.signal.aborted) return;
+      started = true;
+      sse.start();
+    };
+    // A live stream may be quiet for a while (waiting for its first token): the headers go out
+    // soon anyway, so the browser knows it is attached and pings keep the connection open.
+    const headersTimer = setTimeout(start, HEADERS_AFTER_MS);
+    try {
+      let expected = afterId + 1;
+      for await (const { id, event } of buffer.read(messageId, afterId, controller.signal)) {
+        if (id !== expected) break; // never skip: the widget resumes again from what it has
+        expected += 1;
+        start();
+        sse.send(event);
+      }
+    } catch (error) {
+      requestLog(res).warn({ err: error, messageId }, 'could not resume the stream');
+    } finally {
+      clearInterval(announcer);
+      clearTimeout(headersTimer);
+    }
+    if (started) sse.end();
+    else if (!res.headersSent && !controller.signal.aborted) res.status(204).end();
+  };
+}
+
+/** The reply runs on this instance: read it straight from the run. */
+function followRun(run: ReplyRun, afterId: number, res: Response): void {
+  const sse = new SseResponse(res, { firstId: afterId + 1 });
+  sse.start();
+  const detach = run.read((event: StreamEvent, id: number) => {
+    if (id <= afterId) return;
+    sse.send(event);
+    if (event.type === 'message-end') sse.end();
+  }, afterId);
+  res.on('close', detach);
+}
+
+/** Missing means from the start; anything but a small non-negative integer is the caller's mistake. */
+function parseLastEventId(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 0;
+  if (!/^\d{1,9}$/.test(value.trim())) throw new ApiError('bad-request', 400, 'Last-Event-ID must be an event id.');
+  return Number(value.trim());
+}
