@@ -2,8 +2,11 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** The recorded OpenAI streams, beside the repository (`../shared/fixtures` from /work/main). */
-export const FIXTURES_DIR = new URL('../../../../shared/fixtures/', import.meta.url);
+/**
+ * The recorded OpenAI streams (see `fixtures/README.md`: openai-node's snapshots, Apache-2.0), kept
+ * in the repository so a fresh clone can run the tests with nothing beside it.
+ */
+export const FIXTURES_DIR = new URL('./fixtures/', import.meta.url);
 
 export function readFixture(name: string): Buffer {
   return readFileSync(new URL(name, FIXTURES_DIR));
