@@ -6,12 +6,16 @@ import type { Config } from './config.js';
 export function configRouter(options: { config: Config; demo: boolean }): Router {
   const { config, demo } = options;
   const models: ModelOption[] = config.models.map((m) => ({ id: m.alias, label: m.alias }));
-  const widgetConfig: WidgetConfig = {
+  // The contract's five fields, then the two optional ones the widget reads (widget/src/chat-client.ts,
+  // `ServerConfig`), present only when configured so a default server answers exactly the contract.
+  const widgetConfig: WidgetConfig & { supportUrl?: string; modelPicker?: true } = {
     title: config.title,
     greeting: config.greeting,
     starters: config.starters,
     models,
     demo,
+    ...(config.supportUrl === undefined ? {} : { supportUrl: config.supportUrl }),
+    ...(config.modelPicker ? { modelPicker: true } : {}),
   };
   const router = Router();
   // Short-lived caching: a config change shows up within a minute, and a page full of widgets

@@ -144,7 +144,49 @@ describe('parseConfig', () => {
     expect(() => parseConfig(env)).toThrow(new RegExp(`^${name}`));
   });
 
+  it('has no support link and no model picker by default', () => {
+    expect(parseConfig({})).toMatchObject({ supportUrl: undefined, modelPicker: false });
+  });
+
+  it.each(['https://example.com/help', 'http://intranet.example/support', 'mailto:help@example.com', 'MAILTO:help@example.com?subject=Chat'])(
+    'takes %s as CHATDROP_SUPPORT_URL',
+    (url) => {
+      expect(parseConfig({ CHATDROP_SUPPORT_URL: ` ${url} ` }).supportUrl).toBe(url);
+    },
+  );
+
   it.each([
+    'javascript:alert(1)',
+    'data:text/html,<script>alert(1)</script>',
+    'ftp://example.com/help',
+    '/help',
+    'example.com/help',
+    'https://exa mple.com',
+  ])('refuses %s as CHATDROP_SUPPORT_URL at start-up', (url) => {
+    expect(() => parseConfig({ CHATDROP_SUPPORT_URL: url })).toThrow(ConfigError);
+    expect(() => parseConfig({ CHATDROP_SUPPORT_URL: url })).toThrow(/^CHATDROP_SUPPORT_URL: expected an https:\/\/ URL or a mailto: address/);
+  });
+
+  it('says how to write a bare e-mail address as a support link', () => {
+    expect(() => parseConfig({ CHATDROP_SUPPORT_URL: 'help@example.com' })).toThrow('write mailto:help@example.com');
+  });
+
+  it.each([
+    ['1', true],
+    ['true', true],
+    ['0', false],
+    ['false', false],
+  ])('reads CHATDROP_MODEL_PICKER=%s as %s', (raw, expected) => {
+    expect(parseConfig({ CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1', CHATDROP_MODEL_PICKER: raw }).modelPicker).toBe(expected);
+  });
+
+  it('takes the support link and the picker from a JSON config file too', () => {
+    const file = tempFile('chatdrop.json', JSON.stringify({ CHATDROP_SUPPORT_URL: 'mailto:help@example.com', CHATDROP_MODEL_PICKER: true }));
+    expect(parseConfig({ CHATDROP_CONFIG: file })).toMatchObject({ supportUrl: 'mailto:help@example.com', modelPicker: true });
+  });
+
+  it.each([
+    [{ CHATDROP_MODEL_PICKER: 'yes' }, 'CHATDROP_MODEL_PICKER'],
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
     [{ CHATDROP_RATE_LIMIT: '-1' }, 'CHATDROP_RATE_LIMIT'],

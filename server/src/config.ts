@@ -57,6 +57,14 @@ export interface Config {
   logContent: boolean;
   /** `GET /metrics` answers only with `Authorization: Bearer <this>`; unset: 404. */
   metricsToken: string | undefined;
+  /** `CHATDROP_SUPPORT_URL`: an `http(s):` or `mailto:` link the widget shows as "Contact us"; unset: none. */
+  supportUrl: string | undefined;
+  /**
+   * `CHATDROP_MODEL_PICKER=1`: the widget lets visitors choose among the `models` aliases. With one
+   * alias there is nothing to choose and the widget shows no picker; that is not an error, so a
+   * site can turn the picker on before it adds a second model.
+   */
+  modelPicker: boolean;
 }
 
 /** A configuration mistake; the message names the variable, so the operator can fix it. */
@@ -121,6 +129,8 @@ export function parseConfig(env: Env): Config {
     fallbacks: fallbacks(get('CHATDROP_FALLBACKS'), get('CHATDROP_MODELS') ?? 'fast=gpt-4.1-mini'),
     logContent: flag(get('CHATDROP_LOG_CONTENT'), 'CHATDROP_LOG_CONTENT'),
     metricsToken: metricsToken(get('CHATDROP_METRICS_TOKEN')),
+    supportUrl: supportUrl(get('CHATDROP_SUPPORT_URL')),
+    modelPicker: flag(get('CHATDROP_MODEL_PICKER'), 'CHATDROP_MODEL_PICKER'),
   };
 }
 
@@ -193,6 +203,21 @@ function fallbacks(raw: string | undefined, modelsRaw: string): ReadonlyMap<stri
 /** A bearer token short enough to guess is no protection; refuse it rather than serve metrics openly. */
 function metricsToken(raw: string | undefined): string | undefined {
   if (raw !== undefined && raw.length < 16) throw new ConfigError('CHATDROP_METRICS_TOKEN: use at least 16 characters');
+  return raw;
+}
+
+/**
+ * The widget puts this link on every host page, so only the schemes its own link check passes
+ * (widget/src/safe-href.ts): refuse anything else here, at start-up, rather than have the widget
+ * drop the link without a word. A bare address gets a hint instead of a guess.
+ */
+function supportUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (url === undefined || !['http:', 'https:', 'mailto:'].includes(url.protocol) || /[\s\0-\x1f\x7f]/.test(raw)) {
+    const hint = /^[^\s@/:]+@[^\s@/]+$/.test(raw) ? ` (for an e-mail address write mailto:${raw})` : '';
+    throw new ConfigError(`CHATDROP_SUPPORT_URL: expected an https:// URL or a mailto: address, got "${raw}"${hint}`);
+  }
   return raw;
 }
 
