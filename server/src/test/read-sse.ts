@@ -9,10 +9,10 @@ export interface ReceivedEvent {
 /** POSTs a chat request the way the widget does. */
 export function postChat(baseUrl: string, body: unknown, init: RequestInit = {}): Promise<Response> {
   return fetch(`${baseUrl}/api/chat`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...init.headers },
-    body: JSON.stringify(body),
     ...init,
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
+    body: JSON.stringify(body),
   });
 }
 
