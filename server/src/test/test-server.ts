@@ -40,6 +40,8 @@ export interface TestServer {
   /** Every log line, raw JSON. */
   logs: string[];
   widgetFile: string;
+  /** Cuts every open connection, as a network change would, and keeps listening. */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     dbPath,
     logs,
     widgetFile,
+    dropConnections() {
+      server.closeAllConnections();
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

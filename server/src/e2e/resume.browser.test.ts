@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startE2e, type E2e } from './e2e-harness.js';
+
+const words = (n: number): string[] => Array.from({ length: n }, (_, i) => `word${i} `);
+
+/** Issue 6 in the browser: one continuous answer across a dropped connection and across a reload. */
+describe('a reply that survives its connection, in Chromium', () => {
+  let e2e: E2e;
+  beforeAll(async () => {
+    e2e = await startE2e();
+  });
+  afterAll(async () => {
+    await e2e?.close();
+  });
+
+  /** How many resumes the server has answered so far (its request log names the route). */
+  function resumes(): number {
+    return e2e.server.logs.filter((line) => line.includes('"route":"/api/chat/:messageId/stream"')).length;
+  }
+
+  /** The reply's text as shown, once it has finished (the Send button is back). */
+  async function finishedText(page: import('playwright-core').Page): Promise<string> {
+    // While a reply streams, Stop stands where Send was.
+    await expect.poll(() => page.getByRole('button', { name: 'Stop' }).count(), { timeout: 20_000 }).toBe(0);
+    return (await page.getByRole('log').textContent()) ?? '';
+  }
+
+  it('resumes by itself after the connection drops mid-answer: no gap, no duplicate, upstream never aborted', async () => {
+    const { page } = await e2e.open();
+    const answer = words(60);
+    e2e.upstream.script({ kind: 'deltas', deltas: answer, delayMs: 40 });
+    const index = e2e.upstream.requests.length;
+    await page.getByRole('button', { name: 'Open chat' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('Tell me a story');
+    await page.keyboard.press('Enter');
+    const log = page.getByRole('log');
+    await expect.poll(() => log.textContent(), { timeout: 10_000 }).toContain('word5 ');
+
+    const resumesBefore = resumes();
+    e2e.server.dropConnections(); // a network change: the stream is cut, the server keeps the reply running
+
+    const text = await finishedText(page);
+    expect(text).toContain(answer.join('').trim());
+    for (const word of ['word0 ', 'word10 ', 'word30 ', 'word59']) expect(text.split(word).length - 1).toBe(1);
+    expect(text).not.toContain('This reply was cut off.');
+    expect(e2e.upstream.requests[index]?.aborted).toBe(false);
+    expect(resumes()).toBeGreaterThan(resumesBefore);
+  });
+
+  it('a reload in the middle of an answer resumes it', async () => {
+    const { page } = await e2e.open();
+    const answer = words(80);
+    e2e.upstream.script({ kind: 'deltas', deltas: answer, delayMs: 40 });
+    const index = e2e.upstream.requests.length;
+    await page.getByRole('button', { name: 'Open chat' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('And another one');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('word5 ');
+
+    await page.reload();
+    await page.getByRole('button', { name: 'Open chat' }).click();
+    await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('And another one');
+    const text = await finishedText(page);
+    expect(text).toContain(answer.join('').trim());
+    for (const word of ['word0 ', 'word40 ', 'word79']) expect(text.split(word).length - 1).toBe(1);
+    expect(e2e.upstream.requests[index]?.aborted).toBe(false);
+  });
+});
