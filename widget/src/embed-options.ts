@@ -6,6 +6,8 @@ export interface EmbedOptions {
   api: string;
   title?: string;
   greeting?: string;
+  /** `data-starters="How do I…?|Where is…?"`: starter questions, `|`-separated. */
+  starters?: string[];
   /** A validated `#rgb`/`#rrggbb`; an unusable value is dropped, keeping the default accent. */
   color?: string;
   position: 'left' | 'right';
@@ -27,6 +29,7 @@ export function readEmbedOptions(script: HTMLScriptElement | null, doc: Document
     api,
     title: text(data.title),
     greeting: text(data.greeting),
+    starters: data.starters?.split('|').map((s) => s.trim()).filter(Boolean),
     color: color && (color.startsWith('#') ? color : `#${color}`),
     position: data.position === 'left' ? 'left' : 'right',
     theme: data.theme === 'dark' || data.theme === 'auto' ? data.theme : 'light',

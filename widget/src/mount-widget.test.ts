@@ -63,6 +63,16 @@ describe('mountWidget', () => {
     expect(shadow().textContent).toContain('Hello from config');
   });
 
+  it('takes the greeting and starter questions from data-greeting and data-starters', async () => {
+    const api = createFakeApi(routes);
+    mounted = mountWidget(script({ 'data-greeting': 'Ask the billing team', 'data-starters': 'Where is my invoice? | Change my plan|' }), api.fetch);
+    mounted.open();
+    await until(() => shadow().textContent!.includes('Ask the billing team'), 'greeting');
+    const starters = [...shadow().querySelectorAll('button')].map((b) => b.textContent).filter((t) => t === 'Where is my invoice?' || t === 'Change my plan');
+    expect(starters).toEqual(['Where is my invoice?', 'Change my plan']);
+    expect(shadow().textContent).not.toContain('Hello from config');
+  });
+
   it('window.Chatdrop opens, closes, toggles, sends and reports events', async () => {
     const api = createFakeApi(routes);
     mounted = mountWidget(script(), api.fetch);

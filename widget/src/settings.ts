@@ -23,7 +23,7 @@ export function mergeSettings(server: Partial<ServerConfig>, embed: EmbedOptions
   return {
     title: embed.title ?? (str(server.title) || t.title),
     greeting: embed.greeting ?? str(server.greeting),
-    starters: Array.isArray(server.starters) ? server.starters.filter((s) => typeof s === 'string' && s) : [],
+    starters: embed.starters ?? (Array.isArray(server.starters) ? server.starters.filter((s) => typeof s === 'string' && s) : []),
     models: Array.isArray(server.models) ? server.models.filter((m) => typeof m?.id === 'string') : [],
     demo: server.demo === true,
     supportUrl: support,
