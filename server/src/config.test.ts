@@ -23,7 +23,7 @@ describe('parseConfig', () => {
       dbPath: './data/chatdrop.db',
       rateLimitPerMinute: 20,
       trustProxy: undefined,
-      resumeGraceMs: 0,
+      resumeGraceMs: 10000,
       title: 'Help',
       starters: [],
       maxMessageChars: 4000,

@@ -26,7 +26,7 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Express `trust proxy`; undefined leaves Express's default (trust nothing). */
   trustProxy: boolean | number | string | undefined;
-  /** How long a reply outlives its reader, waiting for a resume. 0 until resume exists (issue 6). */
+  /** How long a reply outlives its reader, waiting for a resume (`0` aborts at once). */
   resumeGraceMs: number;
   title: string;
   greeting: string;
@@ -111,7 +111,7 @@ export function parseConfig(env: Env): Config {
     redisUrl: optionalUrl(get('REDIS_URL'), 'REDIS_URL'),
     rateLimitPerMinute: integer(get('CHATDROP_RATE_LIMIT'), 'CHATDROP_RATE_LIMIT', 20, 1, 1_000_000),
     trustProxy: trustProxy(get('TRUST_PROXY')),
-    resumeGraceMs: integer(get('CHATDROP_RESUME_GRACE_MS'), 'CHATDROP_RESUME_GRACE_MS', 0, 0, 3_600_000),
+    resumeGraceMs: integer(get('CHATDROP_RESUME_GRACE_MS'), 'CHATDROP_RESUME_GRACE_MS', 10_000, 0, 3_600_000),
     title: get('CHATDROP_TITLE') ?? 'Help',
     greeting: get('CHATDROP_GREETING') ?? DEFAULT_GREETING,
     starters: (get('CHATDROP_STARTERS') ?? '').split('|').map((s) => s.trim()).filter((s) => s !== ''),
