@@ -78,7 +78,7 @@ export function createApp(options: AppOptions): express.Express {
 
   const api = express.Router();
   api.use(cors({ allowedOrigins: config.allowedOrigins }));
-  api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, buffer, bus }));
+  api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, logger, buffer, bus }));
   api.use('/conversations', conversationsRouter({ store, replies }));
   api.use('/feedback', feedbackRouter({ store }));
   api.use(configRouter({ config, demo }));

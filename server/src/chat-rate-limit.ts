@@ -1,5 +1,6 @@
 import { rateLimit, type Store } from 'express-rate-limit';
 import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
 import { ApiError, sendApiError } from './api-error.js';
 
 /**
@@ -10,8 +11,18 @@ import { ApiError, sendApiError } from './api-error.js';
  * `passOnStoreError`: when Redis is down the limiter lets the request through instead of failing
  * it with a 500; the next step on Redis (the stream slot) answers the contract's 503 then.
  */
-export function chatRateLimit(perMinute: number, store?: Store): RequestHandler {
+export function chatRateLimit(perMinute: number, store?: Store, logger?: Logger): RequestHandler {
   return rateLimit({
+    // Its complaints (a store error while Redis is away, a config warning) as JSON log lines
+    // like every other, not stacks on stderr. Warnings: the request still goes on (see above).
+    ...(logger === undefined
+      ? {}
+      : {
+          logger: {
+            warn: (error: unknown, message?: string) => logger.warn({ err: error }, message ?? 'express-rate-limit'),
+            error: (error: unknown, message?: string) => logger.warn({ err: error }, message ?? 'express-rate-limit'),
+          },
+        }),
     // Redis (`createRateLimitStore`) when several instances share one site; memory otherwise.
     ...(store === undefined ? {} : { store }),
     windowMs: 60_000,

@@ -34,6 +34,8 @@ export interface ChatRouteOptions {
   budget: TokenBudget;
   metrics: Metrics;
   rateLimitStore?: RateLimitStore;
+  /** The app's logger, for what the rate limiter has to say outside any request. */
+  logger?: Logger;
   /** Every reply's events, for resuming (memory, or Redis shared by the instances). */
   buffer: StreamBuffer;
   /** Stop and reader news for a reply, whichever instance runs it. */
@@ -68,7 +70,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
     next();
   };
 
-  router.post('/', countOutcome, chatRateLimit(config.rateLimitPerMinute, options.rateLimitStore), ...jsonBody(bodyLimit), async (req, res, next) => {
+  router.post('/', countOutcome, chatRateLimit(config.rateLimitPerMinute, options.rateLimitStore, options.logger), ...jsonBody(bodyLimit), async (req, res, next) => {
     // Attached before any await (STYLE: Express 5 fires req 'close' once the body is read, so it
     // is the response's close that tells us the browser has gone).
     let readerGone = false;

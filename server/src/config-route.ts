@@ -6,9 +6,9 @@ import type { Config } from './config.js';
 export function configRouter(options: { config: Config; demo: boolean }): Router {
   const { config, demo } = options;
   const models: ModelOption[] = config.models.map((m) => ({ id: m.alias, label: m.alias }));
-  // The contract's five fields, then the two optional ones the widget reads (widget/src/chat-client.ts,
-  // `ServerConfig`), present only when configured so a default server answers exactly the contract.
-  const widgetConfig: WidgetConfig & { supportUrl?: string; modelPicker?: true } = {
+  // The contract's five fields, then the two optional ones, present only when configured so a
+  // default server answers exactly the contract.
+  const widgetConfig: WidgetConfig = {
     title: config.title,
     greeting: config.greeting,
     starters: config.starters,

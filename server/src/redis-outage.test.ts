@@ -78,6 +78,8 @@ describe('Redis going away while the server runs', () => {
     expect(body).toMatchObject({ error: { code: 'upstream-unavailable' } });
     expect(upstream.requests.length).toBe(before);
     expect(server.logs.some((line) => line.includes('"level":50') && line.includes('store unavailable'))).toBe(true);
+    // The rate limiter's own complaint is a JSON log line too, not a stack on stderr.
+    expect(server.logs.some((line) => line.includes('"level":40') && line.includes('express-rate-limit: error from store'))).toBe(true);
     expect(server.logs.some((line) => line.includes('unhandled error'))).toBe(false);
 
     redisServer = await startRedis(port);

@@ -24,6 +24,10 @@ export interface WidgetConfig {
   models: ModelOption[];
   /** True when the built-in offline demo model answers instead of a real upstream. */
   demo: boolean;
+  /** `CHATDROP_SUPPORT_URL`: a "Contact support" link (`http:`, `https:` or `mailto:`); absent when unset. */
+  supportUrl?: string;
+  /** `CHATDROP_MODEL_PICKER`: visitors may choose among `models`; absent when not allowed. */
+  modelPicker?: boolean;
 }
 
 export interface ModelOption {

@@ -11,10 +11,8 @@ import {
 import { createParser } from 'eventsource-parser';
 
 /** What `/api/config` may add beyond the contract's `WidgetConfig`; both are optional. */
-export interface ServerConfig extends WidgetConfig {
-  supportUrl?: string;
-  modelPicker?: boolean;
-}
+/** `GET /api/config` as the widget reads it (the shared shape; trusted no further than settings.ts allows). */
+export type ServerConfig = WidgetConfig;
 
 /** `network`: the request never got an answer, or the stream broke off before `message-end`. */
 export type ClientErrorCode = ApiErrorCode | 'network';
