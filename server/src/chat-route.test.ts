@@ -8,7 +8,8 @@ let server: TestServer;
 
 beforeAll(async () => {
   upstream = await startMockUpstream();
-  server = await startTestServer({ upstream });
+  // More turns than the default per-minute limit; the limit has its own tests (chat-rate-limit.test.ts).
+  server = await startTestServer({ upstream, env: { CHATDROP_RATE_LIMIT: '1000' } });
 });
 afterAll(async () => {
   await server.close();
@@ -174,5 +175,40 @@ describe('upstream failures', () => {
     if (start.type !== 'message-start') throw new Error('no start');
     const reply = (await server.store.getConversation(start.conversationId))?.messages[1];
     expect(reply).toMatchObject({ content: 'Part one. Part two. ', status: 'incomplete' });
+  });
+
+  it('Retry asks the failed question again in its place: stored once, the failed reply replaced', async () => {
+    upstream.script(
+      { kind: 'deltas', deltas: ['Fine.'] },
+      { kind: 'deltas', deltas: ['Half an ans'], dropAfter: 1 },
+      { kind: 'deltas', deltas: ['The whole answer.'] },
+      { kind: 'deltas', deltas: ['Again, fine.'] },
+    );
+    const first = (await readEvents(await postChat(server.url, { message: 'How are you?' }))).events;
+    const start = first[0]!.event;
+    if (start.type !== 'message-start') throw new Error('no start');
+    const { conversationId } = start;
+    const failed = (await readEvents(await postChat(server.url, { conversationId, message: 'Explain DNS' }))).events;
+    expect(failed.at(-1)?.event).toMatchObject({ type: 'message-end', finishReason: 'error' });
+
+    const retried = (await readEvents(await postChat(server.url, { conversationId, message: 'Explain DNS' }))).events;
+    expect(textOf(retried)).toBe('The whole answer.');
+    // Upstream sees the question once, without the failed half answer.
+    expect(upstream.requests.at(-1)!.body.messages.slice(1)).toEqual([
+      { role: 'user', content: 'How are you?' },
+      { role: 'assistant', content: 'Fine.' },
+      { role: 'user', content: 'Explain DNS' },
+    ]);
+    const stored = (await server.store.getConversation(conversationId))!.messages;
+    expect(stored.map((m) => [m.role, m.content, m.status])).toEqual([
+      ['user', 'How are you?', 'complete'],
+      ['assistant', 'Fine.', 'complete'],
+      ['user', 'Explain DNS', 'complete'],
+      ['assistant', 'The whole answer.', 'complete'],
+    ]);
+
+    // After a complete answer, the same question again is a new turn, stored as one.
+    await readEvents(await postChat(server.url, { conversationId, message: 'Explain DNS' }));
+    expect((await server.store.getConversation(conversationId))!.messages).toHaveLength(6);
   });
 });

@@ -112,6 +112,10 @@ export function chatRouter(options: ChatRouteOptions): Router {
         conversationId = conversation.id;
         history = conversation.messages;
       }
+      // The widget's Retry sends the question of a failed reply again: it is stored already, so
+      // it is asked again in its place rather than stored twice, and the failed reply makes way.
+      const retry = failedTurn(history, request.message, replies);
+      if (retry !== undefined) history = history.slice(0, -2);
       checkConversationCaps(history, request.message, config);
       conversationId ??= await store.createConversation();
 
@@ -124,7 +128,8 @@ export function chatRouter(options: ChatRouteOptions): Router {
       if ('error' in built) throw new ApiError('too-large', 413, 'Your message is too long for the assistant. Please shorten it.');
 
       // The visitor's words are stored before the upstream call: nothing they typed is lost.
-      const question = await store.appendMessage(conversationId, { role: 'user', content: request.message, status: 'complete' });
+      if (retry !== undefined) await store.deleteMessage(conversationId, retry.reply.id);
+      const question = retry?.question ?? (await store.appendMessage(conversationId, { role: 'user', content: request.message, status: 'complete' }));
       const reply = question && (await store.appendMessage(conversationId, { role: 'assistant', content: '', status: 'incomplete' }));
       if (reply === undefined) throw new ApiError('not-found', 404, 'This conversation no longer exists.');
 
@@ -183,6 +188,21 @@ export function chatRouter(options: ChatRouteOptions): Router {
   router.get('/:messageId/stream', resumeRoute({ replies, buffer, bus, resumeGraceMs: config.resumeGraceMs }));
 
   return router;
+}
+
+/**
+ * The last turn, when the new message asks its question again and its reply failed (stored
+ * `incomplete`: an error, a timeout, Stop, a crash) and is not still running here.
+ */
+function failedTurn(
+  history: readonly ChatMessage[],
+  message: string,
+  replies: ReplyRegistry,
+): { question: ChatMessage; reply: ChatMessage } | undefined {
+  const [question, reply] = history.slice(-2);
+  if (question?.role !== 'user' || question.content !== message) return undefined;
+  if (reply?.role !== 'assistant' || reply.status !== 'incomplete' || replies.get(reply.id)?.finished === false) return undefined;
+  return { question, reply };
 }
 
 /**

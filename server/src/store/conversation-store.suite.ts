@@ -118,6 +118,22 @@ export function conversationStoreSuite(name: string, open: (clock: SuiteClock) =
       expect(after?.messages).toEqual([question, { ...reply, content: 'Once upon a time.', status: 'complete' }]);
     });
 
+    it('deletes one message with its rating, keeping the others in order, and only through its own conversation', async () => {
+      const id = await store.createConversation();
+      const other = await store.createConversation();
+      const question = await store.appendMessage(id, user('Why?'));
+      const failed = await store.appendMessage(id, streaming());
+      if (!question || !failed) throw new Error('append failed');
+      expect(await store.setFeedback(id, failed.id, 'down')).toBe(true);
+      expect(await store.deleteMessage(other, failed.id)).toBe(false);
+      expect(await store.deleteMessage(id, 'not-an-id')).toBe(false);
+      expect(await store.deleteMessage(id, failed.id)).toBe(true);
+      expect(await store.deleteMessage(id, failed.id)).toBe(false);
+      expect(await store.getFeedback(id, failed.id)).toBeUndefined();
+      const retried = await store.appendMessage(id, streaming());
+      expect((await store.getConversation(id))?.messages).toEqual([question, retried]);
+    });
+
     it('refuses to update a message through the wrong, unknown or malformed ids', async () => {
       const id = await store.createConversation();
       const other = await store.createConversation();

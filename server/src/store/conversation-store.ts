@@ -32,6 +32,8 @@ export interface ConversationStore {
   appendMessage(conversationId: string, message: NewMessage): Promise<ChatMessage | undefined>;
   /** Replaces the text and status of a message (a reply being streamed). False when unknown. */
   updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<boolean>;
+  /** Deletes one message and its rating (a failed reply being retried). False when unknown. */
+  deleteMessage(conversationId: string, messageId: string): Promise<boolean>;
   /** Deletes a conversation and everything in it. False when it did not exist. */
   deleteConversation(id: string): Promise<boolean>;
   /** Records a rating for an assistant message, last one wins. False when no such message. */

@@ -50,6 +50,18 @@ touch(ARGV[1], ARGV[5], ARGV[6])
 return 1
 `;
 
+/** ARGV: conversationId, messageId, now, ttlMs. Removes the message and its rating; 0 when no such message. */
+export const DELETE_MESSAGE = `${TOUCH}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local id = ARGV[2]
+if redis.call('HEXISTS', KEYS[3], id .. ':role') == 0 then return 0 end
+redis.call('LREM', KEYS[2], 0, id)
+redis.call('HDEL', KEYS[3], id .. ':role', id .. ':status', id .. ':createdAt', id .. ':content')
+redis.call('HDEL', KEYS[4], id)
+touch(ARGV[1], ARGV[3], ARGV[4])
+return 1
+`;
+
 /** ARGV: conversationId, messageId, rating, now, ttlMs. Only assistant messages can be rated. */
 export const SET_FEEDBACK = `${TOUCH}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end

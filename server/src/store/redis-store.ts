@@ -8,6 +8,7 @@ import {
   DELETE_CONVERSATION,
   SET_FEEDBACK,
   UPDATE_MESSAGE,
+  DELETE_MESSAGE,
 } from './redis-scripts.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 
@@ -34,6 +35,7 @@ interface Scripts {
   createConversation(...keysAndArgs: (string | number)[]): Promise<number>;
   appendMessage(...keysAndArgs: (string | number)[]): Promise<number>;
   updateMessage(...keysAndArgs: (string | number)[]): Promise<number>;
+  deleteMessage(...keysAndArgs: (string | number)[]): Promise<number>;
   setFeedback(...keysAndArgs: (string | number)[]): Promise<number>;
   deleteConversation(...keysAndArgs: (string | number)[]): Promise<number>;
 }
@@ -75,6 +77,7 @@ export class RedisStore implements ConversationStore {
     this.#redis.defineCommand('createConversation', { lua: CREATE_CONVERSATION, numberOfKeys: 5 });
     this.#redis.defineCommand('appendMessage', { lua: APPEND_MESSAGE, numberOfKeys: 5 });
     this.#redis.defineCommand('updateMessage', { lua: UPDATE_MESSAGE, numberOfKeys: 5 });
+    this.#redis.defineCommand('deleteMessage', { lua: DELETE_MESSAGE, numberOfKeys: 5 });
     this.#redis.defineCommand('setFeedback', { lua: SET_FEEDBACK, numberOfKeys: 5 });
     this.#redis.defineCommand('deleteConversation', { lua: DELETE_CONVERSATION, numberOfKeys: 5 });
     this.#scripts = this.#redis as unknown as Scripts;
@@ -171,6 +174,14 @@ export class RedisStore implements ConversationStore {
       ),
     );
     return updated === 1;
+  }
+
+  async deleteMessage(conversationId: string, messageId: string): Promise<boolean> {
+    if (!isWellFormedId(conversationId) || !isWellFormedId(messageId)) return false;
+    const deleted = await this.#call(() =>
+      this.#scripts.deleteMessage(...this.#keys(conversationId), conversationId, messageId, this.#now(), this.#ttl),
+    );
+    return deleted === 1;
   }
 
   async deleteConversation(id: string): Promise<boolean> {
