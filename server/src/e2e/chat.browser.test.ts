@@ -73,5 +73,16 @@ describe('the widget on a site owner\'s page, in Chromium', () => {
     await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('word5');
     expect(await page.getByRole('log').textContent()).toContain('This reply was cut off.');
     await expect.poll(() => page.getByRole('button', { name: 'Retry' }).isVisible()).toBe(true);
+
+    // Retry asks again in place: after another reload the question shows once, with the new answer.
+    e2e.upstream.script({ kind: 'deltas', deltas: ['Here is ', 'everything.'] });
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('Here is everything.');
+    await page.reload();
+    await page.getByRole('button', { name: 'Open chat' }).click();
+    await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('Here is everything.');
+    const text = (await page.getByRole('log').textContent()) ?? '';
+    expect(text.split('Tell me everything').length - 1).toBe(1);
+    expect(text).not.toContain('word5');
   });
 });
