@@ -27,6 +27,7 @@ function currentOptions(): SnippetOptions {
     position: value('position'),
     title: value('title'),
     greeting: value('greeting'),
+    starters: value('starters'),
     lang: value('lang'),
     theme: value('theme'),
   });

@@ -20,6 +20,11 @@ describe('snippet builder', () => {
     expect(names).toEqual(['data-title', 'data-color', 'data-position', 'data-theme', 'data-lang']);
   });
 
+  it('adds starter questions as data-starters, tidied, and leaves out an empty list', () => {
+    expect(snippetAttributes(readOptions({ starters: ' Where is my invoice? ||  Change plan |' })).at(-1)).toEqual(['data-starters', 'Where is my invoice?|Change plan']);
+    expect(snippetAttributes(readOptions({ starters: ' | ' })).map(([name]) => name)).not.toContain('data-starters');
+  });
+
   it('escapes attribute values so a hostile title cannot break out of the tag', () => {
     const tag = buildSnippet('http://localhost:8787', readOptions({ title: '"><script>alert(1)</script>', greeting: 'Tom & "Jerry" <3' }));
     expect(tag).toContain('data-title="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');

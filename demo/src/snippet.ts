@@ -12,6 +12,8 @@ export interface SnippetOptions {
   position: (typeof POSITIONS)[number];
   title: string;
   greeting: string;
+  /** Starter questions, `|`-separated as `data-starters` takes them. */
+  starters: string;
   lang: (typeof LANGUAGES)[number];
   theme: (typeof THEMES)[number];
 }
@@ -21,6 +23,7 @@ export const DEFAULT_OPTIONS: SnippetOptions = {
   position: 'right',
   title: 'Acme Help',
   greeting: '',
+  starters: 'How do I reset my password?|How do I invite a teammate?|Which plan is right for me?',
   lang: 'en',
   theme: 'auto',
 };
@@ -38,6 +41,12 @@ export function readOptions(values: Partial<Record<keyof SnippetOptions, string>
     position: pick(POSITIONS, values.position, DEFAULT_OPTIONS.position),
     title: text(values.title) || DEFAULT_OPTIONS.title,
     greeting: text(values.greeting),
+    starters: (values.starters ?? '')
+      .split('|')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .join('|')
+      .slice(0, 3 * MAX_TEXT),
     lang: pick(LANGUAGES, values.lang, DEFAULT_OPTIONS.lang),
     theme: pick(THEMES, values.theme, DEFAULT_OPTIONS.theme),
   };
@@ -45,7 +54,7 @@ export function readOptions(values: Partial<Record<keyof SnippetOptions, string>
 
 /**
  * The `data-*` attributes for these options, in the order the tag shows them. An empty greeting
- * is left out so the server's greeting from `/api/config` applies (attributes override it).
+ * or list of starters is left out so the server's from `/api/config` applies (attributes override it).
  */
 export function snippetAttributes(options: SnippetOptions): [name: string, value: string][] {
   const pairs: [string, string][] = [
@@ -56,6 +65,7 @@ export function snippetAttributes(options: SnippetOptions): [name: string, value
     ['data-lang', options.lang],
   ];
   if (options.greeting) pairs.push(['data-greeting', options.greeting]);
+  if (options.starters) pairs.push(['data-starters', options.starters]);
   return pairs;
 }
 
