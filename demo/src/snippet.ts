@@ -23,7 +23,7 @@ export const DEFAULT_OPTIONS: SnippetOptions = {
   position: 'right',
   title: 'Acme Help',
   greeting: '',
-  starters: 'How do I reset my password?|How do I invite a teammate?|Which plan is right for me?',
+  starters: '',
   lang: 'en',
   theme: 'auto',
 };
