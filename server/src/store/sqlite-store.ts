@@ -38,8 +38,8 @@ export class SqliteStore implements ConversationStore {
   readonly #sql;
   /**
    * The multi-statement operations as transaction functions, built once: `db.transaction(fn)`
-   * builds four wrappers each time it is called, which cost more than the statements they run
-   * (issue 7: about a tenth of the proxy's store time per chat turn).
+   * builds four wrappers with their properties each time it is called (issue 7: a chat turn's
+   * five writes took 80 µs of JavaScript with a wrapper per call, 58 µs with these).
    */
   readonly #tx;
 
