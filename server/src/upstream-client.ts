@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { Config } from './config.js';
+import { createUpstreamFetch } from './upstream-fetch.js';
 
 /**
  * The one `openai` client of a server, as main.ts and the tests build it.
@@ -11,6 +12,9 @@ import type { Config } from './config.js';
  *
  * The SDK's own `timeout` (waiting for headers) is left at its default: our first-token timeout
  * (`upstream.ts`) is shorter and also covers the retries.
+ *
+ * Its `fetch` is `node:http` with keep-alive agents (`upstream-fetch.ts`), a fraction of the
+ * built-in fetch's CPU per request and per chunk (issue 7).
  */
 export function createUpstreamClient(config: Config, baseUrl?: string): OpenAI {
   return new OpenAI({
@@ -18,5 +22,6 @@ export function createUpstreamClient(config: Config, baseUrl?: string): OpenAI {
     apiKey: config.openaiApiKey ?? 'offline-demo',
     baseURL: baseUrl ?? config.openaiBaseUrl ?? null,
     maxRetries: config.upstreamRetries,
+    fetch: createUpstreamFetch(),
   });
 }

@@ -1,0 +1,116 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+
+/**
+ * The `fetch` the `openai` client is given (`upstream-client.ts`): `node:http` with one keep-alive
+ * agent per protocol, instead of Node's built-in fetch (undici and WHATWG streams).
+ *
+ * Why (issue 7, measured with `bench/proxy-cost.ts` and `node --cpu-prof`): the built-in fetch
+ * costs about 0.4 ms of CPU per request (the fetch algorithm, a Request and a Response, AbortSignals,
+ * a WHATWG stream per body) and a few µs per chunk. All requests of the proxy share one event loop,
+ * so that CPU is what N visitors arriving together wait for, one after another.
+ *
+ * An event stream's body is the Node response itself: the SDK reads any body that is async
+ * iterable (`ReadableStreamToAsyncIterable` in openai's shims) by iterating it, so each chunk
+ * reaches the SSE decoder without a WHATWG stream in between. Every other answer (JSON, errors)
+ * is read whole into a real `Response`, so `text()` and `json()` behave as fetch's do.
+ *
+ * What stays as with fetch: the SDK's retries, timeouts and error mapping (a failed connection
+ * rejects, an abort rejects with an `AbortError`, a stream cut midway throws from the body),
+ * gzip/deflate/br bodies are decoded. A request this cannot send as-is (a `Request` object,
+ * a streamed or form body) goes to the built-in fetch unchanged.
+ */
+export function createUpstreamFetch(): typeof fetch {
+  // Idle sockets close a second before the server's `Keep-Alive: timeout` hint (Node's agent reads
+  // it), so a reused socket is not one the server is closing.
+  const agents = {
+    'http:': new HttpAgent({ keepAlive: true, maxSockets: Infinity }),
+    'https:': new HttpsAgent({ keepAlive: true, maxSockets: Infinity }),
+  };
+  return async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const body = init.body;
+    const sendable = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
+    const url = input instanceof Request ? undefined : new URL(input);
+    if (url === undefined || !sendable || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      return globalThis.fetch(input, init);
+    }
+    const signal = init.signal ?? undefined;
+    signal?.throwIfAborted();
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+    if (body !== undefined && body !== null) headers['content-length'] = String(Buffer.byteLength(body));
+    const https = url.protocol === 'https:';
+    const options: RequestOptions = { method: init.method ?? 'GET', headers, agent: https ? agents['https:'] : agents['http:'] };
+    const send = https ? httpsRequest : httpRequest;
+
+    let decoded: Readable | undefined;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = send(url, options, (answer) => {
+        decoded = decode(answer);
+        resolve(answer);
+      });
+      req.once('error', reject);
+      // Abort as fetch does: reject while waiting for headers, and afterwards end the body with
+      // the same AbortError, which the SDK's stream reader treats as a quiet end.
+      const abort = (): void => {
+        const reason = abortError(signal);
+        reject(reason);
+        decoded?.destroy(reason);
+        req.destroy(reason);
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      req.once('close', () => signal?.removeEventListener('abort', abort));
+      req.end(body ?? undefined);
+    });
+
+    const status = res.statusCode ?? 502;
+    const responseHeaders = new Headers();
+    for (let i = 0; i < res.rawHeaders.length; i += 2) {
+      responseHeaders.append(res.rawHeaders[i] as string, res.rawHeaders[i + 1] as string);
+    }
+    const resBody = decoded ?? res;
+    const responseInit = { status, statusText: res.statusMessage ?? '', headers: responseHeaders };
+    const isEventStream = status >= 200 && status < 300 && responseHeaders.get('content-type')?.startsWith('text/event-stream') === true;
+    if (!isEventStream) {
+      const bytes = await readAll(resBody);
+      return new Response(NULL_BODY_STATUS.has(status) ? null : bytes, responseInit);
+    }
+    const response = new Response(null, responseInit);
+    // The SDK iterates the body (see above); a Node stream is async iterable over its chunks.
+    Object.defineProperty(response, 'body', { value: resBody, enumerable: true });
+    Object.defineProperty(response, 'url', { value: url.href, enumerable: true });
+    return response;
+  };
+}
+
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+function abortError(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  return new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** fetch decodes compressed bodies; so does this (we send no Accept-Encoding, but a server may). */
+function decode(res: IncomingMessage): Readable {
+  const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const decoder =
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? createGunzip()
+      : encoding === 'deflate'
+        ? createInflate()
+        : encoding === 'br'
+          ? createBrotliDecompress()
+          : undefined;
+  if (decoder === undefined) return res;
+  res.once('error', (error) => decoder.destroy(error));
+  return res.pipe(decoder);
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
