@@ -7,7 +7,11 @@ import { SSE_PING, SSE_PING_INTERVAL_MS, encodeSseEvent, type StreamEvent } from
  * - Headers of the contract; `X-Accel-Buffering: no` stops nginx from holding the stream back,
  *   `no-transform` stops proxies from compressing (and so buffering) it.
  * - Ids count up from 1 within the stream, so a resume (issue 6) can say where it left off.
- * - Each event is written at once, with Nagle off, so a delta leaves as soon as it exists.
+ * - Each event leaves in the tick it was sent in, with Nagle off, so a delta leaves as soon as it
+ *   exists. Events sent in the same tick (the headers and `message-start`; several deltas from one
+ *   upstream read; `message-end` and the end of the response) go out as one write: one system
+ *   call and one packet instead of one each (issue 7: the proxy's CPU per request and per token).
+ *   Nothing waits for a later tick, a timer or more data.
  * - `: ping` after `pingIntervalMs` of quiet keeps proxies from closing an idle stream.
  */
 export class SseResponse {
@@ -15,6 +19,9 @@ export class SseResponse {
   readonly #pingIntervalMs: number;
   #nextId: number;
   #pingTimer: NodeJS.Timeout | undefined;
+  /** Framed events sent in this tick and not yet written. */
+  #pending = '';
+  #flushQueued = false;
 
   constructor(res: Response, options: { pingIntervalMs?: number; firstId?: number } = {}) {
     this.#res = res;
@@ -22,7 +29,10 @@ export class SseResponse {
     this.#nextId = options.firstId ?? 1;
   }
 
-  /** Sends the status and headers; nothing may be written before. */
+  /**
+   * Sets the status and headers; nothing may be written before. They leave at the end of this
+   * tick, with whatever events were sent in it.
+   */
   start(): void {
     const res = this.#res;
     res.status(200);
@@ -31,8 +41,11 @@ export class SseResponse {
     res.setHeader('X-Accel-Buffering', 'no');
     res.setHeader('Connection', 'keep-alive');
     res.socket?.setNoDelay(true);
-    res.flushHeaders();
-    this.#armPing();
+    this.#queueFlush();
+    // One timer for the whole stream, pushed back by each write (`refresh`, no new timer).
+    this.#pingTimer = setTimeout(() => this.#ping(), this.#pingIntervalMs);
+    // A ping timer alone must not keep the process alive at shutdown.
+    this.#pingTimer.unref();
   }
 
   /** False once the browser has gone or the stream was ended: writing would be lost. */
@@ -41,30 +54,56 @@ export class SseResponse {
     return !res.writableEnded && !res.destroyed && res.socket?.destroyed !== true;
   }
 
-  /** Writes one event with the next id; returns the id, or undefined when nobody can read it. */
+  /** Sends one event with the next id; returns the id, or undefined when nobody can read it. */
   send(event: StreamEvent): number | undefined {
     if (!this.writable) return undefined;
     const id = this.#nextId++;
-    this.#res.write(encodeSseEvent(id, event));
-    this.#armPing();
+    this.#pending += encodeSseEvent(id, event);
+    this.#queueFlush();
     return id;
   }
 
-  /** Ends the response (when still possible) and stops pinging. Safe to call twice. */
+  /** Writes what is pending, ends the response (when still possible) and stops pinging. Safe to call twice. */
   end(): void {
     this.#clearPing();
-    if (this.writable) this.#res.end();
+    if (!this.writable) return;
+    const pending = this.#pending;
+    this.#pending = '';
+    if (pending === '') this.#res.end();
+    else this.#res.end(pending);
   }
 
-  #armPing(): void {
-    this.#clearPing();
-    this.#pingTimer = setTimeout(() => {
-      if (!this.writable) return;
-      this.#res.write(SSE_PING);
-      this.#armPing();
-    }, this.#pingIntervalMs);
-    // A ping timer alone must not keep the process alive at shutdown.
-    this.#pingTimer.unref();
+  /**
+   * `process.nextTick` runs once the current macrotask and every promise job it queued are done,
+   * so the events of one upstream chunk, which pass through several async generators, still
+   * share the write, and nothing is held past this turn of the event loop.
+   */
+  #queueFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    process.nextTick(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    if (!this.writable) {
+      this.#pending = '';
+      return;
+    }
+    const res = this.#res;
+    if (this.#pending !== '') {
+      res.write(this.#pending);
+      this.#pending = '';
+      this.#pingTimer?.refresh();
+    } else if (!res.headersSent) {
+      res.flushHeaders();
+    }
+  }
+
+  #ping(): void {
+    if (!this.writable) return;
+    this.#res.write(SSE_PING);
+    this.#pingTimer?.refresh();
   }
 
   #clearPing(): void {
