@@ -49,8 +49,8 @@ const VISITOR_MESSAGES: Record<UpstreamError['code'], string> = {
  * caller checks `signal.aborted`); throws `UpstreamError` for every failure, timeouts included.
  *
  * The SDK's `timeout` only covers waiting for response headers, and an aborted SDK stream ends its
- * loop silently, so both timeouts are ours: one timer, armed for the first chunk, then re-armed
- * for the gap after each chunk, aborting an inner controller that also follows `signal`.
+ * loop silently, so both timeouts are ours: one timer for the first chunk, then one for the gap
+ * after each chunk, aborting an inner controller that also follows `signal`.
  */
 export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest): AsyncGenerator<UpstreamEvent> {
   const inner = new AbortController();
@@ -59,16 +59,24 @@ export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest
   if (request.signal.aborted) inner.abort();
 
   let timedOut: 'first' | 'idle' | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (ms: number, which: 'first' | 'idle'): void => {
+  let waitingFor: 'first' | 'idle' = 'first';
+  const onTimeout = (): void => {
+    timedOut = waitingFor;
+    inner.abort();
+  };
+  let timer = setTimeout(onTimeout, request.firstTokenTimeoutMs);
+  // After the first chunk: the idle timer, pushed back by each chunk with `refresh()` (no new
+  // timer per chunk; issue 7).
+  const chunkArrived = (): void => {
+    if (waitingFor === 'idle') {
+      timer.refresh();
+      return;
+    }
     clearTimeout(timer);
-    timer = setTimeout(() => {
-      timedOut = which;
-      inner.abort();
-    }, ms);
+    waitingFor = 'idle';
+    timer = setTimeout(onTimeout, request.idleTimeoutMs);
   };
 
-  arm(request.firstTokenTimeoutMs, 'first');
   try {
     const pending = openai.chat.completions.create(
       {
@@ -86,7 +94,7 @@ export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest
     pending.catch(() => {});
     const stream = await Promise.race([pending, rejectOnAbort(inner.signal)]);
     for await (const chunk of stream) {
-      arm(request.idleTimeoutMs, 'idle');
+      chunkArrived();
       // Chunks have no choices in the usage chunk, and may have several with `n` > 1 (never sent).
       const choice = chunk.choices[0];
       if (choice !== undefined) {
