@@ -1,6 +1,6 @@
-import type { ReadonlySignal } from '@preact/signals';
+import { useSignal, type ReadonlySignal } from '@preact/signals';
 import { Fragment, h, type ComponentChildren, type JSX, type VNode } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
 import type { CodeLabels } from './markdown-code-block.js';
 import { closesFence, FENCE, parseBlock } from './markdown-parse.js';
 
@@ -20,13 +20,15 @@ export interface MarkdownProps {
  */
 export function Markdown({ source, copyLabel = 'Copy', copiedLabel = 'Copied' }: MarkdownProps): JSX.Element {
   const render = useMemo(() => createRenderer({ copy: copyLabel, copied: copiedLabel }), [copyLabel, copiedLabel]);
-  const [, rerender] = useState({});
+  // Bumped once per frame; reading it below is what re-renders this component (a signal, not
+  // useState, so Preact's useState stays out of widget.js: see use-copy.ts).
+  const frames = useSignal(0);
   useEffect(() => {
     let frame = 0;
     const stop = source.subscribe(() => {
       frame ||= requestAnimationFrame(() => {
         frame = 0;
-        rerender({});
+        frames.value++;
       });
     });
     return () => {
@@ -34,6 +36,7 @@ export function Markdown({ source, copyLabel = 'Copy', copiedLabel = 'Copied' }:
       cancelAnimationFrame(frame);
     };
   }, [source]);
+  void frames.value;
   return <div class="cd-md">{render(source.peek())}</div>;
 }
 
