@@ -1,8 +1,9 @@
 import { useSignal, type ReadonlySignal } from '@preact/signals';
 import { Fragment, h, type ComponentChildren, type JSX, type VNode } from 'preact';
-import { useEffect, useMemo } from 'preact/hooks';
+import { useMemo } from 'preact/hooks';
 import type { CodeLabels } from './markdown-code-block.js';
 import { closesFence, FENCE, parseBlock } from './markdown-parse.js';
+import { useFrameEffect } from './use-frame-effect.js';
 
 export interface MarkdownProps {
   /** The reply's text; it may keep growing while the reply streams. */
@@ -23,19 +24,7 @@ export function Markdown({ source, copyLabel = 'Copy', copiedLabel = 'Copied' }:
   // Bumped once per frame; reading it below is what re-renders this component (a signal, not
   // useState, so Preact's useState stays out of widget.js: see use-copy.ts).
   const frames = useSignal(0);
-  useEffect(() => {
-    let frame = 0;
-    const stop = source.subscribe(() => {
-      frame ||= requestAnimationFrame(() => {
-        frame = 0;
-        frames.value++;
-      });
-    });
-    return () => {
-      stop();
-      cancelAnimationFrame(frame);
-    };
-  }, [source]);
+  useFrameEffect(() => source.value, () => frames.value++, [source]);
   void frames.value;
   return <div class="cd-md">{render(source.peek())}</div>;
 }

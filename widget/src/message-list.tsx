@@ -1,5 +1,5 @@
 import { h, Fragment } from 'preact';
-import { useComputed, useSignalEffect } from '@preact/signals';
+import { useComputed } from '@preact/signals';
 import { useRef } from 'preact/hooks';
 import type { ChatModel, ModelError, UiMessage } from './chat-model.js';
 import type { WidgetView } from './widget-view.js';
@@ -7,6 +7,7 @@ import { CopyIcon, DownIcon, UpIcon } from './icons.js';
 import { fill, type Strings } from './strings.js';
 import { AssistantText } from './assistant-text.js';
 import { useCopy } from './use-copy.js';
+import { useFrameEffect } from './use-frame-effect.js';
 
 /**
  * The conversation as a `log`. Screen readers hear each finished reply once: the log itself is
@@ -21,14 +22,13 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
   const log = useRef<HTMLDivElement>(null);
 
   // Follow the reply as it grows, unless the visitor scrolled up to read.
-  useSignalEffect(() => {
-    const last = model.messages.value.at(-1);
-    void last?.text.value;
-    const el = log.current;
-    if (!el) return;
-    const pinned = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
-    if (pinned) requestAnimationFrame(() => (el.scrollTop = el.scrollHeight));
-  });
+  useFrameEffect(
+    () => model.messages.value.at(-1)?.text.value,
+    () => {
+      const el = log.current;
+      if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) requestAnimationFrame(() => (el.scrollTop = el.scrollHeight));
+    },
+  );
 
   return (
     <>
