@@ -1,4 +1,20 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
+
+/**
+ * styles.ts keeps one rule per line for reading; the build takes the line breaks out of the
+ * stylesheet's text, where each would cost a two-character `\n` in widget.js (issue 4's budget).
+ */
+const cssWithoutLineBreaks: Plugin = {
+  name: 'chatdrop-css-without-line-breaks',
+  enforce: 'pre',
+  transform(code, id) {
+    if (!id.endsWith('/src/styles.ts')) return;
+    // After `{`, `}`, `;` or `,` a line break means nothing and goes; anywhere else it may
+    // separate two selectors (a descendant combinator), so it becomes a space.
+    const flat = (css: string) => css.trim().replace(/([{};,])\n|\n/g, (_, after?: string) => after ?? ' ');
+    return code.replace(/(const CSS = `)([^`]*)`/, (_, head: string, css: string) => `${head}${flat(css)}\``);
+  },
+};
 
 /**
  * One self-contained `widget.js`: an IIFE with no exports, so the bundle itself adds no global
@@ -6,6 +22,7 @@ import { defineConfig } from 'vite';
  * constructed stylesheets inside the shadow root).
  */
 export default defineConfig({
+  plugins: [cssWithoutLineBreaks],
   // Classic `h(type, props, ...children)` calls: shorter than the automatic runtime's
   // `jsx(type, { ...props, children })` at every element, about 200 bytes gzipped (issue 4's budget).
   oxc: {

@@ -39,8 +39,8 @@ svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .head button{padding:6px;display:grid}
 .head button:focus-visible,.head select:focus-visible{outline-color:currentColor}
 .avatar{width:28px;height:28px;border-radius:50%;object-fit:cover}
-.badge{font-size:12px;padding:1px 6px;border-radius:6px;border:1px solid currentColor}
-.head select{background:var(--cd-accent);border:1px solid currentColor;border-radius:6px;padding:2px;max-width:110px}
+.badge{font-size:12px;padding:1px 6px;border-radius:6px;border:1px solid}
+.head select{background:var(--cd-accent);border:1px solid;border-radius:6px;padding:2px;max-width:110px}
 .log{flex:1;overflow-y:auto;overscroll-behavior:contain;padding:14px;display:flex;flex-direction:column;gap:10px}
 .msg{max-width:88%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}
 .user{align-self:flex-end;background:var(--cd-accent);color:var(--cd-on-accent)}
@@ -51,7 +51,7 @@ svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 [aria-pressed=true]{color:var(--cd-fg);background:var(--cd-line)}
 .note{font-size:13px;color:var(--cd-muted);display:flex;gap:6px;align-items:center;margin-top:4px;flex-wrap:wrap}
 .err{color:var(--cd-err);font-size:14px;display:flex;gap:8px;align-items:center;flex-wrap:wrap}
-.note button,.err button{border:1px solid currentColor;padding:2px 10px}
+.note button,.err button{border:1px solid;padding:2px 10px}
 .starters{display:flex;flex-wrap:wrap;gap:6px}
 .starters button{border:1px solid var(--cd-line);background:var(--cd-bg);border-radius:16px;padding:5px 12px;text-align:start}
 .typing{display:flex;gap:4px;padding:6px 0}
