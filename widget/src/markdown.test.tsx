@@ -2,7 +2,7 @@ import { h } from 'preact';
 import { signal } from '@preact/signals';
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/preact';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Markdown } from './markdown.js';
+import { Markdown, type MarkdownProps } from './markdown.js';
 import { parseBlock } from './markdown-parse.js';
 
 // The real block parser, wrapped so the streaming tests can count how often it runs.
@@ -17,7 +17,7 @@ afterEach(() => {
   parses.mockClear();
 });
 
-function show(markdown: string, props: { copyLabel?: string } = {}) {
+function show(markdown: string, props: Pick<MarkdownProps, 'labels'> = {}) {
   const source = signal(markdown);
   const { container } = render(<Markdown source={source} {...props} />);
   return { source, root: container.firstElementChild as HTMLElement };
@@ -108,7 +108,7 @@ describe('Markdown constructs', () => {
   });
 
   it('labels the Copy button from props', () => {
-    show('```\nx\n```', { copyLabel: 'Copiar' });
+    show('```\nx\n```', { labels: { copy: 'Copiar', copied: 'Copiado' } });
     expect(screen.getByRole('button', { name: 'Copiar' })).toBeTruthy();
   });
 

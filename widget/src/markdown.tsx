@@ -8,10 +8,14 @@ import { useFrameEffect } from './use-frame-effect.js';
 export interface MarkdownProps {
   /** The reply's text; it may keep growing while the reply streams. */
   source: ReadonlySignal<string>;
-  /** The code blocks' Copy button, and its label for a moment after copying. */
-  copyLabel?: string;
-  copiedLabel?: string;
+  /**
+   * The code blocks' Copy button, and its label for a moment after copying: the widget passes its
+   * strings table (`Strings` has both); English by default.
+   */
+  labels?: CodeLabels;
 }
+
+const ENGLISH: CodeLabels = { copy: 'Copy', copied: 'Copied' };
 
 /**
  * An assistant reply rendered as markdown, safely (vnodes only, raw HTML as text, links only to
@@ -19,8 +23,8 @@ export interface MarkdownProps {
  * re-render this component by itself; a subscription schedules at most one render per animation
  * frame, and each render parses only the block still being written.
  */
-export function Markdown({ source, copyLabel = 'Copy', copiedLabel = 'Copied' }: MarkdownProps): JSX.Element {
-  const render = useMemo(() => createRenderer({ copy: copyLabel, copied: copiedLabel }), [copyLabel, copiedLabel]);
+export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Element {
+  const render = useMemo(() => createRenderer(labels), [labels]);
   // Bumped once per frame; reading it below is what re-renders this component (a signal, not
   // useState, so Preact's useState stays out of widget.js: see use-copy.ts).
   const frames = useSignal(0);

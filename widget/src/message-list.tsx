@@ -5,7 +5,7 @@ import type { ChatModel, ModelError, UiMessage } from './chat-model.js';
 import type { WidgetView } from './widget-view.js';
 import { CopyIcon, DownIcon, UpIcon } from './icons.js';
 import { fill, type Strings } from './strings.js';
-import { AssistantText } from './assistant-text.js';
+import { Markdown } from './markdown.js';
 import { useCopy } from './use-copy.js';
 import { useFrameEffect } from './use-frame-effect.js';
 
@@ -83,7 +83,7 @@ function Message({ m, model, t, last }: { m: UiMessage; model: ChatModel; t: Str
           <i />
         </span>
       ) : (
-        <AssistantText source={m.text} t={t} />
+        <Markdown source={m.text} labels={t} />
       )}
       {state === 'done' && (
         <div class="acts">
