@@ -1,8 +1,11 @@
 import { h, type JSX } from 'preact';
 
-/** Stroke icons (24x24 grid, styled in styles.ts), decorative: the buttons carry the names. */
+/**
+ * Stroke icons (24x24 grid, styled in styles.ts), decorative: the buttons carry the names. No
+ * `focusable="false"`: only IE and old Edge put SVGs in the tab order, and neither can run the widget.
+ */
 const icon = (d: string, transform?: string) => (): JSX.Element => (
-  <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+  <svg viewBox="0 0 24 24" aria-hidden="true">
     <path d={d} transform={transform} />
   </svg>
 );
