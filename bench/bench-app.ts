@@ -18,7 +18,7 @@ export function appUnavailable(): string | undefined {
 
 /**
  * The real proxy as production runs it, in this process: `parseConfig` over an environment,
- * `createApp` with a real SqliteStore in `dataDir`, the real `openai` client pointed at the mock
+ * `createApp` with a real SqliteStore in `dataDir`, the real `openai` client (`createUpstreamClient`, as main.ts builds it) pointed at the mock
  * upstream, and pino logging at `info` into /dev/null (so its cost counts, its output does not).
  * The per-IP rate and stream limits are raised: the benchmark is one client IP opening thousands
  * of streams, which in production would be thousands of visitors.
@@ -29,7 +29,7 @@ export async function createBenchApp(upstreamUrl: string, dataDir: string): Prom
   const { parseConfig } = await serverModule<typeof import('../server/src/config.js')>('config');
   const { createApp } = await serverModule<typeof import('../server/src/app.js')>('app');
   const { SqliteStore } = await serverModule<typeof import('../server/src/store/sqlite-store.js')>('store/sqlite-store');
-  const { default: OpenAI } = await workspaceImport<{ default: typeof import('openai').default }>('server', 'openai');
+  const { createUpstreamClient } = await serverModule<typeof import('../server/src/upstream-client.js')>('upstream-client');
   const { pino } = await workspaceImport<typeof import('pino')>('server', 'pino');
   const config = parseConfig({
     OPENAI_API_KEY: 'sk-bench',
@@ -40,7 +40,8 @@ export async function createBenchApp(upstreamUrl: string, dataDir: string): Prom
     CHATDROP_MODELS: 'fast=bench-model',
   });
   const store = new SqliteStore({ path: config.dbPath });
-  const openai = new OpenAI({ apiKey: config.openaiApiKey, baseURL: config.openaiBaseUrl, maxRetries: config.upstreamRetries });
+  // The client main.ts builds (its fetch and agents are part of what is measured).
+  const openai = createUpstreamClient(config);
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
   const app = createApp({ config, store, openai, logger, demo: false });
   const server = createServer(app);

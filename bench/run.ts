@@ -6,6 +6,7 @@ import { bubbleTime } from './bubble-time.js';
 import { capacity } from './capacity.js';
 import { startChildServer } from './child-server.js';
 import { notMeasured, stamp, type Measured } from './figure.js';
+import { proxyCost } from './proxy-cost.js';
 import { proxyOverhead } from './proxy-overhead.js';
 import { render } from './render.js';
 import { repoRoot } from './repo-root.js';
@@ -18,22 +19,34 @@ import { widgetWeight } from './widget-weight.js';
  * (progress goes to stderr) and writes `bench/results.json`. A part that fails or whose
  * dependency is missing becomes a "not measured: <why>" row; nothing here fails the run, because
  * benchmarks are not tests.
+ *
+ * `pnpm bench proxy capacity` runs only the parts whose name contains one of the words, and
+ * writes `bench/results.partial.json` instead, so a partial run never replaces the full table.
  */
 const parts: { name: string; run: (appError: string | undefined) => Promise<Measured[]> }[] = [
   { name: 'widget weight', run: () => widgetWeight() },
   { name: 'store', run: () => storeBench() },
   { name: 'bubble time', run: (appError) => withApiForBubble(appError) },
   { name: 'render', run: (appError) => render(appError) },
+  { name: 'proxy cpu cost', run: (appError) => proxyCost(appError) },
   { name: 'proxy overhead', run: (appError) => proxyOverhead(appError) },
   { name: 'capacity', run: (appError) => capacity(appError) },
 ];
+
+const only = process.argv.slice(2).filter((a) => a !== '--');
+const chosen = only.length === 0 ? parts : parts.filter((p) => only.some((word) => p.name.includes(word)));
+if (chosen.length === 0) {
+  process.stderr.write(`bench: no part matches ${only.join(', ')}; parts: ${parts.map((p) => p.name).join(', ')}\n`);
+  process.exit(2);
+}
+const resultsFile = chosen.length === parts.length ? 'results.json' : 'results.partial.json';
 
 const started = performance.now();
 const appError = appUnavailable();
 const date = new Date().toISOString();
 const commit = gitCommit();
 const rows: Measured[] = [];
-for (const part of parts) {
+for (const part of chosen) {
   const t = performance.now();
   process.stderr.write(`bench: ${part.name}…\n`);
   try {
@@ -44,11 +57,11 @@ for (const part of parts) {
   process.stderr.write(`bench: ${part.name} took ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
 }
 const figures = rows.map((row) => stamp(row, date, commit));
-await writeFile(join(repoRoot, 'bench', 'results.json'), `${JSON.stringify(figures, null, 2)}\n`);
+await writeFile(join(repoRoot, 'bench', resultsFile), `${JSON.stringify(figures, null, 2)}\n`);
 process.stdout.write(`\n${formatTable(figures)}\n\n`);
 process.stdout.write(
   `${date} · commit ${commit} · Node ${process.version} · ${(await import('node:os')).cpus().length} cores · ` +
-    `${((performance.now() - started) / 1000).toFixed(0)} s · written to bench/results.json\n`,
+    `${((performance.now() - started) / 1000).toFixed(0)} s · written to bench/${resultsFile}\n`,
 );
 
 /** The widget asks `/api/config` as it starts, so bubble time runs against the real app. */

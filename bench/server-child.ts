@@ -1,4 +1,6 @@
 import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createMockUpstream } from './mock-upstream.js';
 import { createPipeProxy } from './pipe-proxy.js';
 
@@ -37,7 +39,45 @@ const stop = () => {
   server.close();
   void close().finally(() => process.exit(0));
 };
+// `stats` answers the CPU time this process has used and how late its event loop ran since the
+// last `stats` (so the parent can price a request or a token, and see a loop that blocks).
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 process.on('message', (message) => {
   if (message === 'stop') stop();
+  if (message === 'stats' || message === 'stats-after-gc') {
+    // `--expose-gc` (child-server.ts): the heap after a full collection is what the open streams
+    // keep alive, without the garbage that RSS also carries until the next collection.
+    if (message === 'stats-after-gc') (globalThis as { gc?: () => void }).gc?.();
+    const cpu = process.cpuUsage();
+    process.send?.({
+      stats: {
+        cpuUserUs: cpu.user,
+        cpuSystemUs: cpu.system,
+        loopDelayP50Ms: loopDelay.percentile(50) / 1e6,
+        loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+        loopDelayMaxMs: loopDelay.max / 1e6,
+        ...syscalls(),
+        ...memory(),
+      },
+    });
+    loopDelay.reset();
+  }
 });
+
+/** The V8 heap and what lives outside it (Buffers, native objects), in bytes. */
+function memory(): { heapUsed: number; heapTotal: number; external: number } {
+  const { heapUsed, heapTotal, external } = process.memoryUsage();
+  return { heapUsed, heapTotal, external };
+}
+
+/** Read and write system calls so far (sockets and files alike), from /proc; zeros elsewhere. */
+function syscalls(): { readCalls: number; writeCalls: number } {
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    return { readCalls: Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0), writeCalls: Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0) };
+  } catch {
+    return { readCalls: 0, writeCalls: 0 };
+  }
+}
 process.on('disconnect', stop);

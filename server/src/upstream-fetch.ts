@@ -75,7 +75,7 @@ export function createUpstreamFetch(): typeof fetch {
     const isEventStream = status >= 200 && status < 300 && responseHeaders.get('content-type')?.startsWith('text/event-stream') === true;
     if (!isEventStream) {
       const bytes = await readAll(resBody);
-      return new Response(NULL_BODY_STATUS.has(status) ? null : bytes, responseInit);
+      return new Response(NULL_BODY_STATUS.has(status) ? null : new Uint8Array(bytes), responseInit);
     }
     const response = new Response(null, responseInit);
     // The SDK iterates the body (see above); a Node stream is async iterable over its chunks.
