@@ -17,6 +17,7 @@ describe('strings', () => {
   it('falls back to English for languages without a table', () => {
     expect(pickLocale('xx').t.send).toBe('Send');
     expect(pickLocale('he').dir).toBe('ltr'); // no Hebrew table yet: English text reads left to right
+    for (const odd of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) expect(pickLocale(odd)).toMatchObject({ lang: 'en', t: { send: 'Send' } });
   });
 
   it('translates every string in every language', () => {

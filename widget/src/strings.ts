@@ -123,7 +123,8 @@ export interface Locale {
 /** Picks the table for a BCP 47 tag; unknown languages get English, left to right. */
 export function pickLocale(tag: string | null | undefined): Locale {
   const primary = (tag ?? '').toLowerCase().split(/[-_]/)[0] ?? '';
-  const t = TABLE[primary];
+  // Own keys only: `lang="constructor"` must not find Object.prototype's.
+  const t = Object.hasOwn(TABLE, primary) ? TABLE[primary] : undefined;
   if (!t) return { lang: 'en', dir: 'ltr', t: en };
   return { lang: primary, dir: RTL.includes(primary) ? 'rtl' : 'ltr', t };
 }
