@@ -27,6 +27,10 @@ export interface ChildStats {
   heapUsed: number;
   heapTotal: number;
   external: number;
+  /** Garbage-collection pauses since the last call: how many, their sum and the longest. */
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
 }
 
 const entry = fileURLToPath(new URL('./server-child.ts', import.meta.url));

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createMockUpstream } from './mock-upstream.js';
 import { createPipeProxy } from './pipe-proxy.js';
 
@@ -43,6 +43,15 @@ const stop = () => {
 // last `stats` (so the parent can price a request or a token, and see a loop that blocks).
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
+// Garbage-collection pauses since the last `stats` (each one stops the loop).
+let gcPauses = { count: 0, totalMs: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcPauses.count++;
+    gcPauses.totalMs += entry.duration;
+    gcPauses.maxMs = Math.max(gcPauses.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 process.on('message', (message) => {
   if (message === 'stop') stop();
   if (message === 'stats' || message === 'stats-after-gc') {
@@ -59,9 +68,13 @@ process.on('message', (message) => {
         loopDelayMaxMs: loopDelay.max / 1e6,
         ...syscalls(),
         ...memory(),
+        gcCount: gcPauses.count,
+        gcTotalMs: gcPauses.totalMs,
+        gcMaxMs: gcPauses.maxMs,
       },
     });
     loopDelay.reset();
+    gcPauses = { count: 0, totalMs: 0, maxMs: 0 };
   }
 });
 
