@@ -185,7 +185,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
     res.status(204).end();
   });
 
-  router.get('/:messageId/stream', resumeRoute({ replies, buffer, bus, resumeGraceMs: config.resumeGraceMs }));
+  router.get('/:messageId/stream', resumeRoute({ buffer, bus, resumeGraceMs: config.resumeGraceMs }));
 
   return router;
 }

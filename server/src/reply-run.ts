@@ -30,10 +30,10 @@ export interface ReplyRunOptions {
    */
   resumeGraceMs: number;
   /**
-   * Where every event also goes with its id, so a reader can resume it after this run has ended or
-   * from another instance (`GET /api/chat/:messageId/stream`). Not awaited per event.
+   * Where every event goes with its id, so a reader can resume it, on this instance or another,
+   * while it runs and shortly after (`GET /api/chat/:messageId/stream`). Not awaited per event.
    */
-  buffer?: StreamBuffer;
+  buffer: StreamBuffer;
   /** At most one store write per this many ms while text streams in (plus a final write). */
   persistIntervalMs?: number;
   /** `CHATDROP_LOG_CONTENT=1`: the question and the reply go into the summary log line. */
@@ -69,9 +69,9 @@ const DEFAULT_PERSIST_INTERVAL_MS = 250;
  * events it emits. It is deliberately separate from the HTTP response reading it, so a reply can
  * outlive its reader (issue 6: resume) and be stopped from another request (`/stop`).
  *
- * Every event is kept in order with its SSE id (1, 2, ...), so a reader attaching late replays
- * what it missed; and copied to the stream buffer, where a reader on another instance, or one
- * coming back after the end, finds it. Exactly one `message-end` closes the list; an `error` comes just before it.
+ * Every event gets its SSE id (1, 2, ...) and goes to the reader attached from the start and to
+ * the stream buffer (one copy, there), where a reader coming back on any instance, even shortly
+ * after the end, replays what it missed and follows the rest. Exactly one `message-end` closes the list; an `error` comes just before it.
  *
  * Persistence: the text is written as it streams (at most every `persistIntervalMs`) and once
  * more at the end, before `message-end` goes out, so a client that reads the conversation after
@@ -82,7 +82,7 @@ export class ReplyRun {
   readonly messageId: string;
   readonly #options: ReplyRunOptions;
   readonly #controller = new AbortController();
-  readonly #events: StreamEvent[] = [];
+  #lastId = 0;
   readonly #listeners = new Set<ReplyListener>();
   #abortReason: AbortReason | undefined;
   #text = '';
@@ -110,11 +110,6 @@ export class ReplyRun {
     return this.#listeners.size;
   }
 
-  /** How many events have gone out so far (the last SSE id). */
-  get eventCount(): number {
-    return this.#events.length;
-  }
-
   /**
    * A reader follows this reply from another instance (through the stream buffer): it counts as a
    * reader for the resume grace until it has been silent for the grace.
@@ -124,11 +119,11 @@ export class ReplyRun {
   }
 
   /**
-   * Attaches a reader: replays every event after `afterId`, then delivers live ones.
+   * Attaches the reader that asked for this reply (before `run`, so it misses nothing); it gets
+   * every event as it goes out. Readers that come back later read the stream buffer instead.
    * Returns the detach function.
    */
-  read(listener: ReplyListener, afterId = 0): () => void {
-    for (let i = afterId; i < this.#events.length; i++) listener(this.#events[i] as StreamEvent, i + 1);
+  read(listener: ReplyListener): () => void {
     if (this.#finished) return () => {};
     this.#listeners.add(listener);
     return () => {
@@ -290,17 +285,16 @@ export class ReplyRun {
     this.#finished = true;
     this.#emit({ type: 'message-end', finishReason, usage });
     this.#listeners.clear();
-    await o.buffer?.end(o.messageId).catch((error: unknown) => this.#bufferFailedOnce(error));
+    await o.buffer.end(o.messageId).catch((error: unknown) => this.#bufferFailedOnce(error));
     this.#resolveDone();
   }
 
   #emit(event: StreamEvent): void {
-    this.#events.push(event);
-    const id = this.#events.length;
+    const id = ++this.#lastId;
     for (const listener of this.#listeners) listener(event, id);
-    // After a failed append the buffer would have a hole: readers elsewhere get what came before.
+    // After a failed append the buffer would have a hole: resumed readers get what came before.
     if (this.#bufferFailed) return;
-    this.#options.buffer?.append(this.#options.messageId, id, event).catch((error: unknown) => this.#bufferFailedOnce(error));
+    this.#options.buffer.append(this.#options.messageId, id, event).catch((error: unknown) => this.#bufferFailedOnce(error));
   }
 
   /** The buffer is down (Redis away): the reply goes on for its readers here; one log line, not one per token. */

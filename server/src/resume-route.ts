@@ -1,18 +1,14 @@
-import type { RequestHandler, Response } from 'express';
-import type { StreamEvent } from '@chatdrop/shared';
+import type { RequestHandler } from 'express';
 import { ApiError } from './api-error.js';
 import type { ReplyBus } from './reply-bus/reply-bus.js';
-import type { ReplyRegistry } from './reply-registry.js';
-import type { ReplyRun } from './reply-run.js';
 import { requestLog } from './request-id.js';
 import { SseResponse } from './sse-response.js';
 import type { StreamBuffer } from './stream-buffer/stream-buffer.js';
 
 export interface ResumeRouteOptions {
-  replies: ReplyRegistry;
   buffer: StreamBuffer;
   bus: ReplyBus;
-  /** `CHATDROP_RESUME_GRACE_MS`: a reader on another instance announces itself well within it. */
+  /** `CHATDROP_RESUME_GRACE_MS`: a resumed reader announces itself well within it. */
   resumeGraceMs: number;
 }
 
@@ -24,24 +20,18 @@ const MAX_ANNOUNCE_EVERY_MS = 2_000;
  * `GET /api/chat/:messageId/stream` with `Last-Event-ID` (issue 6): the events after that id,
  * then live ones to `message-end`; `204` when there is nothing to resume.
  *
- * - The reply runs here: the reader attaches to the run itself and counts as its reader, so the
- *   resume grace stops.
- * - It runs on another instance, or has ended: the stream buffer replays and follows it, and while
- *   it reads, this instance tells the running one a reader is there (the reply bus), every few
- *   seconds, so the grace does not abort a reply somebody is reading.
+ * The stream buffer replays and follows the reply, wherever it runs (memory on one instance, Redis
+ * for several). While the reader reads, the instance running the reply is told a reader is there
+ * (the reply bus: a map lookup when it runs here), every few seconds, so the resume grace does not
+ * abort a reply somebody is reading.
  *
  * Ids go out as they were first sent, so the widget dedupes nothing and misses nothing.
  */
 export function resumeRoute(options: ResumeRouteOptions): RequestHandler {
-  const { replies, buffer, bus, resumeGraceMs } = options;
+  const { buffer, bus, resumeGraceMs } = options;
   return async (req, res) => {
     const messageId = String(req.params.messageId);
     const afterId = parseLastEventId(req.get('last-event-id'));
-    const run = replies.get(messageId);
-    if (run !== undefined && !run.finished) {
-      followRun(run, afterId, res);
-      return;
-    }
     if (!(await buffer.has(messageId))) {
       res.status(204).end();
       return;
@@ -82,18 +72,6 @@ export function resumeRoute(options: ResumeRouteOptions): RequestHandler {
     if (started) sse.end();
     else if (!res.headersSent && !controller.signal.aborted) res.status(204).end();
   };
-}
-
-/** The reply runs on this instance: read it straight from the run. */
-function followRun(run: ReplyRun, afterId: number, res: Response): void {
-  const sse = new SseResponse(res, { firstId: afterId + 1 });
-  sse.start();
-  const detach = run.read((event: StreamEvent, id: number) => {
-    if (id <= afterId) return;
-    sse.send(event);
-    if (event.type === 'message-end') sse.end();
-  }, afterId);
-  res.on('close', detach);
 }
 
 /** Missing means from the start; anything but a small non-negative integer is the caller's mistake. */
