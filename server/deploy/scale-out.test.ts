@@ -236,6 +236,44 @@ describe('two instances on one Redis', () => {
   });
 });
 
+describe('a reply running on A, reached through B', () => {
+  /** Starts a long reply on A and leaves after its first delta, as a dropped phone would. */
+  async function startOnAAndDrop(who: Record<string, string>, message: string) {
+    upstream.script({ kind: 'deltas', deltas: many(400, 'd'), delayMs: 20 });
+    const index = upstream.requests.length;
+    const phone = new AbortController();
+    const { events } = await readEvents(await postChat(a.url, { message }, { headers: who, signal: phone.signal }), (event) =>
+      event.type === 'text-delta' ? 'stop' : undefined,
+    );
+    phone.abort();
+    return { index, ...startOf(events) };
+  }
+
+  it('DELETE of the conversation on B stops the reply on A at once', async () => {
+    const { index, conversationId } = await startOnAAndDrop(visitor(), 'Forget this');
+    const deleted = await fetch(`${b.url}/api/conversations/${conversationId}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(204);
+    // Well inside the grace: the Stop, not the grace, ended it.
+    const record = await upstream.waitForAbort(index, GRACE_MS - 200);
+    expect(record.aborted).toBe(true);
+  });
+
+  it('Retry on B of a question whose reply still runs on A stops that reply and stores the question once', async () => {
+    const who = visitor();
+    const { index, conversationId } = await startOnAAndDrop(who, 'Explain DNS');
+    upstream.script({ kind: 'deltas', deltas: ['DNS maps names to addresses.'] });
+    const retried = (await readEvents(await postChat(b.url, { conversationId, message: 'Explain DNS' }, { headers: who }))).events;
+    expect(textOf(retried)).toBe('DNS maps names to addresses.');
+    // Stopped by the Retry, inside the grace (the reply would otherwise have run on for it).
+    expect((await upstream.waitForAbort(index, GRACE_MS - 200)).aborted).toBe(true);
+    const stored = (await (await fetch(`${b.url}/api/conversations/${conversationId}`)).json()) as { messages: { role: string; content: string; status: string }[] };
+    expect(stored.messages.map((m) => [m.role, m.content, m.status])).toEqual([
+      ['user', 'Explain DNS', 'complete'],
+      ['assistant', 'DNS maps names to addresses.', 'complete'],
+    ]);
+  });
+});
+
 describe('nginx in front of both', () => {
   it('passes the first delta through long before the stream ends, and resumes through it too', async () => {
     upstream.script({ kind: 'deltas', deltas: many(8, 'slow'), delayMs: 250 });
@@ -266,6 +304,11 @@ describe('Redis stopped and started again while the instances run', () => {
       expect(isApiErrorBody(body) && body.error.code).toBe('upstream-unavailable');
     }
 
+    // A resume is not told "nothing to resume" (204) while Redis is away, but to try again.
+    const resume = await fetch(`${a.url}/api/chat/${'m'.repeat(24)}/stream`, { headers: { 'Last-Event-ID': '3' } });
+    expect(resume.status).toBe(503);
+    expect(Number(resume.headers.get('retry-after'))).toBeGreaterThan(0);
+
     redisServer = await startRedis(redisPort);
     upstream.script({ kind: 'deltas', deltas: ['Back again.'] });
     for (const instance of [a, b]) {
@@ -281,20 +324,25 @@ describe('Redis stopped and started again while the instances run', () => {
         .toBe('Back again.');
     }
 
-    // The stop channel is subscribed again too: Stop sent to B still reaches a reply on A.
+    // The stop channel is subscribed again too: Stop sent to B still reaches a reply on A, whose
+    // reader stays attached (so only the Stop, not the grace, can end it).
     upstream.script({ kind: 'deltas', deltas: many(400, 'r'), delayMs: 20 });
-    // The headers go out before the upstream call starts: note the index first.
-    const index = upstream.requests.length;
+    const index = upstream.requests.length; // the headers go out before the upstream call starts
     const response = await postChat(a.url, { message: 'And stop' }, { headers: visitor() });
-    const { events } = await readEvents(response, (event) => (event.type === 'text-delta' ? 'stop' : undefined));
+    let messageId = '';
+    const reading = readEvents(response, (event) => {
+      if (event.type === 'message-start') messageId = event.messageId;
+    });
+    await expect.poll(() => messageId !== '' && upstream.requests[index] !== undefined).toBe(true);
     await expect
       .poll(
         async () => {
-          await fetch(`${b.url}/api/chat/${startOf(events).messageId}/stop`, { method: 'POST' });
+          await fetch(`${b.url}/api/chat/${messageId}/stop`, { method: 'POST' });
           return upstream.requests[index]?.aborted;
         },
         { timeout: 10_000, interval: 500 },
       )
       .toBe(true);
+    expect((await reading).events.at(-1)?.event).toMatchObject({ type: 'message-end', finishReason: 'aborted' });
   }, 60_000);
 });

@@ -23,7 +23,7 @@ import { ReplyRegistry } from './reply-registry.js';
 import { requestId } from './request-id.js';
 import { securityHeaders } from './security-headers.js';
 import { MemoryStreamBuffer } from './stream-buffer/memory-stream-buffer.js';
-import type { StreamBuffer } from './stream-buffer/stream-buffer.js';
+import { runningTtlMs, type StreamBuffer } from './stream-buffer/stream-buffer.js';
 import { widgetRouter } from './widget-route.js';
 
 export interface AppOptions {
@@ -66,7 +66,7 @@ export function createApp(options: AppOptions): express.Express {
   const metrics = options.metrics ?? new Metrics();
   const limiter = options.limiter ?? new MemoryConcurrencyLimiter();
   const budget = options.budget ?? new MemoryTokenBudget({ now });
-  const buffer = options.streamBuffer ?? new MemoryStreamBuffer();
+  const buffer = options.streamBuffer ?? new MemoryStreamBuffer({ runningTtlMs: runningTtlMs(config) });
   const bus = options.replyBus ?? new MemoryReplyBus();
   const app = express();
 
@@ -79,7 +79,7 @@ export function createApp(options: AppOptions): express.Express {
   const api = express.Router();
   api.use(cors({ allowedOrigins: config.allowedOrigins }));
   api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, logger, buffer, bus }));
-  api.use('/conversations', conversationsRouter({ store, replies }));
+  api.use('/conversations', conversationsRouter({ store, replies, bus }));
   api.use('/feedback', feedbackRouter({ store }));
   api.use(configRouter({ config, demo }));
   api.use(apiNotFound);

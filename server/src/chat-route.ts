@@ -114,7 +114,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
       }
       // The widget's Retry sends the question of a failed reply again: it is stored already, so
       // it is asked again in its place rather than stored twice, and the failed reply makes way.
-      const retry = failedTurn(history, request.message, replies);
+      const retry = failedTurn(history, request.message);
       if (retry !== undefined) history = history.slice(0, -2);
       checkConversationCaps(history, request.message, config);
       conversationId ??= await store.createConversation();
@@ -128,7 +128,13 @@ export function chatRouter(options: ChatRouteOptions): Router {
       if ('error' in built) throw new ApiError('too-large', 413, 'Your message is too long for the assistant. Please shorten it.');
 
       // The visitor's words are stored before the upstream call: nothing they typed is lost.
-      if (retry !== undefined) await store.deleteMessage(conversationId, retry.reply.id);
+      if (retry !== undefined) {
+        // It may still be running (its reader dropped before it knew the id, and the grace has
+        // not run out), here or on another instance: stop it first, so nobody pays for it twice.
+        await bus.requestStop(retry.reply.id);
+        await replies.get(retry.reply.id)?.done;
+        await store.deleteMessage(conversationId, retry.reply.id);
+      }
       const question = retry?.question ?? (await store.appendMessage(conversationId, { role: 'user', content: request.message, status: 'complete' }));
       const reply = question && (await store.appendMessage(conversationId, { role: 'assistant', content: '', status: 'incomplete' }));
       if (reply === undefined) throw new ApiError('not-found', 404, 'This conversation no longer exists.');
@@ -168,8 +174,9 @@ export function chatRouter(options: ChatRouteOptions): Router {
         sse.send(event);
         if (event.type === 'message-end') sse.end();
       });
-      // The browser left while we were preparing: there is no reader, so the run ends at once.
-      if (readerGone) detach();
+      // The browser left while we were preparing, before it could learn the message id: nobody
+      // can resume this (a Stop pressed now could not name it), so it is not worth a grace.
+      if (readerGone) run.abort('disconnect');
       await run.run();
     } catch (error) {
       await release?.().catch(() => {});
@@ -191,17 +198,13 @@ export function chatRouter(options: ChatRouteOptions): Router {
 }
 
 /**
- * The last turn, when the new message asks its question again and its reply failed (stored
- * `incomplete`: an error, a timeout, Stop, a crash) and is not still running here.
+ * The last turn, when the new message asks its question again and its reply did not finish
+ * (stored `incomplete`: an error, a timeout, Stop, a crash, or still running for nobody).
  */
-function failedTurn(
-  history: readonly ChatMessage[],
-  message: string,
-  replies: ReplyRegistry,
-): { question: ChatMessage; reply: ChatMessage } | undefined {
+function failedTurn(history: readonly ChatMessage[], message: string): { question: ChatMessage; reply: ChatMessage } | undefined {
   const [question, reply] = history.slice(-2);
   if (question?.role !== 'user' || question.content !== message) return undefined;
-  if (reply?.role !== 'assistant' || reply.status !== 'incomplete' || replies.get(reply.id)?.finished === false) return undefined;
+  if (reply?.role !== 'assistant' || reply.status !== 'incomplete') return undefined;
   return { question, reply };
 }
 

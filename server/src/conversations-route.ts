@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Conversation } from '@chatdrop/shared';
 import type { ConversationStore } from './store/conversation-store.js';
 import { ApiError } from './api-error.js';
+import type { ReplyBus } from './reply-bus/reply-bus.js';
 import type { ReplyRegistry } from './reply-registry.js';
 
 /**
@@ -15,8 +16,8 @@ import type { ReplyRegistry } from './reply-registry.js';
  * whether a 128-bit random id exists, by hitting it exactly; guessing one is the real defence, and
  * that is 2^128 tries.
  */
-export function conversationsRouter(options: { store: ConversationStore; replies: ReplyRegistry }): Router {
-  const { store, replies } = options;
+export function conversationsRouter(options: { store: ConversationStore; replies: ReplyRegistry; bus: ReplyBus }): Router {
+  const { store, replies, bus } = options;
   const router = Router();
 
   router.get('/:id', async (req, res) => {
@@ -33,8 +34,11 @@ export function conversationsRouter(options: { store: ConversationStore; replies
   });
 
   router.delete('/:id', async (req, res) => {
-    // A reply still streaming into it would only write into nothing; stop paying for it.
+    // A reply still streaming into it would only write into nothing; stop paying for it, here
+    // and on whichever instance runs it (only the last reply of a conversation can be running).
     replies.abortConversation(req.params.id, 'deleted');
+    const last = (await store.getConversation(req.params.id))?.messages.at(-1);
+    if (last?.role === 'assistant' && last.status === 'incomplete') await bus.requestStop(last.id);
     if (!(await store.deleteConversation(req.params.id))) throw notFound();
     res.status(204).end();
   });

@@ -14,6 +14,7 @@ import type { ConversationStore } from './store/conversation-store.js';
 import { RedisStore } from './store/redis-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { RedisStreamBuffer } from './stream-buffer/redis-stream-buffer.js';
+import { runningTtlMs } from './stream-buffer/stream-buffer.js';
 import { createUpstreamClient } from './upstream-client.js';
 
 /** How often expired conversations are swept (issue 3: retention on a timer). */
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
       budget: new RedisTokenBudget({ redis }),
       rateLimitStore: createRateLimitStore(redis),
       // Stream events and stop/reader messages, so a resume or a Stop may land on any instance.
-      streamBuffer: new RedisStreamBuffer({ redis }),
+      streamBuffer: new RedisStreamBuffer({ redis, runningTtlMs: runningTtlMs(config) }),
       replyBus: await RedisReplyBus.open({ redis, onError: (error) => logger.error({ err: error }, 'reply message handler failed') }),
     };
   } else {

@@ -297,11 +297,17 @@ export class ReplyRun {
     this.#options.buffer.append(this.#options.messageId, id, event).catch((error: unknown) => this.#bufferFailedOnce(error));
   }
 
-  /** The buffer is down (Redis away): the reply goes on for its readers here; one log line, not one per token. */
+  /**
+   * The buffer is down (Redis away): the reply goes on for its reader here. The buffered stream is
+   * ended where it broke, so readers elsewhere stop at once and fall back to the stored reply
+   * instead of waiting on a stream with a hole. One log line, not one per token.
+   */
   #bufferFailedOnce(error: unknown): void {
     if (this.#bufferFailed) return;
     this.#bufferFailed = true;
-    this.#options.log.warn({ err: error, messageId: this.#options.messageId }, 'could not buffer the reply for resuming');
+    const { buffer, messageId, log } = this.#options;
+    log.warn({ err: error, messageId }, 'could not buffer the reply for resuming');
+    buffer.end(messageId).catch(() => {});
   }
 
   /** Writes the partial text at most once per interval; writes are chained so they land in order. */

@@ -3,7 +3,9 @@ import { ApiError } from './api-error.js';
 import type { ReplyBus } from './reply-bus/reply-bus.js';
 import { requestLog } from './request-id.js';
 import { SseResponse } from './sse-response.js';
+import { isWellFormedId } from './store/new-id.js';
 import type { StreamBuffer } from './stream-buffer/stream-buffer.js';
+import { StreamGapError } from './stream-buffer/stream-gap-error.js';
 
 export interface ResumeRouteOptions {
   buffer: StreamBuffer;
@@ -30,14 +32,17 @@ const MAX_ANNOUNCE_EVERY_MS = 2_000;
 export function resumeRoute(options: ResumeRouteOptions): RequestHandler {
   const { buffer, bus, resumeGraceMs } = options;
   return async (req, res) => {
+    // Before any await (STYLE): a reader gone during the first round trip to Redis stops here.
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
     const messageId = String(req.params.messageId);
     const afterId = parseLastEventId(req.get('last-event-id'));
-    if (!(await buffer.has(messageId))) {
+    // Not one of our ids: nothing to resume, and no work (or Redis traffic) for it.
+    if (!isWellFormedId(messageId) || !(await buffer.has(messageId))) {
       res.status(204).end();
       return;
     }
-    const controller = new AbortController();
-    res.on('close', () => controller.abort());
+    if (controller.signal.aborted) return;
     const announce = (): void => {
       bus.announceReader(messageId).catch(() => {}); // Redis away: the grace decides, as for any lost reader
     };
@@ -55,22 +60,33 @@ export function resumeRoute(options: ResumeRouteOptions): RequestHandler {
     // A live stream may be quiet for a while (waiting for its first token): the headers go out
     // soon anyway, so the browser knows it is attached and pings keep the connection open.
     const headersTimer = setTimeout(start, HEADERS_AFTER_MS);
+    let failure: unknown;
     try {
       let expected = afterId + 1;
       for await (const { id, event } of buffer.read(messageId, afterId, controller.signal)) {
-        if (id !== expected) break; // never skip: the widget resumes again from what it has
+        if (id !== expected) throw new StreamGapError(messageId, expected, id);
         expected += 1;
         start();
         sse.send(event);
       }
     } catch (error) {
-      requestLog(res).warn({ err: error, messageId }, 'could not resume the stream');
+      failure = error;
     } finally {
       clearInterval(announcer);
       clearTimeout(headersTimer);
     }
-    if (started) sse.end();
-    else if (!res.headersSent && !controller.signal.aborted) res.status(204).end();
+    if (started) {
+      // The widget resumes again from the last id it has; the stored reply is its fallback.
+      if (failure !== undefined) requestLog(res).warn({ err: failure, messageId }, 'could not resume the stream');
+      sse.end();
+      return;
+    }
+    if (res.headersSent || controller.signal.aborted) return;
+    // Redis away is not "nothing to resume": 503 with Retry-After (the error handler), so the
+    // widget tries again; events trimmed from the buffer cannot be replayed: 204, read the store.
+    if (failure !== undefined && !(failure instanceof StreamGapError)) throw failure;
+    if (failure !== undefined) requestLog(res).warn({ err: failure, messageId }, 'could not resume the stream');
+    res.status(204).end();
   };
 }
 

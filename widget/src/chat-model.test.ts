@@ -236,6 +236,24 @@ describe('chat model resuming a dropped reply (issue 6)', () => {
     expect(model.messages.value[1]?.state.value).toBe('done');
   });
 
+  it('tries the resume again after a 503 (the server without its Redis for a moment)', async () => {
+    let calls = 0;
+    const { model, api } = setup({
+      'POST /api/chat': () => sse([start('c1', 'a1'), delta('Half ')], { fail: true }),
+      'GET /api/chat/:id/stream': (req) =>
+        ++calls === 1
+          ? json(503, { error: { code: 'upstream-unavailable', message: 'Try again.' } }, { 'Retry-After': '1' })
+          : sse([delta('and the rest.'), end()], { from: Number(req.lastEventId) }),
+    });
+    const sending = model.send('Go');
+    await until(() => resumes(api).length === 1, 'first resume');
+    online();
+    await sending;
+    expect(resumes(api)).toEqual(['/api/chat/a1/stream 2', '/api/chat/a1/stream 2']);
+    expect(model.messages.value[1]?.text.value).toBe('Half and the rest.');
+    expect(model.error.value).toBeUndefined();
+  });
+
   it('refreshes from the stored conversation when the resume answers 204 (the reply ended meanwhile)', async () => {
     const { model, api } = setup({
       'POST /api/chat': () => sse([start('c1', 'a1'), delta('Half')], { fail: true }),

@@ -205,7 +205,8 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
         chat = undefined;
         // Progress since the last try: the connection works, so the backoff starts over.
         if (last > seen) (tries = 0), (seen = last);
-        if (e.code !== 'network' || !reply.id || tries > 4) break;
+        // A dropped connection, or the server briefly without its Redis (503): try again.
+        if ((e.code !== 'network' && e.code !== 'upstream-unavailable') || !reply.id || tries > 4) break;
         await pause(500 * 2 ** tries++, signal);
       }
     }

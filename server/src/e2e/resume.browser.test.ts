@@ -2,12 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startE2e, type E2e } from './e2e-harness.js';
 
 const words = (n: number): string[] => Array.from({ length: n }, (_, i) => `word${i} `);
+const GRACE_MS = 2_000;
 
 /** Issue 6 in the browser: one continuous answer across a dropped connection and across a reload. */
 describe('a reply that survives its connection, in Chromium', () => {
   let e2e: E2e;
   beforeAll(async () => {
-    e2e = await startE2e();
+    // A short grace, and replies longer than it: only a resume that really happened keeps them alive.
+    e2e = await startE2e({ CHATDROP_RESUME_GRACE_MS: String(GRACE_MS) });
   });
   afterAll(async () => {
     await e2e?.close();
@@ -27,8 +29,8 @@ describe('a reply that survives its connection, in Chromium', () => {
 
   it('resumes by itself after the connection drops mid-answer: no gap, no duplicate, upstream never aborted', async () => {
     const { page } = await e2e.open();
-    const answer = words(60);
-    e2e.upstream.script({ kind: 'deltas', deltas: answer, delayMs: 40 });
+    const answer = words(100);
+    e2e.upstream.script({ kind: 'deltas', deltas: answer, delayMs: 50 }); // 5 s, over twice the grace
     const index = e2e.upstream.requests.length;
     await page.getByRole('button', { name: 'Open chat' }).click();
     await page.getByRole('textbox', { name: 'Message' }).fill('Tell me a story');
@@ -41,7 +43,7 @@ describe('a reply that survives its connection, in Chromium', () => {
 
     const text = await finishedText(page);
     expect(text).toContain(answer.join('').trim());
-    for (const word of ['word0 ', 'word10 ', 'word30 ', 'word59']) expect(text.split(word).length - 1).toBe(1);
+    for (const word of ['word0 ', 'word10 ', 'word30 ', 'word99']) expect(text.split(word).length - 1).toBe(1);
     expect(text).not.toContain('This reply was cut off.');
     expect(e2e.upstream.requests[index]?.aborted).toBe(false);
     expect(resumes()).toBeGreaterThan(resumesBefore);
@@ -49,20 +51,22 @@ describe('a reply that survives its connection, in Chromium', () => {
 
   it('a reload in the middle of an answer resumes it', async () => {
     const { page } = await e2e.open();
-    const answer = words(80);
-    e2e.upstream.script({ kind: 'deltas', deltas: answer, delayMs: 40 });
+    const answer = words(120);
+    e2e.upstream.script({ kind: 'deltas', deltas: answer, delayMs: 50 }); // 6 s, three times the grace
     const index = e2e.upstream.requests.length;
     await page.getByRole('button', { name: 'Open chat' }).click();
     await page.getByRole('textbox', { name: 'Message' }).fill('And another one');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('word5 ');
 
+    const resumesBefore = resumes();
     await page.reload();
     await page.getByRole('button', { name: 'Open chat' }).click();
     await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('And another one');
     const text = await finishedText(page);
     expect(text).toContain(answer.join('').trim());
-    for (const word of ['word0 ', 'word40 ', 'word79']) expect(text.split(word).length - 1).toBe(1);
+    for (const word of ['word0 ', 'word40 ', 'word119']) expect(text.split(word).length - 1).toBe(1);
     expect(e2e.upstream.requests[index]?.aborted).toBe(false);
+    expect(resumes()).toBeGreaterThan(resumesBefore);
   });
 });

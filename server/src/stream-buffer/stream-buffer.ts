@@ -40,8 +40,20 @@ export interface StreamBuffer {
 export const DEFAULT_END_TTL_MS = 60_000;
 /**
  * Safety net for a stream whose writer died without `end` (a crashed instance): it is dropped once
- * nothing was appended for this long, so readers following it stop too.
+ * nothing was appended for this long, so readers following it stop too (and fall back to the
+ * stored reply) instead of waiting on a writer that is gone.
  */
-export const DEFAULT_RUNNING_TTL_MS = 10 * 60_000;
-/** Cap per stream; a reply of the longest allowed length stays far below it. */
-export const DEFAULT_MAX_EVENTS = 10_000;
+export const DEFAULT_RUNNING_TTL_MS = 2 * 60_000;
+/**
+ * The running expiry for a deployment: longer than a living reply can go quiet (the upstream's
+ * first-token and idle timeouts bound that), so only a dead writer's stream expires.
+ */
+export function runningTtlMs(config: { firstTokenTimeoutMs: number; idleTimeoutMs: number }): number {
+  return Math.max(DEFAULT_RUNNING_TTL_MS, 2 * Math.max(config.firstTokenTimeoutMs, config.idleTimeoutMs));
+}
+/**
+ * Cap per stream, far above one reply: a text-delta is about one token, and models stop at
+ * 16,000 to 32,000 output tokens. (Trimmed events could not be replayed: a resume from before
+ * them gets 204 and reads the stored reply.)
+ */
+export const DEFAULT_MAX_EVENTS = 100_000;
