@@ -20,6 +20,7 @@ import type { ReplyRegistry } from './reply-registry.js';
 import { requestLog } from './request-id.js';
 import { resumeRoute } from './resume-route.js';
 import { SseResponse } from './sse-response.js';
+import { isWellFormedId } from './store/new-id.js';
 import type { StreamBuffer } from './stream-buffer/stream-buffer.js';
 
 export interface ChatRouteOptions {
@@ -188,7 +189,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
     // 204 whether or not it was still running: the outcome the caller wants holds either way,
     // and the answer does not reveal which message ids exist. The instance running it (this one
     // or another, through the bus) aborts the upstream request at once.
-    await bus.requestStop(req.params.messageId);
+    if (isWellFormedId(req.params.messageId)) await bus.requestStop(req.params.messageId);
     res.status(204).end();
   });
 
