@@ -75,6 +75,35 @@ export async function startAppChild(upstreamUrl: string): Promise<ChildServer> {
   };
 }
 
+/** The three servers the proxy benchmarks compare, each in its own process. */
+export interface ProxyTrio {
+  /** The mock upstream: the baseline, and what the other two forward to. */
+  mock: ChildServer;
+  /** A raw `http` + `pipe()` proxy: the physical floor. */
+  pipe: ChildServer;
+  /** The real proxy. */
+  app: ChildServer;
+  stop(): Promise<void>;
+}
+
+/** Starts the mock upstream, the `pipe()` floor and the real app in front of it; `stop` ends all three. */
+export async function startProxyTrio(): Promise<ProxyTrio> {
+  const children: ChildServer[] = [];
+  const stop = async () => void (await Promise.all(children.splice(0).map((c) => c.stop())));
+  try {
+    const mock = await startChildServer(['mock']);
+    children.push(mock);
+    const pipe = await startChildServer(['pipe', mock.url]);
+    children.push(pipe);
+    const app = await startAppChild(mock.url);
+    children.push(app);
+    return { mock, pipe, app, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
 export interface StreamRequest {
   path: string;
   format: StreamFormat;

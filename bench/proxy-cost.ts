@@ -1,5 +1,5 @@
-import { appRequest, openaiRequest, startAppChild, type StreamRequest } from './bench-app.js';
-import { startChildServer, type ChildServer } from './child-server.js';
+import { appRequest, openaiRequest, startProxyTrio, type StreamRequest } from './bench-app.js';
+import type { ChildServer } from './child-server.js';
 import { measured, notMeasured, round, type Measured } from './figure.js';
 import { benchPrompt } from './mock-upstream.js';
 import { runStreams } from './stream-client.js';
@@ -24,13 +24,8 @@ const INTERVAL_MS = 2;
  */
 export async function proxyCost(appError: string | undefined): Promise<Measured[]> {
   if (appError !== undefined) return [notMeasured('proxy CPU cost', 'ms', appError)];
-  const mock = await startChildServer(['mock']);
-  const children: ChildServer[] = [mock];
+  const { pipe, app, stop } = await startProxyTrio();
   try {
-    const pipe = await startChildServer(['pipe', mock.url]);
-    children.push(pipe);
-    const app = await startAppChild(mock.url);
-    children.push(app);
     const proxy = await price(app, appRequest);
     const floor = await price(pipe, openaiRequest);
     const proxyLive = await liveMemory(app, appRequest);
@@ -61,7 +56,7 @@ export async function proxyCost(appError: string | undefined): Promise<Measured[
       }),
     ];
   } finally {
-    await Promise.all(children.map((c) => c.stop()));
+    await stop();
   }
 }
 

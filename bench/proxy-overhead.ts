@@ -1,9 +1,9 @@
-import { startChildServer, type ChildServer } from './child-server.js';
+import type { ChildServer } from './child-server.js';
 import { measured, notMeasured, round, type Measured } from './figure.js';
 import { benchPrompt } from './mock-upstream.js';
 import { percentile } from './percentile.js';
 import { runStreams, type StreamFormat, type StreamResult } from './stream-client.js';
-import { appRequest, openaiRequest, startAppChild } from './bench-app.js';
+import { appRequest, openaiRequest, startProxyTrio } from './bench-app.js';
 
 const LEVELS = [10, 100, 1_000] as const;
 const CHUNKS = 50;
@@ -36,13 +36,8 @@ interface Target {
  */
 export async function proxyOverhead(appError: string | undefined): Promise<Measured[]> {
   if (appError !== undefined) return [notMeasured('proxy overhead', 'ms', appError, 'adds ≤ 1 ms p50, ≤ 5 ms p99 at N=100')];
-  const mock = await startChildServer(['mock']);
-  const children: ChildServer[] = [mock];
+  const { mock, pipe, app, stop } = await startProxyTrio();
   try {
-    const pipe = await startChildServer(['pipe', mock.url]);
-    children.push(pipe);
-    const app = await startAppChild(mock.url);
-    children.push(app);
     const prompt = benchPrompt('stamped', CHUNKS, INTERVAL_MS);
     const targets: Target[] = [
       { name: 'direct', server: mock, ...openaiRequest(prompt) },
@@ -67,7 +62,7 @@ export async function proxyOverhead(appError: string | undefined): Promise<Measu
     rows.push(...levelRows(`~${STEADY.open} open, starts spread`, true, steady));
     return rows;
   } finally {
-    await Promise.all(children.map((c) => c.stop()));
+    await stop();
   }
 }
 
