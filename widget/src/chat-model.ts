@@ -1,6 +1,7 @@
 import { batch, signal, type Signal } from '@preact/signals';
 import type { ChatMessage, FinishReason } from '@chatdrop/shared';
 import { ChatError, isAbort, type ChatClient, type ClientErrorCode, type OnEvent } from './chat-client.js';
+import { plainText } from './plain-text.js';
 
 /** `streaming`: text is arriving; `done`: ended with stop/length; `cut`: stopped, broken or restored incomplete. */
 export type MessageState = 'streaming' | 'done' | 'cut';
@@ -220,7 +221,7 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
     settle(reply, complete ? 'done' : 'cut');
     if (finish) {
       const content = reply.text.peek();
-      announcement.value = content;
+      announcement.value = plainText(content);
       // Tells other tabs of this site to refresh (the storage event fires only in the others).
       store(`${key}:rev`, `${Date.now()}${Math.random()}`);
       onMessage?.({ role: 'assistant', content, id: reply.id, status: complete ? 'complete' : 'incomplete' });
