@@ -162,9 +162,11 @@ describe('parseConfig', () => {
     '/help',
     'example.com/help',
     'https://exa mple.com',
+    'mailto:',
+    'mailto:nobody',
   ])('refuses %s as CHATDROP_SUPPORT_URL at start-up', (url) => {
     expect(() => parseConfig({ CHATDROP_SUPPORT_URL: url })).toThrow(ConfigError);
-    expect(() => parseConfig({ CHATDROP_SUPPORT_URL: url })).toThrow(/^CHATDROP_SUPPORT_URL: expected an https:\/\/ URL or a mailto: address/);
+    expect(() => parseConfig({ CHATDROP_SUPPORT_URL: url })).toThrow(/^CHATDROP_SUPPORT_URL: expected an http\(s\):\/\/ URL or a mailto: address/);
   });
 
   it('says how to write a bare e-mail address as a support link', () => {

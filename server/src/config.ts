@@ -214,9 +214,14 @@ function metricsToken(raw: string | undefined): string | undefined {
 function supportUrl(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   const url = URL.canParse(raw) ? new URL(raw) : undefined;
-  if (url === undefined || !['http:', 'https:', 'mailto:'].includes(url.protocol) || /[\s\0-\x1f\x7f]/.test(raw)) {
+  const bad =
+    url === undefined ||
+    !['http:', 'https:', 'mailto:'].includes(url.protocol) ||
+    (url.protocol === 'mailto:' && !/^[^@\s]+@[^@\s]+/.test(url.pathname)) ||
+    /[\s\0-\x1f\x7f]/.test(raw);
+  if (bad) {
     const hint = /^[^\s@/:]+@[^\s@/]+$/.test(raw) ? ` (for an e-mail address write mailto:${raw})` : '';
-    throw new ConfigError(`CHATDROP_SUPPORT_URL: expected an https:// URL or a mailto: address, got "${raw}"${hint}`);
+    throw new ConfigError(`CHATDROP_SUPPORT_URL: expected an http(s):// URL or a mailto: address, got "${raw}"${hint}`);
   }
   return raw;
 }
