@@ -20,11 +20,15 @@ describe('a reply that survives its connection, in Chromium', () => {
     return e2e.server.logs.filter((line) => line.includes('"route":"/api/chat/:messageId/stream"')).length;
   }
 
-  /** The reply's text as shown, once it has finished (the Send button is back). */
-  async function finishedText(page: import('playwright-core').Page): Promise<string> {
-    // While a reply streams, Stop stands where Send was.
+  /**
+   * The log's text once the reply has finished (Stop gone) and its last delta is on screen (the
+   * markdown renders on the next animation frame, so the text is what is waited for).
+   */
+  async function finishedText(page: import('playwright-core').Page, answer: string[]): Promise<string> {
+    const log = page.getByRole('log');
+    await expect.poll(async () => (await log.textContent())?.includes(answer.join('').trim()), { timeout: 20_000 }).toBe(true);
     await expect.poll(() => page.getByRole('button', { name: 'Stop' }).count(), { timeout: 20_000 }).toBe(0);
-    return (await page.getByRole('log').textContent()) ?? '';
+    return (await log.textContent()) ?? '';
   }
 
   it('resumes by itself after the connection drops mid-answer: no gap, no duplicate, upstream never aborted', async () => {
@@ -41,7 +45,7 @@ describe('a reply that survives its connection, in Chromium', () => {
     const resumesBefore = resumes();
     e2e.server.dropConnections(); // a network change: the stream is cut, the server keeps the reply running
 
-    const text = await finishedText(page);
+    const text = await finishedText(page, answer);
     expect(text).toContain(answer.join('').trim());
     for (const word of ['word0 ', 'word10 ', 'word30 ', 'word99']) expect(text.split(word).length - 1).toBe(1);
     expect(text).not.toContain('This reply was cut off.');
@@ -63,7 +67,7 @@ describe('a reply that survives its connection, in Chromium', () => {
     await page.reload();
     await page.getByRole('button', { name: 'Open chat' }).click();
     await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('And another one');
-    const text = await finishedText(page);
+    const text = await finishedText(page, answer);
     expect(text).toContain(answer.join('').trim());
     for (const word of ['word0 ', 'word40 ', 'word119']) expect(text.split(word).length - 1).toBe(1);
     expect(e2e.upstream.requests[index]?.aborted).toBe(false);
