@@ -71,7 +71,8 @@ const DEFAULT_PERSIST_INTERVAL_MS = 250;
  *
  * Every event gets its SSE id (1, 2, ...) and goes to the reader attached from the start and to
  * the stream buffer (one copy, there), where a reader coming back on any instance, even shortly
- * after the end, replays what it missed and follows the rest. Exactly one `message-end` closes the list; an `error` comes just before it.
+ * after the end, replays what it missed and follows the rest. Exactly one `message-end` closes
+ * the stream; an `error` comes just before it.
  *
  * Persistence: the text is written as it streams (at most every `persistIntervalMs`) and once
  * more at the end, before `message-end` goes out, so a client that reads the conversation after

@@ -10,10 +10,6 @@ import {
 } from '@chatdrop/shared';
 import { createParser } from 'eventsource-parser';
 
-/** What `/api/config` may add beyond the contract's `WidgetConfig`; both are optional. */
-/** `GET /api/config` as the widget reads it (the shared shape; trusted no further than settings.ts allows). */
-export type ServerConfig = WidgetConfig;
-
 /** `network`: the request never got an answer, or the stream broke off before `message-end`. */
 export type ClientErrorCode = ApiErrorCode | 'network';
 
@@ -41,7 +37,7 @@ export const isAbort = (error: unknown): boolean =>
 export type OnEvent = (event: StreamEvent, id: string | undefined) => void;
 
 export interface ChatClient {
-  config(): Promise<ServerConfig>;
+  config(): Promise<WidgetConfig>;
   /**
    * Streams one reply; resolves after `message-end`, rejects with ChatError or an AbortError.
    * `id` is the SSE event id, kept for resuming a dropped stream (`Last-Event-ID`).
@@ -123,7 +119,7 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
   };
 
   return {
-    config: async () => (await call('/api/config')).json() as Promise<ServerConfig>,
+    config: async () => (await call('/api/config')).json() as Promise<WidgetConfig>,
     chat: (request, onEvent, signal) => read(post('/api/chat', request, signal), onEvent, signal),
     resume: (id, lastId, onEvent, signal) =>
       read(call(`/api/chat/${encode(id)}/stream`, { headers: { 'Last-Event-ID': lastId }, signal }), onEvent, signal),

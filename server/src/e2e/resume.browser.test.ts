@@ -31,46 +31,48 @@ describe('a reply that survives its connection, in Chromium', () => {
     return (await log.textContent()) ?? '';
   }
 
-  it('resumes by itself after the connection drops mid-answer: no gap, no duplicate, upstream never aborted', async () => {
+  /**
+   * Opens a fresh page, asks `question` and waits until the answer (`answer`, 50 ms a word, so
+   * longer than the grace) is on screen up to word5. Returns the page and the upstream request's index.
+   */
+  async function askLong(question: string, answer: string[]) {
     const { page } = await e2e.open();
-    const answer = words(100);
-    e2e.upstream.script({ kind: 'deltas', deltas: answer, delayMs: 50 }); // 5 s, over twice the grace
+    e2e.upstream.script({ kind: 'deltas', deltas: answer, delayMs: 50 });
     const index = e2e.upstream.requests.length;
     await page.getByRole('button', { name: 'Open chat' }).click();
-    await page.getByRole('textbox', { name: 'Message' }).fill('Tell me a story');
+    await page.getByRole('textbox', { name: 'Message' }).fill(question);
     await page.keyboard.press('Enter');
-    const log = page.getByRole('log');
-    await expect.poll(() => log.textContent(), { timeout: 10_000 }).toContain('word5 ');
+    await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('word5 ');
+    return { page, index };
+  }
 
+  /** One continuous answer: all of it, each word once, and the upstream request ran to its end. */
+  function expectWhole(text: string, answer: string[], index: number): void {
+    expect(text).toContain(answer.join('').trim());
+    for (const word of [answer[0]!, answer[40]!, answer.at(-1)!.trim()]) expect(text.split(word).length - 1).toBe(1);
+    expect(e2e.upstream.requests[index]?.aborted).toBe(false);
+  }
+
+  it('resumes by itself after the connection drops mid-answer: no gap, no duplicate, upstream never aborted', async () => {
+    const answer = words(100); // 5 s, over twice the grace
+    const { page, index } = await askLong('Tell me a story', answer);
     const resumesBefore = resumes();
     e2e.server.dropConnections(); // a network change: the stream is cut, the server keeps the reply running
 
     const text = await finishedText(page, answer);
-    expect(text).toContain(answer.join('').trim());
-    for (const word of ['word0 ', 'word10 ', 'word30 ', 'word99']) expect(text.split(word).length - 1).toBe(1);
+    expectWhole(text, answer, index);
     expect(text).not.toContain('This reply was cut off.');
-    expect(e2e.upstream.requests[index]?.aborted).toBe(false);
     expect(resumes()).toBeGreaterThan(resumesBefore);
   });
 
   it('a reload in the middle of an answer resumes it', async () => {
-    const { page } = await e2e.open();
-    const answer = words(120);
-    e2e.upstream.script({ kind: 'deltas', deltas: answer, delayMs: 50 }); // 6 s, three times the grace
-    const index = e2e.upstream.requests.length;
-    await page.getByRole('button', { name: 'Open chat' }).click();
-    await page.getByRole('textbox', { name: 'Message' }).fill('And another one');
-    await page.keyboard.press('Enter');
-    await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('word5 ');
-
+    const answer = words(120); // 6 s, three times the grace
+    const { page, index } = await askLong('And another one', answer);
     const resumesBefore = resumes();
     await page.reload();
     await page.getByRole('button', { name: 'Open chat' }).click();
     await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('And another one');
-    const text = await finishedText(page, answer);
-    expect(text).toContain(answer.join('').trim());
-    for (const word of ['word0 ', 'word40 ', 'word119']) expect(text.split(word).length - 1).toBe(1);
-    expect(e2e.upstream.requests[index]?.aborted).toBe(false);
+    expectWhole(await finishedText(page, answer), answer, index);
     expect(resumes()).toBeGreaterThan(resumesBefore);
   });
 });
