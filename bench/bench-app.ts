@@ -29,7 +29,7 @@ export async function createBenchApp(upstreamUrl: string, dataDir: string): Prom
   const { parseConfig } = await serverModule<typeof import('../server/src/config.js')>('config');
   const { createApp } = await serverModule<typeof import('../server/src/app.js')>('app');
   const { SqliteStore } = await serverModule<typeof import('../server/src/store/sqlite-store.js')>('store/sqlite-store');
-  const { createUpstreamClient } = await serverModule<typeof import('../server/src/upstream-client.js')>('upstream-client');
+  const { createUpstreamClient } = await serverModule<typeof import('../server/src/upstream/upstream-client.js')>('upstream/upstream-client');
   const { pino } = await workspaceImport<typeof import('pino')>('server', 'pino');
   const config = parseConfig({
     OPENAI_API_KEY: 'sk-bench',

@@ -3,19 +3,19 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createApp, type AppOptions } from './app.js';
 import { ConfigError, parseConfig } from './config.js';
-import { startDemoUpstream, type DemoUpstream } from './demo-upstream.js';
+import { startDemoUpstream, type DemoUpstream } from './upstream/demo-upstream.js';
 import { createRateLimitStore } from './limits/rate-limit-store.js';
 import { RedisConcurrencyLimiter } from './limits/redis-concurrency-limiter.js';
 import { RedisTokenBudget } from './limits/redis-token-budget.js';
-import { Metrics } from './metrics.js';
-import { RedisReplyBus } from './reply-bus/redis-reply-bus.js';
-import { ReplyRegistry } from './reply-registry.js';
+import { Metrics } from './observability/metrics.js';
+import { RedisReplyBus } from './replies/reply-bus/redis-reply-bus.js';
+import { ReplyRegistry } from './chat/reply-registry.js';
 import type { ConversationStore } from './store/conversation-store.js';
 import { RedisStore } from './store/redis-store.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import { RedisStreamBuffer } from './stream-buffer/redis-stream-buffer.js';
-import { runningTtlMs } from './stream-buffer/stream-buffer.js';
-import { createUpstreamClient } from './upstream-client.js';
+import { RedisStreamBuffer } from './replies/stream-buffer/redis-stream-buffer.js';
+import { runningTtlMs } from './replies/stream-buffer/stream-buffer.js';
+import { createUpstreamClient } from './upstream/upstream-client.js';
 
 /** How often expired conversations are swept (issue 3: retention on a timer). */
 const RETENTION_SWEEP_MS = 60 * 60 * 1000;

@@ -1,0 +1,188 @@
+import OpenAI from 'openai';
+import type { ApiErrorCode } from '@chatdrop/shared';
+import type { UpstreamMessage } from '../chat/history.js';
+
+/** What one upstream chunk means to us: text, the end reason, or the token count. */
+export type UpstreamEvent =
+  | { type: 'text'; text: string }
+  | { type: 'finish'; reason: UpstreamFinishReason }
+  | { type: 'usage'; inputTokens: number; outputTokens: number };
+
+export type UpstreamFinishReason = 'stop' | 'length' | 'content-filter';
+
+export interface UpstreamRequest {
+  /** The upstream model id (not the alias). */
+  model: string;
+  messages: UpstreamMessage[];
+  /** Aborting it cancels the HTTP request at once (Stop, a disconnect, shutdown). */
+  signal: AbortSignal;
+  /** From the call until the first chunk; covers the SDK's own retries too. */
+  firstTokenTimeoutMs: number;
+  /** Between two chunks once the stream runs. */
+  idleTimeoutMs: number;
+}
+
+/** An upstream failure translated for the visitor; `detail` is for the log only. */
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+
+  constructor(
+    readonly code: Extract<ApiErrorCode, 'upstream-unavailable' | 'upstream-rejected' | 'timeout'>,
+    readonly retryable: boolean,
+    readonly detail: string,
+    /** The upstream's HTTP status, when there was one. */
+    readonly status?: number,
+  ) {
+    super(VISITOR_MESSAGES[code]);
+  }
+}
+
+const VISITOR_MESSAGES: Record<UpstreamError['code'], string> = {
+  'upstream-unavailable': 'The assistant is unavailable right now. Please try again in a moment.',
+  'upstream-rejected': 'The assistant could not answer this request.',
+  timeout: 'The assistant took too long to answer. Please try again.',
+};
+
+/**
+ * Streams one chat completion through the real `openai` SDK and yields text, the finish reason and
+ * usage, in wire order. Ends quietly when `signal` aborts (an abort is a normal outcome: the
+ * caller checks `signal.aborted`); throws `UpstreamError` for every failure, timeouts included.
+ *
+ * The SDK's `timeout` only covers waiting for response headers, and an aborted SDK stream ends its
+ * loop silently, so both timeouts are ours: one timer for the first chunk, then one for the gap
+ * after each chunk, aborting an inner controller that also follows `signal`.
+ */
+export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest): AsyncGenerator<UpstreamEvent> {
+  const inner = new AbortController();
+  const follow = (): void => inner.abort();
+  request.signal.addEventListener('abort', follow, { once: true });
+  if (request.signal.aborted) inner.abort();
+
+  let timedOut: 'first' | 'idle' | undefined;
+  let waitingFor: 'first' | 'idle' = 'first';
+  const onTimeout = (): void => {
+    timedOut = waitingFor;
+    inner.abort();
+  };
+  let timer = setTimeout(onTimeout, request.firstTokenTimeoutMs);
+  // After the first chunk: the idle timer, pushed back by each chunk with `refresh()` (no new
+  // timer per chunk; issue 7).
+  const chunkArrived = (): void => {
+    if (waitingFor === 'idle') {
+      timer.refresh();
+      return;
+    }
+    clearTimeout(timer);
+    waitingFor = 'idle';
+    timer = setTimeout(onTimeout, request.idleTimeoutMs);
+  };
+
+  try {
+    const pending = openai.chat.completions.create(
+      {
+        model: request.model,
+        messages: request.messages,
+        stream: true,
+        stream_options: { include_usage: true },
+      },
+      { signal: inner.signal },
+    );
+    // The SDK sleeps between retries with a plain timer and looks at the signal only when it
+    // wakes; an upstream that answers 429 with `retry-after: 3600` would hold Stop, shutdown and
+    // our timeouts for an hour. So the wait for the stream also ends on our abort; the SDK's own
+    // promise then rejects later into nothing.
+    pending.catch(() => {});
+    const stream = await Promise.race([pending, rejectOnAbort(inner.signal)]);
+    for await (const chunk of stream) {
+      chunkArrived();
+      // Chunks have no choices in the usage chunk, and may have several with `n` > 1 (never sent).
+      const choice = chunk.choices[0];
+      if (choice !== undefined) {
+        // A refusal is text the visitor should see (the model says why it will not answer).
+        const text = (choice.delta.content ?? '') + (choice.delta.refusal ?? '');
+        if (text !== '') yield { type: 'text', text };
+        if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
+          yield { type: 'finish', reason: mapFinishReason(choice.finish_reason) };
+        }
+      }
+      if (chunk.usage) {
+        yield { type: 'usage', inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
+      }
+    }
+  } catch (error) {
+    if (timedOut !== undefined) throw timeoutError(timedOut, request);
+    if (request.signal.aborted) return;
+    throw toUpstreamError(error);
+  } finally {
+    clearTimeout(timer);
+    request.signal.removeEventListener('abort', follow);
+  }
+  if (timedOut !== undefined) throw timeoutError(timedOut, request);
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    const fail = (): void => reject(new OpenAI.APIUserAbortError());
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+}
+
+function timeoutError(which: 'first' | 'idle', request: UpstreamRequest): UpstreamError {
+  const detail =
+    which === 'first'
+      ? `no first chunk within ${request.firstTokenTimeoutMs} ms`
+      : `no chunk for ${request.idleTimeoutMs} ms mid-stream`;
+  return new UpstreamError('timeout', true, detail);
+}
+
+type WireFinishReason = OpenAI.Chat.Completions.ChatCompletionChunk.Choice['finish_reason'] & string;
+
+function mapFinishReason(reason: WireFinishReason): UpstreamFinishReason {
+  switch (reason) {
+    case 'stop':
+      return 'stop';
+    case 'length':
+      return 'length';
+    case 'content_filter':
+      return 'content-filter';
+    // We never offer tools, so a tool call ends the text like a stop.
+    case 'tool_calls':
+    case 'function_call':
+      return 'stop';
+    default: {
+      const unexpected: never = reason;
+      // A compatible server may invent its own reasons; the text it sent still stands.
+      void unexpected;
+      return 'stop';
+    }
+  }
+}
+
+/**
+ * The contract's mapping of SDK errors (issue 5): 429/5xx/connection → `upstream-unavailable`
+ * (retryable); 400/401/403/404/422 → `upstream-rejected`; timeouts → `timeout`. A stream cut in
+ * the middle surfaces as a plain `TypeError: terminated` from fetch: unavailable, retryable.
+ */
+export function toUpstreamError(error: unknown): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  const detail = redactKeys(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return new UpstreamError('timeout', true, detail);
+  if (error instanceof OpenAI.APIConnectionError) return new UpstreamError('upstream-unavailable', true, detail);
+  if (error instanceof OpenAI.APIError) {
+    const status = error.status;
+    if (status === undefined) return new UpstreamError('upstream-unavailable', true, detail); // an error inside the stream
+    if (status === 429 || status >= 500 || status === 408) return new UpstreamError('upstream-unavailable', true, detail, status);
+    return new UpstreamError('upstream-rejected', false, detail, status);
+  }
+  return new UpstreamError('upstream-unavailable', true, detail);
+}
+
+/**
+ * Upstream error messages may quote the key ("Incorrect API key provided: sk-..."); OpenAI masks
+ * most of it, other compatible servers may not. The detail goes to the log, and the key must
+ * appear in no log line (issue 5), so anything shaped like a key is masked here.
+ */
+function redactKeys(text: string): string {
+  return text.replace(/\b(sk|rk|pk)-[A-Za-z0-9_*-]{6,}/g, '$1-[redacted]');
+}
