@@ -1,3 +1,5 @@
+import type { Source } from './source.js';
+
 /** One stored turn of a conversation, as `GET /api/conversations/:id` returns it. */
 export type ChatRole = 'user' | 'assistant';
 
@@ -11,6 +13,8 @@ export interface ChatMessage {
   /** ISO 8601 timestamp. */
   createdAt: string;
   status: MessageStatus;
+  /** The knowledge pages an assistant reply was grounded in; absent when none were given. */
+  sources?: Source[];
 }
 
 export interface Conversation {

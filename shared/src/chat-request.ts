@@ -7,6 +7,8 @@ export interface ChatRequest {
   message: string;
   /** A model alias from the server's allowlist, not an upstream model id. */
   model?: string;
+  /** The URL of the page the visitor is on; the server keeps it without query or fragment. */
+  page?: string;
 }
 
 /** The body of `POST /api/feedback`. */
@@ -14,6 +16,13 @@ export interface FeedbackRequest {
   conversationId: string;
   messageId: string;
   rating: 'up' | 'down';
+}
+
+/** The body of `POST /api/handoff`: the visitor asks for a person to answer by email. */
+export interface HandoffRequest {
+  conversationId: string;
+  email: string;
+  note?: string;
 }
 
 /** The answer of `GET /api/config`. */
@@ -28,6 +37,8 @@ export interface WidgetConfig {
   supportUrl?: string;
   /** `CHATDROP_MODEL_PICKER`: visitors may choose among `models`; absent when not allowed. */
   modelPicker?: boolean;
+  /** True where a hand-off channel (webhook or email) is configured: the widget offers "Talk to a person". */
+  handoff?: boolean;
 }
 
 export interface ModelOption {

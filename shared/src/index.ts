@@ -1,5 +1,6 @@
 export type { ChatMessage, ChatRole, Conversation, MessageStatus } from './chat-message.js';
-export type { ChatRequest, FeedbackRequest, ModelOption, WidgetConfig } from './chat-request.js';
+export type { ChatRequest, FeedbackRequest, HandoffRequest, ModelOption, WidgetConfig } from './chat-request.js';
+export { isSource, type Source } from './source.js';
 export {
   API_ERROR_CODES,
   isApiErrorBody,
@@ -13,6 +14,7 @@ export {
   type FinishReason,
   type MessageEndEvent,
   type MessageStartEvent,
+  type SourcesEvent,
   type StreamEvent,
   type TextDeltaEvent,
   type Usage,

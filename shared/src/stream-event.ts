@@ -1,11 +1,12 @@
 import { isApiErrorCode, type ApiErrorCode } from './api-error.js';
+import { isSource, type Source } from './source.js';
 
 /**
  * The events of a chat stream, one union discriminated on `type`.
  * Every stream that sent `message-start` ends with exactly one `message-end`;
  * an `error` event, when there is one, comes just before it.
  */
-export type StreamEvent = MessageStartEvent | TextDeltaEvent | ErrorEvent | MessageEndEvent;
+export type StreamEvent = MessageStartEvent | SourcesEvent | TextDeltaEvent | ErrorEvent | MessageEndEvent;
 
 export interface MessageStartEvent {
   type: 'message-start';
@@ -13,6 +14,15 @@ export interface MessageStartEvent {
   messageId: string;
   /** The model alias answering, not the upstream model id. */
   model: string;
+}
+
+/**
+ * The pages whose text was given to the model for this reply: at most once per stream, before
+ * the first `text-delta`.
+ */
+export interface SourcesEvent {
+  type: 'sources';
+  sources: Source[];
 }
 
 export interface TextDeltaEvent {
@@ -58,6 +68,8 @@ export function isStreamEvent(value: unknown): value is StreamEvent {
         typeof value.messageId === 'string' &&
         typeof value.model === 'string'
       );
+    case 'sources':
+      return Array.isArray(value.sources) && value.sources.every(isSource);
     case 'text-delta':
       return typeof value.delta === 'string';
     case 'error':

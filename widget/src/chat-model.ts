@@ -175,6 +175,9 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
           conversationId.value = event.conversationId;
           store(key, event.conversationId);
           break;
+        case 'sources':
+          // Not shown yet: the server sends none until it has a knowledge index.
+          break;
         case 'text-delta':
           reply.text.value += event.delta;
           break;
