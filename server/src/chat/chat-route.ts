@@ -11,6 +11,7 @@ import type { ConversationStore } from '../store/conversation-store.js';
 import { ApiError } from '../http/api-error.js';
 import { checkConversationCaps } from './conversation-caps.js';
 import { chatRateLimit } from '../limits/chat-rate-limit.js';
+import { clientKey } from '../limits/client-key.js';
 import { parseChatRequest } from './chat-request-schema.js';
 import { buildUpstreamMessages } from './history.js';
 import { jsonBody } from '../http/json-body.js';
@@ -97,8 +98,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
           budget.secondsUntilReset(),
         );
       }
-      // `req.ip` is the client behind the proxy only when TRUST_PROXY says which hops to trust.
-      release = await limiter.acquire(req.ip ?? 'unknown', config.maxStreamsPerIp);
+      release = await limiter.acquire(clientKey(req), config.maxStreamsPerIp);
       if (release === undefined) {
         throw new ApiError('busy', 429, 'You already have answers on the way. Please wait for them to finish.', 5);
       }

@@ -2,6 +2,7 @@ import { rateLimit, type Store } from 'express-rate-limit';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ApiError, sendApiError } from '../http/api-error.js';
+import { clientKey } from './client-key.js';
 
 /**
  * `CHATDROP_RATE_LIMIT` chat requests per minute per client IP (issue 2). The client IP is
@@ -30,6 +31,8 @@ export function chatRateLimit(perMinute: number, store?: Store, logger?: Logger)
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     passOnStoreError: true,
+    // The same key as every other per-visitor limit: an IPv6 visitor's whole network counts once.
+    keyGenerator: clientKey,
     // The key is `req.ip`, which Express derives from X-Forwarded-For only as far as `TRUST_PROXY`
     // allows; with it unset a forwarding header is whatever a visitor chose to send, and ignoring
     // it is the point (chat-limits.test.ts). The library would still log a ValidationError stack
