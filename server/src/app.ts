@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import express from 'express';
+import type { Redis } from 'ioredis';
 import type OpenAI from 'openai';
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Logger } from 'pino';
@@ -53,6 +54,11 @@ export interface AppOptions {
   streamBuffer?: StreamBuffer;
   /** Stop and reader news across instances; in memory unless given (Redis: `RedisReplyBus`). */
   replyBus?: ReplyBus;
+  /**
+   * The instance's Redis command connection when `REDIS_URL` is set (not owned): what a feature
+   * shares across instances lives there. Unset: one instance, memory and SQLite.
+   */
+  redis?: Redis;
 }
 
 /**

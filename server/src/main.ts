@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   // One Redis (REDIS_URL) holds what several instances share: conversations, the per-IP request
   // and stream counts, the daily budget. Unreachable at start: refuse to start, clearly.
   let store: ConversationStore;
-  let shared: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore' | 'streamBuffer' | 'replyBus'> = {};
+  let shared: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore' | 'streamBuffer' | 'replyBus' | 'redis'> = {};
   let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {
     const onError = (error: Error): void => logger.warn({ err: error.message }, 'redis connection error');
@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     redis.on('error', onError);
     await redis.connect();
     shared = {
+      redis,
       limiter: new RedisConcurrencyLimiter({ redis }),
       budget: new RedisTokenBudget({ redis }),
       rateLimitStore: createRateLimitStore(redis),
