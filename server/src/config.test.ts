@@ -79,6 +79,16 @@ describe('parseConfig', () => {
     });
   });
 
+  it('takes the public origin from CHATDROP_PUBLIC_URL, else localhost on PORT, and refuses a URL with a path', () => {
+    expect(parseConfig({}).publicOrigin).toBe('http://localhost:8787');
+    expect(parseConfig({ PORT: '9000' }).publicOrigin).toBe('http://localhost:9000');
+    expect(parseConfig({ CHATDROP_PUBLIC_URL: 'https://chat.example.com/' }).publicOrigin).toBe('https://chat.example.com');
+    expect(parseConfig({ CHATDROP_PUBLIC_URL: 'https://chat.example.com:8443' }).publicOrigin).toBe('https://chat.example.com:8443');
+    for (const bad of ['chat.example.com', 'https://chat.example.com/chat', 'ftp://chat.example.com', 'https://chat.example.com/?a=1']) {
+      expect(() => parseConfig({ CHATDROP_PUBLIC_URL: bad }), bad).toThrow(ConfigError);
+    }
+  });
+
   it('reads the system prompt from CHATDROP_SYSTEM_PROMPT_FILE', () => {
     const file = tempFile('prompt.txt', 'You help with bicycles.\n');
     expect(parseConfig({ CHATDROP_SYSTEM_PROMPT_FILE: file }).systemPrompt).toBe('You help with bicycles.');

@@ -15,6 +15,12 @@ export interface Config {
   port: number;
   /** Unset: all interfaces. */
   host: string | undefined;
+  /**
+   * `CHATDROP_PUBLIC_URL`: the origin visitors reach this server at (behind a proxy, the public
+   * one), e.g. `https://chat.example.com`. The server's own origin comes from here, never from
+   * request headers (a Host header is whatever the client sent). Default `http://localhost:PORT`.
+   */
+  publicOrigin: string;
   /** Unset: the server's own origin and any `http://localhost:*` / `http://127.0.0.1:*`. */
   allowedOrigins: string[] | undefined;
   /** Never empty; the first entry is the default model. */
@@ -99,11 +105,13 @@ export function parseConfig(env: Env): Config {
     return value === undefined || value === '' ? undefined : value;
   };
 
+  const port = integer(get('PORT'), 'PORT', 8787, 0, 65_535);
   return {
     openaiApiKey: get('OPENAI_API_KEY'),
     openaiBaseUrl: optionalUrl(get('OPENAI_BASE_URL'), 'OPENAI_BASE_URL'),
-    port: integer(get('PORT'), 'PORT', 8787, 0, 65_535),
+    port,
     host: get('HOST'),
+    publicOrigin: publicOrigin(get('CHATDROP_PUBLIC_URL'), port),
     allowedOrigins: origins(get('ALLOWED_ORIGINS')),
     models: models(get('CHATDROP_MODELS') ?? 'fast=gpt-4.1-mini'),
     systemPrompt: systemPrompt(merged),
@@ -230,6 +238,16 @@ function optionalUrl(raw: string | undefined, name: string): string | undefined 
   if (raw === undefined) return undefined;
   if (!URL.canParse(raw)) throw new ConfigError(`${name}: not a valid URL: "${raw}"`);
   return raw;
+}
+
+/** A URL with nothing after its origin (a trailing `/` is allowed); its origin is what counts. */
+function publicOrigin(raw: string | undefined, port: number): string {
+  if (raw === undefined) return `http://localhost:${port}`;
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (url === undefined || !['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new ConfigError(`CHATDROP_PUBLIC_URL: "${raw}" is not an origin like https://chat.example.com`);
+  }
+  return url.origin;
 }
 
 function origins(raw: string | undefined): string[] | undefined {

@@ -1,5 +1,5 @@
 import { batch, signal, type Signal } from '@preact/signals';
-import type { ChatMessage, FinishReason } from '@chatdrop/shared';
+import type { ChatMessage, FinishReason, Source } from '@chatdrop/shared';
 import { ChatError, isAbort, type ChatClient, type ClientErrorCode, type OnEvent } from './chat-client.js';
 import { plainText } from './plain-text.js';
 
@@ -16,6 +16,11 @@ export interface UiMessage {
   text: Signal<string>;
   state: Signal<MessageState>;
   rating: Signal<Rating | undefined>;
+  /**
+   * The knowledge pages a reply was grounded in. Undefined: the site has no knowledge (or the
+   * reply predates it); an empty list: nothing the site has covered the question.
+   */
+  sources: Signal<Source[] | undefined>;
 }
 
 export interface ModelError {
@@ -85,13 +90,14 @@ const pause = (ms: number, signal: AbortSignal) =>
   });
 
 let seq = 0;
-const make = (role: UiMessage['role'], text: string, state: MessageState, id?: string): UiMessage => ({
+const make = (role: UiMessage['role'], text: string, state: MessageState, id?: string, sources?: Source[]): UiMessage => ({
   key: `m${++seq}`,
   id,
   role,
   text: signal(text),
   state: signal(state),
   rating: signal(undefined),
+  sources: signal(sources),
 });
 
 export function createChatModel({ client, storage, key, onMessage }: ChatModelOptions): ChatModel {
@@ -172,11 +178,12 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
           reply.id = event.messageId;
           // A resume from id 0 replays the whole reply: its text starts over.
           reply.text.value = '';
+          reply.sources.value = undefined;
           conversationId.value = event.conversationId;
           store(key, event.conversationId);
           break;
         case 'sources':
-          // Not shown yet: the server sends none until it has a knowledge index.
+          reply.sources.value = event.sources;
           break;
         case 'text-delta':
           reply.text.value += event.delta;
@@ -274,7 +281,7 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
       conversationId.value = id;
       error.value = undefined;
       messages.value = conversation.messages.map((m) =>
-        make(m.role, m.content, m.status === 'complete' ? 'done' : 'cut', m.id),
+        make(m.role, m.content, m.status === 'complete' ? 'done' : 'cut', m.id, m.sources),
       );
     });
     // A reload in the middle of an answer: follow it from its start if it is still running
