@@ -31,6 +31,11 @@ export type MockScript =
       hangAfter?: number;
       /** Send OpenAI's in-stream error chunk (`data: {"error": ...}`) after this many content chunks, then end. */
       errorAfter?: number;
+      /**
+       * Hold the stream before content chunk `delta` until `until` settles, connection open: a
+       * reply that is still running for as long as the test needs, whatever the machine's speed.
+       */
+      holdBefore?: { delta: number; until: Promise<unknown> };
     }
   /** An error status with OpenAI's error body. */
   | { kind: 'error'; status: number; message: string; type?: string; code?: string | null; headers?: Record<string, string> }
@@ -181,6 +186,7 @@ async function play(script: MockScript, res: ServerResponse): Promise<void> {
           res.end(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })}\n\n`);
           return;
         }
+        if (script.holdBefore?.delta === n) await script.holdBefore.until.catch(() => {});
         if (script.delayMs !== undefined) await sleep(script.delayMs);
         if (res.destroyed) return;
         res.write(frame([choice({ content: delta })]));
