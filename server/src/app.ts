@@ -83,7 +83,7 @@ export function createApp(options: AppOptions): express.Express {
   app.use(securityHeaders());
 
   const api = express.Router();
-  api.use(cors({ allowedOrigins: config.allowedOrigins }));
+  api.use(cors({ allowedOrigins: config.allowedOrigins, publicOrigin: config.publicOrigin }));
   api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, logger, buffer, bus }));
   api.use('/conversations', conversationsRouter({ store, replies, bus }));
   api.use('/feedback', feedbackRouter({ store }));

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +54,13 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const dbPath = options.dbPath ?? join(dir, 'chatdrop.db');
   const widgetFile = options.widgetFile ?? join(dir, 'widget.js');
   if (options.widgetFile === undefined) writeFileSync(widgetFile, 'console.log("chatdrop widget");\n');
+  // Listening first, so the server's public origin (its own, for CORS) is the address it really has.
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
   const config = parseConfig({
+    CHATDROP_PUBLIC_URL: url,
     OPENAI_API_KEY: CANARY_KEY,
     OPENAI_BASE_URL: options.upstream.baseUrl,
     CHATDROP_DB: dbPath,
@@ -79,12 +85,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     demoDir: join(dir, 'demo'),
     ...options.shared,
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
+  server.on('request', app);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     config,
     store,
     replies,
