@@ -23,6 +23,7 @@ import { resumeRoute } from './resume-route.js';
 import { SseResponse } from '../http/sse-response.js';
 import { isWellFormedId } from '../store/new-id.js';
 import type { StreamBuffer } from '../replies/stream-buffer/stream-buffer.js';
+import { strictRouter } from '../http/strict-router.js';
 
 export interface ChatRouteOptions {
   config: Config;
@@ -58,7 +59,7 @@ export interface ChatRouteOptions {
  */
 export function chatRouter(options: ChatRouteOptions): Router {
   const { config, store, openai, replies, now, limiter, budget, metrics, buffer, bus } = options;
-  const router = Router();
+  const router = strictRouter();
   const aliases = config.models.map((m) => m.alias);
   // A message at the limit fits even if every character arrives as a 6-byte `\uXXXX` escape.
   const bodyLimit = Math.max(16 * 1024, config.maxMessageChars * 6 + 4096);

@@ -33,6 +33,8 @@ export interface TestServerOptions {
 
 export interface TestServer {
   url: string;
+  /** The Express app itself, for tests that look at its wiring. */
+  app: ReturnType<typeof createApp>;
   config: Config;
   store: ConversationStore;
   replies: ReplyRegistry;
@@ -88,6 +90,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   server.on('request', app);
   return {
     url,
+    app,
     config,
     store,
     replies,
