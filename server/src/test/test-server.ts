@@ -3,8 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { createApp, type AppOptions } from '../app.js';
+import { createLogger } from '../observability/logger.js';
+import { SecretRedactor } from '../observability/secret-redactor.js';
 import { parseConfig, type Config, type Env } from '../config.js';
 import { ReplyRegistry } from '../chat/reply-registry.js';
 import { createUpstreamClient } from '../upstream/upstream-client.js';
@@ -72,7 +73,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...options.env,
   });
   const logs: string[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  // Built as main.ts builds it: the configured key is redacted from every line.
+  const redactor = new SecretRedactor();
+  redactor.add(config.openaiApiKey);
+  const logger = createLogger({ level: 'debug', redactor, destination: { write: (line: string) => void logs.push(line) } });
   const store = options.store ?? new SqliteStore({ path: dbPath });
   const replies = new ReplyRegistry();
   const openai = createUpstreamClient(config);
