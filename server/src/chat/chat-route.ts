@@ -73,7 +73,10 @@ export function chatRouter(options: ChatRouteOptions): Router {
     next();
   };
 
-  router.post('/', countOutcome, chatRateLimit(config.rateLimitPerMinute, options.rateLimitStore, options.logger), ...jsonBody(bodyLimit), async (req, res, next) => {
+  // One counter for a visitor's chat requests and resumes alike (each opens a stream).
+  const rateLimit = chatRateLimit(config.rateLimitPerMinute, options.rateLimitStore, options.logger);
+
+  router.post('/', countOutcome, rateLimit, ...jsonBody(bodyLimit), async (req, res, next) => {
     // Attached before any await (STYLE: Express 5 fires req 'close' once the body is read, so it
     // is the response's close that tells us the browser has gone).
     let readerGone = false;
@@ -194,7 +197,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
     res.status(204).end();
   });
 
-  router.get('/:messageId/stream', resumeRoute({ buffer, bus, resumeGraceMs: config.resumeGraceMs }));
+  router.get('/:messageId/stream', rateLimit, resumeRoute({ buffer, bus, resumeGraceMs: config.resumeGraceMs, limiter, maxStreams: config.maxStreamsPerIp }));
 
   return router;
 }
