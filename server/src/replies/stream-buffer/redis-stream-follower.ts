@@ -180,7 +180,7 @@ export class RedisStreamFollower {
         } catch (error) {
           if (this.#closed) return;
           // Every reader fails now (the route answers 503 or ends its stream; the widget resumes
-          // again); the next follow starts the loop, and the connection, afresh.
+          // again). The next follow starts the loop again; ioredis reconnects by itself meanwhile.
           this.#dropAll({ type: 'failed', error: unavailable('Redis stream read failed', error) });
           return;
         } finally {
