@@ -9,6 +9,7 @@ import { notMeasured, stamp, type Measured } from './figure.js';
 import { proxyCost } from './proxy-cost.js';
 import { proxyOverhead } from './proxy-overhead.js';
 import { render } from './render.js';
+import { resumeFanout } from './resume-fanout.js';
 import { repoRoot } from './repo-root.js';
 import { storeBench } from './store.js';
 import { formatTable } from './table.js';
@@ -31,6 +32,7 @@ const parts: { name: string; run: (appError: string | undefined) => Promise<Meas
   { name: 'proxy cpu cost', run: (appError) => proxyCost(appError) },
   { name: 'proxy overhead', run: (appError) => proxyOverhead(appError) },
   { name: 'capacity', run: (appError) => capacity(appError) },
+  { name: 'resume fan-out', run: () => resumeFanout() },
 ];
 
 const only = process.argv.slice(2).filter((a) => a !== '--');

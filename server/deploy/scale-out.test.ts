@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -26,6 +27,7 @@ if (spawnSync(NGINX, ['-v']).error) throw new Error(`nginx is not installed (loo
 if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build the server first (pnpm build)`);
 
 const GRACE_MS = 1_500;
+const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 
 class Instance {
   output = '';
@@ -84,6 +86,7 @@ beforeAll(async () => {
     CHATDROP_RATE_LIMIT: '6',
     CHATDROP_RESUME_GRACE_MS: String(GRACE_MS),
     CHATDROP_UPSTREAM_RETRIES: '0',
+    CHATDROP_METRICS_TOKEN: METRICS_TOKEN,
     LOG_LEVEL: 'warn',
   };
   [a, b] = await Promise.all([Instance.start('a', env), Instance.start('b', env)]);
@@ -290,6 +293,40 @@ describe('nginx in front of both', () => {
 
     const replay = await fetch(`${nginxUrl}/api/chat/${startOf(events).messageId}/stream`, { headers: { 'Last-Event-ID': '2' } });
     expect((await readEvents(replay)).events).toEqual(events.slice(2));
+  });
+});
+
+/** A GET with the path sent byte for byte (fetch would normalise it) from a chosen local address. */
+function rawGet(base: string, path: string, localAddress: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port, path, localAddress, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('/metrics behind nginx', () => {
+  const auth = { Authorization: `Bearer ${METRICS_TOKEN}` };
+
+  it('reaches the scraper on the proxy host, with the token', async () => {
+    const scrape = await rawGet(nginxUrl, '/metrics', '127.0.0.1', auth);
+    expect(scrape.status).toBe(200);
+    expect(scrape.body).toContain('# HELP');
+  });
+
+  it('is reachable from nowhere else, however the path is spelled', async () => {
+    // 127.0.0.2 is loopback too, but not the address nginx allows: it stands for the internet.
+    for (const path of ['/metrics', '/METRICS', '/Metrics', '/metrics/', '/METRICS/', '/metrics//', '//metrics', '/./metrics', '/%6detrics', '/%6Detrics/', '/metrics?x=1', '/metrics/?x=1']) {
+      const { status, body } = await rawGet(nginxUrl, path, '127.0.0.2', auth);
+      expect(body, path).not.toContain('# HELP');
+      expect([403, 404], path).toContain(status);
+    }
   });
 });
 

@@ -23,6 +23,7 @@ import type { ReplyBus } from './replies/reply-bus/reply-bus.js';
 import { ReplyRegistry } from './chat/reply-registry.js';
 import { requestId } from './http/request-id.js';
 import { securityHeaders } from './http/security-headers.js';
+import { STRICT_ROUTING, strictRouter } from './http/strict-router.js';
 import { MemoryStreamBuffer } from './replies/stream-buffer/memory-stream-buffer.js';
 import { runningTtlMs, type StreamBuffer } from './replies/stream-buffer/stream-buffer.js';
 import { widgetRouter } from './http/widget-route.js';
@@ -77,13 +78,16 @@ export function createApp(options: AppOptions): express.Express {
   const app = express();
 
   app.disable('x-powered-by');
+  // Before the first `use`, which creates the app's router with them (STRICT_ROUTING says why).
+  app.set('case sensitive routing', STRICT_ROUTING.caseSensitive);
+  app.set('strict routing', STRICT_ROUTING.strict);
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
 
   app.use(requestId(logger, now));
   app.use(securityHeaders());
 
-  const api = express.Router();
-  api.use(cors({ allowedOrigins: config.allowedOrigins }));
+  const api = strictRouter();
+  api.use(cors({ allowedOrigins: config.allowedOrigins, publicOrigin: config.publicOrigin }));
   api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, logger, buffer, bus }));
   api.use('/conversations', conversationsRouter({ store, replies, bus }));
   api.use('/feedback', feedbackRouter({ store }));

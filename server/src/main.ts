@@ -1,13 +1,14 @@
 import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { createApp, type AppOptions } from './app.js';
 import { ConfigError, parseConfig } from './config.js';
 import { startDemoUpstream, type DemoUpstream } from './upstream/demo-upstream.js';
 import { createRateLimitStore } from './limits/rate-limit-store.js';
 import { RedisConcurrencyLimiter } from './limits/redis-concurrency-limiter.js';
 import { RedisTokenBudget } from './limits/redis-token-budget.js';
+import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { SecretRedactor } from './observability/secret-redactor.js';
 import { RedisReplyBus } from './replies/reply-bus/redis-reply-bus.js';
 import { ReplyRegistry } from './chat/reply-registry.js';
 import type { ConversationStore } from './store/conversation-store.js';
@@ -20,13 +21,18 @@ import { createUpstreamClient } from './upstream/upstream-client.js';
 /** How often expired conversations are swept (issue 3: retention on a timer). */
 const RETENTION_SWEEP_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Every line this process writes about itself goes through it (the logger's, and a failed start's). */
+const redactor = new SecretRedactor();
 
 /**
  * The only file that reads the environment and listens (STYLE). Everything else gets its
  * dependencies from here through `createApp`.
  */
 async function main(): Promise<void> {
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'chatdrop' } });
+  // The key is redacted from every log line from the first one on (the environment's value now,
+  // the configuration's once it is read: a CHATDROP_CONFIG file may hold it instead).
+  redactor.add(process.env.OPENAI_API_KEY?.trim());
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'chatdrop' }, redactor });
 
   let config;
   try {
@@ -38,6 +44,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  redactor.add(config.openaiApiKey);
 
   let demoUpstream: DemoUpstream | undefined;
   if (config.openaiApiKey === undefined) {
@@ -137,6 +144,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error('Chatdrop failed to start:', error instanceof Error ? error.message : error);
+  console.error(redactor.redact(`Chatdrop failed to start: ${error instanceof Error ? error.message : String(error)}`));
   process.exit(1);
 });

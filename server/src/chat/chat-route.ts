@@ -23,6 +23,7 @@ import { resumeRoute } from './resume-route.js';
 import { SseResponse } from '../http/sse-response.js';
 import { isWellFormedId } from '../store/new-id.js';
 import type { StreamBuffer } from '../replies/stream-buffer/stream-buffer.js';
+import { strictRouter } from '../http/strict-router.js';
 
 export interface ChatRouteOptions {
   config: Config;
@@ -58,7 +59,7 @@ export interface ChatRouteOptions {
  */
 export function chatRouter(options: ChatRouteOptions): Router {
   const { config, store, openai, replies, now, limiter, budget, metrics, buffer, bus } = options;
-  const router = Router();
+  const router = strictRouter();
   const aliases = config.models.map((m) => m.alias);
   // A message at the limit fits even if every character arrives as a 6-byte `\uXXXX` escape.
   const bodyLimit = Math.max(16 * 1024, config.maxMessageChars * 6 + 4096);
@@ -72,7 +73,10 @@ export function chatRouter(options: ChatRouteOptions): Router {
     next();
   };
 
-  router.post('/', countOutcome, chatRateLimit(config.rateLimitPerMinute, options.rateLimitStore, options.logger), ...jsonBody(bodyLimit), async (req, res, next) => {
+  // One counter for a visitor's chat requests and resumes alike (each opens a stream).
+  const rateLimit = chatRateLimit(config.rateLimitPerMinute, options.rateLimitStore, options.logger);
+
+  router.post('/', countOutcome, rateLimit, ...jsonBody(bodyLimit), async (req, res, next) => {
     // Attached before any await (STYLE: Express 5 fires req 'close' once the body is read, so it
     // is the response's close that tells us the browser has gone).
     let readerGone = false;
@@ -193,7 +197,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
     res.status(204).end();
   });
 
-  router.get('/:messageId/stream', resumeRoute({ buffer, bus, resumeGraceMs: config.resumeGraceMs }));
+  router.get('/:messageId/stream', rateLimit, resumeRoute({ buffer, bus, resumeGraceMs: config.resumeGraceMs, limiter, maxStreams: config.maxStreamsPerIp }));
 
   return router;
 }

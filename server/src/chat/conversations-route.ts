@@ -4,6 +4,7 @@ import type { ConversationStore } from '../store/conversation-store.js';
 import { ApiError } from '../http/api-error.js';
 import type { ReplyBus } from '../replies/reply-bus/reply-bus.js';
 import type { ReplyRegistry } from './reply-registry.js';
+import { strictRouter } from '../http/strict-router.js';
 
 /**
  * `GET` and `DELETE /api/conversations/:id`, mounted at `/api/conversations`. The id is the only
@@ -18,7 +19,7 @@ import type { ReplyRegistry } from './reply-registry.js';
  */
 export function conversationsRouter(options: { store: ConversationStore; replies: ReplyRegistry; bus: ReplyBus }): Router {
   const { store, replies, bus } = options;
-  const router = Router();
+  const router = strictRouter();
 
   router.get('/:id', async (req, res) => {
     const conversation = await store.getConversation(req.params.id);

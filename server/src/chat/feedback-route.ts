@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { ApiError } from '../http/api-error.js';
 import { jsonBody } from '../http/json-body.js';
+import { strictRouter } from '../http/strict-router.js';
 
 const feedbackSchema = z.object({
   conversationId: z.string().max(200),
@@ -16,7 +17,7 @@ const feedbackSchema = z.object({
  * conversation.
  */
 export function feedbackRouter(options: { store: ConversationStore }): Router {
-  const router = Router();
+  const router = strictRouter();
   router.post('/', ...jsonBody('4kb'), async (req, res) => {
     const parsed = feedbackSchema.safeParse(req.body);
     if (!parsed.success) {

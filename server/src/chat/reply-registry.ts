@@ -1,8 +1,10 @@
 import type { AbortReason, ReplyRun } from './reply-run.js';
 
 /**
- * The replies running on this instance, by assistant message id: what `POST /stop` and shutdown
- * reach. (Stopping a reply on another instance arrives with the Redis issue.)
+ * The replies running on this instance, by assistant message id: what shutdown drains and what a
+ * Stop or a deletion reaches here. A Stop that lands on another instance reaches the one running
+ * the reply through the reply bus (`replies/reply-bus/`), whose handler aborts the run registered
+ * here; this registry never needs to know about other instances.
  */
 export class ReplyRegistry {
   readonly #runs = new Map<string, ReplyRun>();

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { ModelOption, WidgetConfig } from '@chatdrop/shared';
 import type { Config } from '../config.js';
+import { strictRouter } from './strict-router.js';
 
 /** `GET /api/config` and `GET /api/models`, mounted at `/api`: what the widget shows before a turn. */
 export function configRouter(options: { config: Config; demo: boolean }): Router {
@@ -17,7 +18,7 @@ export function configRouter(options: { config: Config; demo: boolean }): Router
     ...(config.supportUrl === undefined ? {} : { supportUrl: config.supportUrl }),
     ...(config.modelPicker ? { modelPicker: true } : {}),
   };
-  const router = Router();
+  const router = strictRouter();
   // Short-lived caching: a config change shows up within a minute, and a page full of widgets
   // does not hit the server once per view.
   router.get('/config', (_req, res) => {

@@ -1,9 +1,11 @@
-import type { Request, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { ApiError } from './api-error.js';
 
 export interface CorsOptions {
   /** `ALLOWED_ORIGINS`; undefined means the server's own origin plus local development origins. */
   allowedOrigins: readonly string[] | undefined;
+  /** `CHATDROP_PUBLIC_URL`'s origin: the server's own, always allowed. */
+  publicOrigin: string;
 }
 
 /** Loopback pages on any port: the demo page, `vite dev`, a site under development. */
@@ -18,7 +20,10 @@ const EXPOSED_HEADERS = 'Retry-After, X-Request-Id';
  * CORS for the API (issue 5: "only ALLOWED_ORIGINS get Access-Control-Allow-Origin").
  *
  * - The server's own origin is always allowed: the demo page at `/` calls the API same-origin,
- *   and browsers still send `Origin` on a same-origin POST.
+ *   and browsers still send `Origin` on a same-origin POST. It is the configured public origin
+ *   (`CHATDROP_PUBLIC_URL`), never one built from the request: a `Host` header is whatever the
+ *   client sent, and through DNS rebinding a page on `evil.example` (its name now resolving to this
+ *   server) sends `Origin` and `Host` that agree with each other.
  * - An allowed origin gets `Access-Control-Allow-Origin` echoed (never `*`, so the list is the
  *   whole truth) and preflights answer 204 with the methods and headers the widget uses.
  * - Any other origin gets no CORS headers, so its page cannot read an answer. A state-changing
@@ -30,8 +35,8 @@ const EXPOSED_HEADERS = 'Retry-After, X-Request-Id';
  */
 export function cors(options: CorsOptions): RequestHandler {
   const listed = new Set(options.allowedOrigins ?? []);
-  const isAllowed = (origin: string, req: Request): boolean =>
-    origin === ownOrigin(req) ||
+  const isAllowed = (origin: string): boolean =>
+    origin === options.publicOrigin ||
     (options.allowedOrigins === undefined ? LOCAL_ORIGIN.test(origin) : listed.has(origin));
 
   return (req, res, next) => {
@@ -41,7 +46,7 @@ export function cors(options: CorsOptions): RequestHandler {
       next();
       return;
     }
-    if (!isAllowed(origin, req)) {
+    if (!isAllowed(origin)) {
       if (req.method === 'POST' || req.method === 'DELETE' || req.method === 'PUT' || req.method === 'PATCH') {
         next(new ApiError('bad-request', 403, 'This site is not allowed to use this chat.'));
         return;
@@ -67,10 +72,4 @@ export function cors(options: CorsOptions): RequestHandler {
     }
     next();
   };
-}
-
-/** The origin this request was addressed to; honours `TRUST_PROXY` through `req.protocol`. */
-function ownOrigin(req: Request): string | undefined {
-  const host = req.get('host');
-  return host === undefined ? undefined : `${req.protocol}://${host}`;
 }

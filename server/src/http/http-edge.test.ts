@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANARY_KEY, startTestServer, type TestServer } from '../test/test-server.js';
 import { startMockUpstream, type MockUpstream } from '../test/mock-upstream.js';
@@ -76,6 +77,46 @@ describe('CORS', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('access-control-allow-origin')).toBe(server.url);
     await readEvents(response);
+  });
+});
+
+describe('the server\'s own origin comes from CHATDROP_PUBLIC_URL, never from the request', () => {
+  /** A POST as a page on `origin` sends it, with a Host header of the client's choosing. */
+  function postFrom(url: string, origin: string, host: string) {
+    return request(url).post('/api/chat').set('Host', host).set('Origin', origin).set('Content-Type', 'application/json').send({ message: 'hi' });
+  }
+
+  it('refuses a DNS-rebinding page whose Origin and Host agree (evil.example resolving to this server)', async () => {
+    const before = upstream.requests.length;
+    for (const [origin, host] of [
+      ['http://evil.example', 'evil.example'],
+      [`http://evil.example:${new URL(server.url).port}`, `evil.example:${new URL(server.url).port}`],
+    ] as const) {
+      const response = await postFrom(server.url, origin, host);
+      expect(response.status, origin).toBe(403);
+      expect(response.headers['access-control-allow-origin']).toBeUndefined();
+      expect(response.body).toEqual({ error: { code: 'bad-request', message: expect.any(String) } });
+    }
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it('allows the configured public origin behind a proxy whatever Host says, and nothing else by default', async () => {
+    const behind = await startTestServer({ upstream, env: { CHATDROP_PUBLIC_URL: 'https://chat.example.com/' } });
+    try {
+      upstream.script({ kind: 'deltas', deltas: ['ok'] });
+      const own = await postFrom(behind.url, 'https://chat.example.com', 'internal:8787');
+      expect(own.status).toBe(200);
+      expect(own.headers['access-control-allow-origin']).toBe('https://chat.example.com');
+      // Without ALLOWED_ORIGINS only the public origin and loopback pages are allowed: a rebinding
+      // page is neither, whatever Host it sends.
+      const before = upstream.requests.length;
+      const rebound = await postFrom(behind.url, 'http://evil.example', 'evil.example');
+      expect(rebound.status).toBe(403);
+      expect(rebound.headers['access-control-allow-origin']).toBeUndefined();
+      expect(upstream.requests.length).toBe(before);
+    } finally {
+      await behind.close();
+    }
   });
 });
 

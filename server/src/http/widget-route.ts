@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import express, { Router, type Request } from 'express';
+import { strictRouter } from './strict-router.js';
 
 export interface WidgetRouteOptions {
   /** The built bundle, `widget/dist/widget.js`. */
@@ -27,7 +28,7 @@ interface Bundle {
  * rebuild (`pnpm dev`) is served without a restart.
  */
 export function widgetRouter(options: WidgetRouteOptions): Router {
-  const router = Router();
+  const router = strictRouter();
   let cached: Bundle | undefined;
 
   const load = async (): Promise<Bundle | undefined> => {

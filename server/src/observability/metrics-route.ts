@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
 import type { Metrics } from './metrics.js';
+import { strictRouter } from '../http/strict-router.js';
 
 /**
  * `GET /metrics` in Prometheus' text format, for a scraper holding `CHATDROP_METRICS_TOKEN`
@@ -17,7 +18,7 @@ export function metricsRouter(options: {
   /** Brings gauges kept elsewhere up to date before a scrape (the budget, shared in Redis). */
   refresh?: () => Promise<void>;
 }): Router {
-  const router = Router();
+  const router = strictRouter();
   const expected = options.token === undefined ? undefined : digest(options.token);
 
   router.get('/metrics', async (req, res, next) => {

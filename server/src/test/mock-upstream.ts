@@ -31,6 +31,13 @@ export type MockScript =
       hangAfter?: number;
       /** Send OpenAI's in-stream error chunk (`data: {"error": ...}`) after this many content chunks, then end. */
       errorAfter?: number;
+      /** The in-stream error's message; OpenAI's generic server error unless given. */
+      errorMessage?: string;
+      /**
+       * Hold the stream before content chunk `delta` until `until` settles, connection open: a
+       * reply that is still running for as long as the test needs, whatever the machine's speed.
+       */
+      holdBefore?: { delta: number; until: Promise<unknown> };
     }
   /** An error status with OpenAI's error body. */
   | { kind: 'error'; status: number; message: string; type?: string; code?: string | null; headers?: Record<string, string> }
@@ -178,9 +185,11 @@ async function play(script: MockScript, res: ServerResponse): Promise<void> {
         }
         if (script.hangAfter === n) return;
         if (script.errorAfter === n) {
-          res.end(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })}\n\n`);
+          const message = script.errorMessage ?? 'The server had an error while processing your request.';
+          res.end(`data: ${JSON.stringify({ error: { message, type: 'server_error', param: null, code: null } })}\n\n`);
           return;
         }
+        if (script.holdBefore?.delta === n) await script.holdBefore.until.catch(() => {});
         if (script.delayMs !== undefined) await sleep(script.delayMs);
         if (res.destroyed) return;
         res.write(frame([choice({ content: delta })]));

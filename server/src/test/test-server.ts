@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { createApp, type AppOptions } from '../app.js';
+import { createLogger } from '../observability/logger.js';
+import { SecretRedactor } from '../observability/secret-redactor.js';
 import { parseConfig, type Config, type Env } from '../config.js';
 import { ReplyRegistry } from '../chat/reply-registry.js';
 import { createUpstreamClient } from '../upstream/upstream-client.js';
@@ -33,6 +34,8 @@ export interface TestServerOptions {
 
 export interface TestServer {
   url: string;
+  /** The Express app itself, for tests that look at its wiring. */
+  app: ReturnType<typeof createApp>;
   config: Config;
   store: ConversationStore;
   replies: ReplyRegistry;
@@ -54,7 +57,13 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const dbPath = options.dbPath ?? join(dir, 'chatdrop.db');
   const widgetFile = options.widgetFile ?? join(dir, 'widget.js');
   if (options.widgetFile === undefined) writeFileSync(widgetFile, 'console.log("chatdrop widget");\n');
+  // Listening first, so the server's public origin (its own, for CORS) is the address it really has.
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
   const config = parseConfig({
+    CHATDROP_PUBLIC_URL: url,
     OPENAI_API_KEY: CANARY_KEY,
     OPENAI_BASE_URL: options.upstream.baseUrl,
     CHATDROP_DB: dbPath,
@@ -64,7 +73,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...options.env,
   });
   const logs: string[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  // Built as main.ts builds it: the configured key is redacted from every line.
+  const redactor = new SecretRedactor();
+  redactor.add(config.openaiApiKey);
+  const logger = createLogger({ level: 'debug', redactor, destination: { write: (line: string) => void logs.push(line) } });
   const store = options.store ?? new SqliteStore({ path: dbPath });
   const replies = new ReplyRegistry();
   const openai = createUpstreamClient(config);
@@ -79,12 +91,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     demoDir: join(dir, 'demo'),
     ...options.shared,
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
+  server.on('request', app);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    app,
     config,
     store,
     replies,

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { ApiErrorCode } from '@chatdrop/shared';
 import type { UpstreamMessage } from '../chat/history.js';
+import { SecretRedactor } from '../observability/secret-redactor.js';
 
 /** What one upstream chunk means to us: text, the end reason, or the token count. */
 export type UpstreamEvent =
@@ -112,7 +113,7 @@ export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest
   } catch (error) {
     if (timedOut !== undefined) throw timeoutError(timedOut, request);
     if (request.signal.aborted) return;
-    throw toUpstreamError(error);
+    throw toUpstreamError(error, openai.apiKey ?? undefined);
   } finally {
     clearTimeout(timer);
     request.signal.removeEventListener('abort', follow);
@@ -164,9 +165,9 @@ function mapFinishReason(reason: WireFinishReason): UpstreamFinishReason {
  * (retryable); 400/401/403/404/422 → `upstream-rejected`; timeouts → `timeout`. A stream cut in
  * the middle surfaces as a plain `TypeError: terminated` from fetch: unavailable, retryable.
  */
-export function toUpstreamError(error: unknown): UpstreamError {
+export function toUpstreamError(error: unknown, apiKey?: string): UpstreamError {
   if (error instanceof UpstreamError) return error;
-  const detail = redactKeys(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+  const detail = redactKeys(error instanceof Error ? `${error.name}: ${error.message}` : String(error), apiKey);
   if (error instanceof OpenAI.APIConnectionTimeoutError) return new UpstreamError('timeout', true, detail);
   if (error instanceof OpenAI.APIConnectionError) return new UpstreamError('upstream-unavailable', true, detail);
   if (error instanceof OpenAI.APIError) {
@@ -179,10 +180,13 @@ export function toUpstreamError(error: unknown): UpstreamError {
 }
 
 /**
- * Upstream error messages may quote the key ("Incorrect API key provided: sk-..."); OpenAI masks
- * most of it, other compatible servers may not. The detail goes to the log, and the key must
- * appear in no log line (issue 5), so anything shaped like a key is masked here.
+ * Upstream error messages may quote the key ("Incorrect API key provided: gsk_..."); OpenAI masks
+ * most of it, other compatible servers may not. The detail travels (a log line, a metric's
+ * reason), and the key must appear nowhere, so the key itself and anything shaped like one are
+ * masked here already; the logger's own redaction is the last net, not the only one.
  */
-function redactKeys(text: string): string {
-  return text.replace(/\b(sk|rk|pk)-[A-Za-z0-9_*-]{6,}/g, '$1-[redacted]');
+function redactKeys(text: string, apiKey: string | undefined): string {
+  const redactor = new SecretRedactor();
+  redactor.add(apiKey);
+  return redactor.redact(text);
 }

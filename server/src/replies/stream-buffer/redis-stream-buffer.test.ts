@@ -25,6 +25,10 @@ afterAll(async () => {
   if (server) await stopRedis(server);
 });
 
+async function connectedClients(redis: Redis): Promise<number> {
+  return Number(/connected_clients:(\d+)/.exec(await redis.info('clients'))?.[1]);
+}
+
 async function client(redisUrl = url): Promise<Redis> {
   const redis = await connectTestClient(redisUrl);
   clients.push(redis);
@@ -58,6 +62,65 @@ describe('RedisStreamBuffer', () => {
     expect(seen.map((item) => item.id)).toEqual([3, 4, 5, 6]);
     expect(seen.map((item) => item.event)).toEqual(events.slice(2));
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('follows any number of live streams for any number of readers on one Redis connection', async () => {
+    const keyPrefix = `test:${randomUUID()}:`;
+    const writer = new RedisStreamBuffer({ redis: await client(), keyPrefix });
+    const reader = new RedisStreamBuffer({ redis: await client(), keyPrefix, blockMs: 100 });
+    const observer = await client();
+    const streams = Array.from({ length: 10 }, (_, i) => `live-${i}`);
+    const events = replyEvents(['a', 'b', 'c']);
+    for (const stream of streams) await writer.append(stream, 1, events[0]!);
+    // One reader first, so the follower's connection exists; then the count must not move.
+    const first = collect(reader, streams[0]!, 0);
+    await expect.poll(() => reader.following).toBe(1);
+    const base = await connectedClients(observer);
+    const readers = [first];
+    for (let i = 0; i < 100; i++) readers.push(collect(reader, streams[i % streams.length]!, i % 2));
+    await expect.poll(() => reader.following, { timeout: 10_000 }).toBe(streams.length);
+    expect(await connectedClients(observer)).toBe(base);
+    for (const stream of streams) {
+      for (const [index, event] of events.entries()) if (index > 0) await writer.append(stream, index + 1, event);
+    }
+    const seen = await Promise.all(readers);
+    for (const [i, items] of seen.entries()) {
+      const from = i === 0 ? 0 : (i - 1) % 2;
+      expect(items.map((item) => item.id)).toEqual([1, 2, 3, 4, 5].filter((id) => id > from));
+    }
+    expect(reader.following).toBe(0);
+    expect(await connectedClients(observer)).toBe(base);
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it('gives readers on two instances, joining while the stream runs, every event once and in order', async () => {
+    const keyPrefix = `test:${randomUUID()}:`;
+    const writer = new RedisStreamBuffer({ redis: await client(), keyPrefix });
+    const instances = [
+      new RedisStreamBuffer({ redis: await client(), keyPrefix, blockMs: 100 }),
+      new RedisStreamBuffer({ redis: await client(), keyPrefix, blockMs: 100 }),
+    ];
+    const deltas = Array.from({ length: 300 }, (_, i) => `d${i} `);
+    const events = replyEvents(deltas);
+    const readers: { from: number; seen: Promise<BufferedEvent[]> }[] = [];
+    let written = 0;
+    // Appends in bursts, readers joining between them at every position up to the last written,
+    // so joins land before, behind and level with what the followers have already handed out.
+    while (written < events.length) {
+      const burst = events.slice(written, written + 7);
+      await Promise.all(burst.map((event, index) => writer.append('m', written + index + 1, event)));
+      written += burst.length;
+      const from = (written * 13) % (written + 1);
+      readers.push({ from, seen: collect(instances[readers.length % 2]!, 'm', from) });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await writer.end('m');
+    for (const { from, seen } of readers) {
+      const items = await seen;
+      expect(items.map((item) => item.id), `from ${from}`).toEqual(Array.from({ length: events.length - from }, (_, i) => from + i + 1));
+      expect(items.map((item) => item.event)).toEqual(events.slice(from));
+    }
+    await Promise.all([writer.close(), ...instances.map((instance) => instance.close())]);
   });
 
   it('stores one stream as one key that expires even when its writer dies before ending it', async () => {

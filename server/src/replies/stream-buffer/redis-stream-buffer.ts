@@ -8,12 +8,13 @@ import {
   type BufferedEvent,
   type StreamBuffer,
 } from './stream-buffer.js';
+import { RedisStreamFollower, type Follow } from './redis-stream-follower.js';
 import { StreamGapError } from './stream-gap-error.js';
 
 export interface RedisStreamBufferOptions {
   /**
-   * The instance's command connection; not owned (the caller closes it). Blocking reads run on
-   * `duplicate()`s of it, one per following reader, closed by this buffer.
+   * The instance's command connection; not owned (the caller closes it). Live streams are
+   * followed on one `duplicate()` of it for all readers (`RedisStreamFollower`), closed by `close`.
    */
   redis: Redis;
   /** Prefix of every key, so several sites (or tests) can share one Redis. */
@@ -21,7 +22,7 @@ export interface RedisStreamBufferOptions {
   endTtlMs?: number;
   runningTtlMs?: number;
   maxEvents?: number;
-  /** How long one blocking read waits before checking that the stream still exists. */
+  /** How long one blocking read waits before checking that the followed streams still exist. */
   blockMs?: number;
 }
 
@@ -47,8 +48,6 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 `;
 
-type Entry = [id: string, fields: string[]];
-
 /**
  * The buffer shared by several instances (issue 6): each reply is one Redis Stream,
  * `<prefix>stream:<messageId>`, so a reader on any instance replays and follows it.
@@ -62,8 +61,8 @@ export class RedisStreamBuffer implements StreamBuffer {
   readonly #blockMs: number;
   /** When each stream written here last had its safety-net expiry re-armed. */
   readonly #refreshedAt = new Map<string, number>();
-  /** The blocking connections of readers now following a stream. */
-  readonly #blockers = new Set<Redis>();
+  /** Follows live streams for every reader here, on one connection; made on the first follow. */
+  #followerOrUndefined: RedisStreamFollower | undefined;
 
   constructor(options: RedisStreamBufferOptions) {
     this.#redis = options.redis;
@@ -109,48 +108,81 @@ export class RedisStreamBuffer implements StreamBuffer {
 
   async *read(messageId: string, afterId: number, signal: AbortSignal): AsyncIterable<BufferedEvent> {
     const key = this.#key(messageId);
-    let lastId = afterId;
-    let blocker: Redis | undefined;
-    const stop = () => blocker?.disconnect();
-    signal.addEventListener('abort', stop, { once: true });
+    const at = { lastId: afterId };
+    let follow: Follow | undefined;
     try {
+      // Replay on the command connection: a finished stream needs nothing more.
+      if (yield* this.#replay(key, messageId, at, Infinity, signal)) return;
+      if (signal.aborted || (await guard(this.#redis.exists(key))) === 0) return;
+      // Live: through the instance's one follower. What went past it before this reader joined
+      // is read here once; from then on the follower hands over every entry.
+      follow = this.#follower.follow(key, at.lastId);
+      if (follow.joinedAfter > at.lastId && (yield* this.#replay(key, messageId, at, follow.joinedAfter, signal))) return;
       for (;;) {
+        const items = await follow.next(signal);
         if (signal.aborted) return;
-        let entries: Entry[];
-        if (blocker === undefined) {
-          // Replay on the shared connection: a finished stream needs no connection of its own.
-          entries = await guard(this.#redis.xrange(key, `(0-${lastId}`, '+', 'COUNT', BATCH));
-          if (entries.length === 0) {
-            if ((await guard(this.#redis.exists(key))) === 0) return;
-            blocker = await this.#openBlocker(signal);
-            if (blocker === undefined) return;
-            continue;
+        for (const item of items) {
+          switch (item.type) {
+            case 'end':
+            case 'gone':
+              return;
+            case 'failed':
+              throw item.error;
+            case 'event': {
+              if (item.id <= at.lastId) break; // already read in the replay
+              // Entries between went by unseen (a reader that joined behind the follower, or
+              // the follower's own batch boundary): read them, or fail if they were trimmed.
+              if (item.id > at.lastId + 1 && (yield* this.#replay(key, messageId, at, item.id - 1, signal))) return;
+              if (item.id !== at.lastId + 1) throw new StreamGapError(messageId, at.lastId + 1, item.id);
+              yield { id: item.id, event: item.event };
+              at.lastId = item.id;
+              if (item.event.type === 'message-end' || signal.aborted) return;
+              break;
+            }
+            default: {
+              const unexpected: never = item;
+              throw new Error(`unexpected follower item ${JSON.stringify(unexpected)}`);
+            }
           }
-        } else {
-          const reply = await this.#blockingRead(blocker, key, lastId, signal);
-          if (reply === 'aborted') return;
-          entries = reply;
-          // Nothing for a while: stop when the stream is gone (expired, or its writer died).
-          if (entries.length === 0 && (await guard(this.#redis.exists(key))) === 0) return;
-        }
-        for (const [entryId, fields] of entries) {
-          if (entryId === END_ENTRY) return;
-          const id = Number(entryId.slice(2));
-          if (id !== lastId + 1) throw new StreamGapError(messageId, lastId + 1, id);
-          const event = decodeSseData(fields[1] ?? '');
-          if (event === undefined) throw new StoreUnavailableError(`Stream ${messageId} holds a malformed event ${id}`);
-          yield { id, event };
-          lastId = id;
-          if (event.type === 'message-end' || signal.aborted) return;
         }
       }
     } finally {
-      signal.removeEventListener('abort', stop);
-      if (blocker !== undefined) {
-        this.#blockers.delete(blocker);
-        blocker.disconnect();
+      follow?.close();
+    }
+  }
+
+  /**
+   * Yields the stored events after `at.lastId` up to `untilId` (XRANGE, in batches), advancing
+   * `at.lastId`; true when the reader is done (the end mark, `message-end`, or an abort).
+   */
+  async *#replay(key: string, messageId: string, at: { lastId: number }, untilId: number, signal: AbortSignal): AsyncGenerator<BufferedEvent, boolean> {
+    const until = untilId === Infinity ? '+' : `0-${untilId}`;
+    for (;;) {
+      if (signal.aborted) return true;
+      if (at.lastId >= untilId) return false;
+      const entries = await guard(this.#redis.xrange(key, `(0-${at.lastId}`, until, 'COUNT', BATCH));
+      if (entries.length === 0) return false;
+      for (const [entryId, fields] of entries) {
+        if (entryId === END_ENTRY) return true;
+        const id = Number(entryId.slice(2));
+        if (id !== at.lastId + 1) throw new StreamGapError(messageId, at.lastId + 1, id);
+        const event = decodeSseData(fields[1] ?? '');
+        if (event === undefined) throw new StoreUnavailableError(`Stream ${messageId} holds a malformed event ${id}`);
+        yield { id, event };
+        at.lastId = id;
+        if (event.type === 'message-end' || signal.aborted) return true;
       }
     }
+  }
+
+  /** Streams followed live by readers here now. */
+  get following(): number {
+    return this.#followerOrUndefined?.size ?? 0;
+  }
+
+  get #follower(): RedisStreamFollower {
+    this.#followerOrUndefined ??= new RedisStreamFollower({ redis: this.#redis, keyPrefix: this.#prefix, blockMs: this.#blockMs, endEntry: END_ENTRY });
+    return this.#followerOrUndefined;
   }
 
   async has(messageId: string): Promise<boolean> {
@@ -158,41 +190,8 @@ export class RedisStreamBuffer implements StreamBuffer {
   }
 
   async close(): Promise<void> {
-    for (const blocker of this.#blockers) blocker.disconnect();
-    this.#blockers.clear();
     this.#refreshedAt.clear();
-  }
-
-  /** A connection of the reader's own: XREAD BLOCK holds a connection until data arrives. */
-  async #openBlocker(signal: AbortSignal): Promise<Redis | undefined> {
-    const blocker = this.#redis.duplicate({ lazyConnect: true });
-    blocker.on('error', () => {}); // failures surface from the command that hit them
-    this.#blockers.add(blocker);
-    try {
-      await blocker.connect();
-    } catch (error) {
-      this.#blockers.delete(blocker);
-      blocker.disconnect();
-      if (signal.aborted) return undefined;
-      throw new StoreUnavailableError(`Redis connection for a stream reader failed: ${messageOf(error)}`, { cause: error });
-    }
-    if (signal.aborted) {
-      this.#blockers.delete(blocker);
-      blocker.disconnect();
-      return undefined;
-    }
-    return blocker;
-  }
-
-  async #blockingRead(blocker: Redis, key: string, lastId: number, signal: AbortSignal): Promise<Entry[] | 'aborted'> {
-    try {
-      const reply = await blocker.xread('COUNT', BATCH, 'BLOCK', this.#blockMs, 'STREAMS', key, `0-${lastId}`);
-      return reply?.[0]?.[1] ?? [];
-    } catch (error) {
-      // Aborting disconnects the blocker, which fails its pending XREAD: a normal end.
-      if (signal.aborted) return 'aborted';
-      throw new StoreUnavailableError(`Redis stream read failed: ${messageOf(error)}`, { cause: error });
-    }
+    await this.#followerOrUndefined?.close();
   }
 
   #key(messageId: string): string {
