@@ -45,12 +45,15 @@ export interface DriverPage {
   close(): Promise<void>;
 }
 
+/** WebKitGTK's MiniBrowser, in the package libwebkit2gtk-4.1-0 (under Debian's multiarch folder). */
+export const MINIBROWSER = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/webkit2gtk-4.1/MiniBrowser`;
+
 /** The Debian package that brings each engine (CI installs them through `.ci/system-deps`). */
 export const ENGINE_PACKAGES: Record<EngineName, { binaries: string[]; packages: string }> = {
   chromium: { binaries: [process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'], packages: 'chromium' },
   firefox: { binaries: ['/usr/bin/firefox-esr'], packages: 'firefox-esr' },
   webkit: {
-    binaries: ['/usr/bin/WebKitWebDriver', '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser', '/usr/bin/Xvfb'],
+    binaries: ['/usr/bin/WebKitWebDriver', MINIBROWSER, '/usr/bin/Xvfb'],
     packages: 'webkit2gtk-driver xvfb',
   },
 };

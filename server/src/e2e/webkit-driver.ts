@@ -1,11 +1,9 @@
 import { spawn } from 'node:child_process';
 import { Builder, Key as SeleniumKey, Origin, type WebDriver } from 'selenium-webdriver';
-import type { BrowserDriver, DriverPage, Key, Viewport } from './browser-driver.js';
+import { MINIBROWSER, type BrowserDriver, type DriverPage, type Key, type Viewport } from './browser-driver.js';
 import { freePort } from '../test/redis-server.js';
 import { stopProcess, within } from './stop-process.js';
 import { startXvfb } from './xvfb.js';
-
-const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 
 const KEYS: Record<Key, string> = { Enter: SeleniumKey.ENTER, Tab: SeleniumKey.TAB, Escape: SeleniumKey.ESCAPE };
 
