@@ -18,7 +18,6 @@ export interface Found {
   /** The first match's border box in viewport CSS pixels. */
   box: { x: number; y: number; width: number; height: number } | null;
   text: string;
-  name: string;
   /** A pointer at the centre of the box would land on this element (nothing covers it). */
   onTop: boolean;
   /** What is at the centre instead, when something covers it. */
@@ -86,7 +85,7 @@ export function findAll(target: Target): Element[] {
 export function inspect(target: Target, scroll: boolean): Found {
   const matches = findAll(target);
   const element = matches[0];
-  if (!element) return { count: 0, visible: false, box: null, text: '', name: '', onTop: false, atCentre: '' };
+  if (!element) return { count: 0, visible: false, box: null, text: '', onTop: false, atCentre: '' };
   if (scroll) element.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   const rect = element.getBoundingClientRect();
   const visible = element.checkVisibility({ visibilityProperty: true } as CheckVisibilityOptions) && rect.width > 0 && rect.height > 0;
@@ -106,7 +105,6 @@ export function inspect(target: Target, scroll: boolean): Found {
     visible,
     box: { x: rect.left, y: rect.top, width: rect.width, height: rect.height },
     text: element.textContent ?? '',
-    name: element.getAttribute('aria-label') ?? (element.textContent ?? '').trim(),
     onTop: hit !== null && (hit === element || element.contains(hit)),
     atCentre: describe(hit),
   };

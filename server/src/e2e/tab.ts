@@ -90,15 +90,22 @@ export class Tab {
   }
 
   /**
-   * Clicks `target` as a visitor would: once it is visible and nothing covers its centre, a real
-   * pointer click there through the engine's input pipeline (so an element hidden under another
-   * one, or off screen, fails the test rather than receiving a synthetic event).
+   * Clicks `target` as a visitor would: once it is visible, nothing covers its centre and it has
+   * stopped moving (the same box twice running), a real pointer click there through the engine's
+   * input pipeline (so an element hidden under another one, or off screen, fails the test rather
+   * than receiving a synthetic event).
    */
   async click(target: Target): Promise<void> {
+    let previous = '';
     const found = await this.waitFor(
-      `${JSON.stringify(target)} to be visible and clickable`,
+      `${JSON.stringify(target)} to be visible, uncovered and still`,
       () => this.find(target, true),
-      (f) => f.visible && f.onTop,
+      (f) => {
+        const box = JSON.stringify(f.box);
+        const still = box === previous;
+        previous = box;
+        return f.visible && f.onTop && still;
+      },
     );
     const box = found.box!;
     await this.page.clickAt(Math.round(box.x + box.width / 2), Math.round(box.y + box.height / 2));
