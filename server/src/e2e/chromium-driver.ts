@@ -8,7 +8,11 @@ export async function launchChromiumDriver(): Promise<BrowserDriver> {
   // launchServer, not launch: it hands over the browser's PID, which teardown stops for sure.
   const server = await chromium.launchServer(CHROMIUM_LAUNCH);
   const pid = server.process().pid;
-  const browser = await chromium.connect(server.wsEndpoint());
+  const browser = await chromium.connect(server.wsEndpoint()).catch(async (error: unknown) => {
+    await within(10_000, server.close());
+    await stopProcess(pid, { group: true });
+    throw error;
+  });
   return {
     engine: 'chromium',
     async open(url, viewport) {
