@@ -20,12 +20,22 @@ export interface E2e {
   close(): Promise<void>;
 }
 
+/** The site without a browser: what every engine's tests load their pages from. */
+export interface Site {
+  upstream: MockUpstream;
+  server: TestServer;
+  host: HostPage;
+  /** The one URL a site owner pastes. */
+  widgetUrl: string;
+  close(): Promise<void>;
+}
+
 /**
  * The whole product as a site owner runs it: the real server (SQLite file, real `openai` SDK to the
- * mock upstream over HTTP) serving the built `widget.js`, a host page on another origin that only
- * pastes the script tag, and Debian's Chromium.
+ * mock upstream over HTTP) serving the built `widget.js`, and a host page on another origin that
+ * only pastes the script tag.
  */
-export async function startE2e(env: Env = {}): Promise<E2e> {
+export async function startSite(env: Env = {}): Promise<Site> {
   if (!existsSync(WIDGET_FILE)) {
     throw new Error(`${WIDGET_FILE} is missing: build the widget first (pnpm test does).`);
   }
@@ -38,6 +48,22 @@ export async function startE2e(env: Env = {}): Promise<E2e> {
     env: { ALLOWED_ORIGINS: hostOrigin, ...env },
   });
   const widgetUrl = `${server.url}/widget.js`;
+  return {
+    upstream,
+    server,
+    host,
+    widgetUrl,
+    async close() {
+      await server.close();
+      await host.close();
+      await upstream.close();
+    },
+  };
+}
+
+/** The site and Debian's Chromium through playwright-core. */
+export async function startE2e(env: Env = {}): Promise<E2e> {
+  const { upstream, server, host, widgetUrl, close: closeSite } = await startSite(env);
   const browser = await launchChromium();
   const contexts: BrowserContext[] = [];
   return {
@@ -57,9 +83,7 @@ export async function startE2e(env: Env = {}): Promise<E2e> {
     async close() {
       for (const context of contexts) await context.close().catch(() => {});
       await browser.close();
-      await server.close();
-      await host.close();
-      await upstream.close();
+      await closeSite();
     },
   };
 }

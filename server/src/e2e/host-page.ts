@@ -18,6 +18,12 @@ export interface HostPageOptions {
 
 export interface HostPage {
   url: string;
+  /**
+   * Every CSP violation report the browser sent to `/csp-report` (a policy with
+   * `report-uri /csp-report`): one line each, `directive blocked-uri`. Unlike a listener the test
+   * adds after load, reports also cover what the page met while loading, in every engine.
+   */
+  cspReports: string[];
   /** Changes what the next page load serves. */
   set(options: HostPageOptions): void;
   close(): Promise<void>;
@@ -26,6 +32,16 @@ export interface HostPage {
 const escapeAttribute = (value: string): string =>
   value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
+/** `directive blocked-uri` from a `report-uri` body (`{"csp-report": {...}}`, CSP Level 2 §7). */
+function describeCspReport(body: string): string {
+  try {
+    const report = (JSON.parse(body) as { 'csp-report'?: Record<string, unknown> })['csp-report'] ?? {};
+    return `${String(report['effective-directive'] ?? report['violated-directive'])} ${String(report['blocked-uri'])}`;
+  } catch {
+    return `unreadable report: ${body.slice(0, 200)}`;
+  }
+}
+
 /**
  * A site owner's page on a different origin from the Chatdrop server: it only pastes the
  * script tag. Its CSS comes from a file on its own origin so that a strict `style-src 'self'`
@@ -33,7 +49,17 @@ const escapeAttribute = (value: string): string =>
  */
 export async function startHostPage(initial: HostPageOptions = {}): Promise<HostPage> {
   let options = initial;
+  const cspReports: string[] = [];
   const server: Server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/csp-report') {
+      const parts: Buffer[] = [];
+      req.on('data', (part: Buffer) => parts.push(part));
+      req.on('end', () => {
+        cspReports.push(describeCspReport(Buffer.concat(parts).toString('utf8')));
+        res.writeHead(204).end();
+      });
+      return;
+    }
     if (req.url === '/page.css') {
       res.writeHead(200, { 'Content-Type': 'text/css' });
       res.end(options.css ?? '');
@@ -63,6 +89,7 @@ ${options.beforeScript ?? ''}
   return {
     // `localhost` and `127.0.0.1` are different origins: the page is cross-origin to the API.
     url: `http://localhost:${port}/`,
+    cspReports,
     set(next) {
       options = next;
     },

@@ -1,0 +1,3 @@
+import { describeCorePath } from './core-path.js';
+
+describeCorePath('chromium');
