@@ -73,6 +73,14 @@ export interface Config {
   modelPicker: boolean;
 }
 
+/**
+ * The aliases a visitor may ask for: all of them with `CHATDROP_MODEL_PICKER=1`, otherwise only the
+ * default. `/api/config`, `/api/models` and `POST /api/chat` all go by this one list.
+ */
+export function visitorModels(config: Pick<Config, 'models' | 'modelPicker'>): ModelEntry[] {
+  return config.modelPicker ? config.models : config.models.slice(0, 1);
+}
+
 /** A configuration mistake; the message names the variable, so the operator can fix it. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -3,7 +3,7 @@ import type OpenAI from 'openai';
 import type { ChatMessage } from '@chatdrop/shared';
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import { visitorModels, type Config } from '../config.js';
 import type { ConcurrencyLimiter, ReleaseSlot } from '../limits/concurrency-limiter.js';
 import type { TokenBudget } from '../limits/token-budget.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -59,7 +59,8 @@ export interface ChatRouteOptions {
 export function chatRouter(options: ChatRouteOptions): Router {
   const { config, store, openai, replies, now, limiter, budget, metrics, buffer, bus } = options;
   const router = Router();
-  const aliases = config.models.map((m) => m.alias);
+  const models = visitorModels(config);
+  const aliases = models.map((m) => m.alias);
   // A message at the limit fits even if every character arrives as a 6-byte `\uXXXX` escape.
   const bodyLimit = Math.max(16 * 1024, config.maxMessageChars * 6 + 4096);
 
@@ -84,8 +85,8 @@ export function chatRouter(options: ChatRouteOptions): Router {
 
     let release: ReleaseSlot | undefined;
     try {
-      const request = parseChatRequest(req.body, { maxMessageChars: config.maxMessageChars, modelAliases: aliases });
-      const model = config.models.find((m) => m.alias === request.modelAlias);
+      const request = parseChatRequest(req.body, { maxMessageChars: config.maxMessageChars, modelAliases: aliases, modelChoice: config.modelPicker });
+      const model = models.find((m) => m.alias === request.modelAlias);
       if (model === undefined) throw new ApiError('unknown-model', 400, 'That model is not available here.');
 
       if (config.dailyTokenBudget !== undefined && (await budget.exceeded(config.dailyTokenBudget))) {
