@@ -169,5 +169,7 @@ describe('every generated request', () => {
     expect((seen.get(400) ?? 0) + (seen.get(415) ?? 0)).toBeGreaterThan(RUNS / 10);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect(server.logs.filter((line) => line.includes('"level":50'))).toEqual([]);
-  }, 120_000);
+    // A cap against a hang, not a speed check: the runs take well under a minute on an idle
+    // machine, several times that on a busy shared one.
+  }, 600_000);
 });
