@@ -3,7 +3,7 @@ import type OpenAI from 'openai';
 import type { ChatMessage } from '@chatdrop/shared';
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Logger } from 'pino';
-import { visitorModels, type Config } from '../config.js';
+import { outputCap, visitorModels, type Config } from '../config.js';
 import type { ConcurrencyLimiter, ReleaseSlot } from '../limits/concurrency-limiter.js';
 import type { TokenBudget } from '../limits/token-budget.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -159,6 +159,8 @@ export function chatRouter(options: ChatRouteOptions): Router {
         inputTokens: built.inputTokens,
         firstTokenTimeoutMs: config.firstTokenTimeoutMs,
         idleTimeoutMs: config.idleTimeoutMs,
+        maxOutputTokens: outputCap(config, model.alias),
+        maxTokensField: config.maxTokensField,
         resumeGraceMs: config.resumeGraceMs,
         buffer,
         now,

@@ -5,6 +5,7 @@ import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { StreamBuffer } from '../replies/stream-buffer/stream-buffer.js';
 import type { UpstreamMessage } from './history.js';
+import type { MaxTokensField } from '../config.js';
 import { streamCompletion, toUpstreamError, type UpstreamError, type UpstreamFinishReason } from '../upstream/upstream.js';
 
 export interface ReplyRunOptions {
@@ -23,6 +24,9 @@ export interface ReplyRunOptions {
   inputTokens: number;
   firstTokenTimeoutMs: number;
   idleTimeoutMs: number;
+  /** The output-token cap of the alias (the fallback model gets the same), and its request field. */
+  maxOutputTokens: number;
+  maxTokensField: MaxTokensField;
   now: () => number;
   /**
    * How long the reply keeps running once its last reader has gone (`CHATDROP_RESUME_GRACE_MS`);
@@ -185,6 +189,8 @@ export class ReplyRun {
           signal: this.#controller.signal,
           firstTokenTimeoutMs: o.firstTokenTimeoutMs,
           idleTimeoutMs: o.idleTimeoutMs,
+          maxOutputTokens: o.maxOutputTokens,
+          maxTokensField: o.maxTokensField,
         })) {
           switch (event.type) {
             case 'text':
