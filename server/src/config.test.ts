@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './config.js';
+import { ConfigError, outputCap, parseConfig } from './config.js';
 
 const tempFile = (name: string, text: string): string => {
   const path = join(mkdtempSync(join(tmpdir(), 'chatdrop-config-')), name);
@@ -211,5 +211,42 @@ describe('parseConfig', () => {
   ])('refuses %j with an error naming %s', (env, name) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(new RegExp(`^${name}`));
+  });
+
+  it('caps every reply at 1024 output tokens by default', () => {
+    const config = parseConfig({ CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1' });
+    expect([outputCap(config, 'fast'), outputCap(config, 'smart')]).toEqual([1024, 1024]);
+  });
+
+  it.each([
+    ['300', [300, 300, 300]],
+    ['300,smart=4096', [300, 4096, 300]],
+    ['smart=4096, deep = 8000', [1024, 4096, 8000]],
+  ])('reads CHATDROP_MAX_OUTPUT_TOKENS=%s as the caps of fast, smart and deep', (raw, caps) => {
+    const config = parseConfig({ CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1,deep=o3', CHATDROP_MAX_OUTPUT_TOKENS: raw });
+    expect(['fast', 'smart', 'deep'].map((alias) => outputCap(config, alias))).toEqual(caps);
+  });
+
+  it.each(['0', '-5', 'lots', '1024,2048', 'other=100', 'fast=100,fast=200', 'fast=', '1.5', '2000000'])(
+    'refuses CHATDROP_MAX_OUTPUT_TOKENS=%s at start-up',
+    (raw) => {
+      expect(() => parseConfig({ CHATDROP_MAX_OUTPUT_TOKENS: raw })).toThrow(/^CHATDROP_MAX_OUTPUT_TOKENS/);
+    },
+  );
+
+  it.each([
+    [undefined, 'max_completion_tokens'],
+    ['https://api.openai.com/v1', 'max_completion_tokens'],
+    ['https://my-resource.openai.azure.com/openai/v1/', 'max_completion_tokens'],
+    ['https://openrouter.ai/api/v1', 'max_tokens'],
+    ['http://127.0.0.1:11434/v1', 'max_tokens'],
+  ])('sends the cap to OPENAI_BASE_URL=%s as %s', (baseUrl, field) => {
+    expect(parseConfig(baseUrl === undefined ? {} : { OPENAI_BASE_URL: baseUrl }).maxTokensField).toBe(field);
+  });
+
+  it('lets CHATDROP_MAX_TOKENS_FIELD choose the field, and refuses any other name', () => {
+    expect(parseConfig({ OPENAI_BASE_URL: 'https://openrouter.ai/api/v1', CHATDROP_MAX_TOKENS_FIELD: 'max_completion_tokens' }).maxTokensField).toBe('max_completion_tokens');
+    expect(parseConfig({ CHATDROP_MAX_TOKENS_FIELD: 'max_tokens' }).maxTokensField).toBe('max_tokens');
+    expect(() => parseConfig({ CHATDROP_MAX_TOKENS_FIELD: 'max_output_tokens' })).toThrow(/^CHATDROP_MAX_TOKENS_FIELD/);
   });
 });

@@ -71,6 +71,28 @@ export interface Config {
    * site can turn the picker on before it adds a second model.
    */
   modelPicker: boolean;
+  /** `CHATDROP_MAX_OUTPUT_TOKENS`: the output-token cap of every upstream request (`outputCap` per alias). */
+  maxOutputTokens: number;
+  /** Aliases whose cap differs from `maxOutputTokens` (`CHATDROP_MAX_OUTPUT_TOKENS=1024,smart=4096`). */
+  maxOutputTokensPerAlias: ReadonlyMap<string, number>;
+  /** The request field that carries the cap (`CHATDROP_MAX_TOKENS_FIELD`; see `maxTokensField`). */
+  maxTokensField: MaxTokensField;
+}
+
+/** The two names of the output-token cap in Chat Completions requests. */
+export type MaxTokensField = 'max_completion_tokens' | 'max_tokens';
+
+/** The output-token cap for one alias's replies. */
+export function outputCap(config: Pick<Config, 'maxOutputTokens' | 'maxOutputTokensPerAlias'>, alias: string): number {
+  return config.maxOutputTokensPerAlias.get(alias) ?? config.maxOutputTokens;
+}
+
+/**
+ * The aliases a visitor may ask for: all of them with `CHATDROP_MODEL_PICKER=1`, otherwise only the
+ * default. `/api/config`, `/api/models` and `POST /api/chat` all go by this one list.
+ */
+export function visitorModels(config: Pick<Config, 'models' | 'modelPicker'>): ModelEntry[] {
+  return config.modelPicker ? config.models : config.models.slice(0, 1);
 }
 
 /** A configuration mistake; the message names the variable, so the operator can fix it. */
@@ -139,6 +161,8 @@ export function parseConfig(env: Env): Config {
     metricsToken: metricsToken(get('CHATDROP_METRICS_TOKEN')),
     supportUrl: supportUrl(get('CHATDROP_SUPPORT_URL')),
     modelPicker: flag(get('CHATDROP_MODEL_PICKER'), 'CHATDROP_MODEL_PICKER'),
+    ...maxOutputTokens(get('CHATDROP_MAX_OUTPUT_TOKENS'), get('CHATDROP_MODELS') ?? 'fast=gpt-4.1-mini'),
+    maxTokensField: maxTokensField(get('CHATDROP_MAX_TOKENS_FIELD'), get('OPENAI_BASE_URL')),
   };
 }
 
@@ -206,6 +230,53 @@ function fallbacks(raw: string | undefined, modelsRaw: string): ReadonlyMap<stri
     out.set(alias, model);
   }
   return out;
+}
+
+const DEFAULT_MAX_OUTPUT_TOKENS = 1024;
+const MAX_OUTPUT_TOKENS_LIMIT = 1_000_000;
+
+/**
+ * `CHATDROP_MAX_OUTPUT_TOKENS=1024` caps every alias; `1024,smart=4096` (or `fast=512,smart=4096`)
+ * gives some aliases their own cap, in the `alias=value` form of `CHATDROP_MODELS`. An alias
+ * without one gets the bare number, or 1024 when there is none.
+ */
+function maxOutputTokens(raw: string | undefined, modelsRaw: string): Pick<Config, 'maxOutputTokens' | 'maxOutputTokensPerAlias'> {
+  const name = 'CHATDROP_MAX_OUTPUT_TOKENS';
+  let all: number | undefined;
+  const perAlias = new Map<string, number>();
+  if (raw === undefined) return { maxOutputTokens: DEFAULT_MAX_OUTPUT_TOKENS, maxOutputTokensPerAlias: perAlias };
+  const aliases = new Set(models(modelsRaw).map((m) => m.alias));
+  for (const entry of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const match = /^(?:([A-Za-z0-9._-]+)\s*=\s*)?(\S+)$/.exec(entry);
+    if (match === null) throw new ConfigError(`${name}: "${entry}" is not a number or alias=number`);
+    const [, alias, value = ''] = match;
+    const tokens = integer(value, name, 0, 1, MAX_OUTPUT_TOKENS_LIMIT);
+    if (alias === undefined) {
+      if (all !== undefined) throw new ConfigError(`${name}: more than one number for every alias ("${entry}")`);
+      all = tokens;
+    } else {
+      if (!aliases.has(alias)) throw new ConfigError(`${name}: "${alias}" is not an alias of CHATDROP_MODELS`);
+      if (perAlias.has(alias)) throw new ConfigError(`${name}: alias "${alias}" appears twice`);
+      perAlias.set(alias, tokens);
+    }
+  }
+  return { maxOutputTokens: all ?? DEFAULT_MAX_OUTPUT_TOKENS, maxOutputTokensPerAlias: perAlias };
+}
+
+/**
+ * Which request field carries the cap. OpenAI deprecated `max_tokens` for `max_completion_tokens`
+ * (which also bounds reasoning tokens), and its reasoning models (o-series, gpt-5) refuse
+ * `max_tokens` with 400 `unsupported_parameter`; so OpenAI itself and Azure OpenAI get
+ * `max_completion_tokens`. Other OpenAI-compatible servers all read `max_tokens`, while several
+ * silently ignore `max_completion_tokens` (Ollama, LM Studio, llama.cpp's server before 2026,
+ * vLLM before 0.6.2; see ggml-org/llama.cpp#13700, ollama/ollama#7125), which would leave replies
+ * uncapped without a word; so they get `max_tokens`. `CHATDROP_MAX_TOKENS_FIELD` overrides the guess.
+ */
+function maxTokensField(raw: string | undefined, baseUrl: string | undefined): MaxTokensField {
+  if (raw === 'max_completion_tokens' || raw === 'max_tokens') return raw;
+  if (raw !== undefined) throw new ConfigError(`CHATDROP_MAX_TOKENS_FIELD: expected max_completion_tokens or max_tokens, got "${raw}"`);
+  const host = baseUrl === undefined || !URL.canParse(baseUrl) ? 'api.openai.com' : new URL(baseUrl).hostname;
+  return host === 'api.openai.com' || host.endsWith('.openai.azure.com') ? 'max_completion_tokens' : 'max_tokens';
 }
 
 /** A bearer token short enough to guess is no protection; refuse it rather than serve metrics openly. */

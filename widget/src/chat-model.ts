@@ -21,6 +21,8 @@ export interface UiMessage {
    * reply predates it); an empty list: nothing the site has covered the question.
    */
   sources: Signal<Source[] | undefined>;
+  /** Ended at the server's output-token cap (`finishReason: "length"`); set before `state` turns `done`. */
+  long?: boolean;
 }
 
 export interface ModelError {
@@ -227,7 +229,8 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
       if (failure.code === 'not-found' && id) forget();
       error.value = { code: failure.code, message: failure.message, retryAfter: failure.retryAfter };
     }
-    const complete = finish === 'stop' || finish === 'length';
+    reply.long = finish === 'length';
+    const complete = finish === 'stop' || reply.long;
     settle(reply, complete ? 'done' : 'cut');
     if (finish) {
       const content = reply.text.peek();

@@ -113,6 +113,25 @@ describe('chat widget', () => {
     await until(() => api.calls.some((c) => c.path === '/api/feedback'), 'feedback');
   });
 
+  it('says under a reply cut at the length limit that it was cut short, and the live region says so once', async () => {
+    let n = 0;
+    setup({ 'POST /api/chat': () => sse(++n === 1 ? [start('c1', 'a1'), delta('A long answer that'), end('length')] : [start('c1', 'a2'), delta('Short.'), end()]) });
+    await open();
+    type('Tell me everything');
+    press('Enter');
+    await screen.findByText('Cut short at the length limit.');
+    // Still a finished reply: feedback and Copy, no Retry and no error.
+    expect(screen.getByRole('button', { name: 'Helpful' })).toBeTruthy();
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(screen.queryByText('This reply was cut off.')).toBeNull();
+    expect(screen.getByRole('status').textContent).toBe('A long answer that Cut short at the length limit.');
+    // The next reply, stopped normally, gets no note and is heard without one.
+    type('Thanks');
+    press('Enter');
+    await until(() => screen.getByRole('status').textContent === 'Short.', 'second announcement');
+    expect(screen.getAllByText('Cut short at the length limit.')).toHaveLength(1);
+  });
+
   it('after an error shows the message and Retry, which resends the same question', async () => {
     let n = 0;
     const { api } = setup({

@@ -20,6 +20,9 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
   const list = model.messages.value;
   const streaming = model.status.value === 'streaming';
   const log = useRef<HTMLDivElement>(null);
+  // A reply cut at the length limit is heard with the note that says so. Only a new announcement
+  // changes this (peek): a message sent after a cut reply must not make the region speak again.
+  const heard = useComputed(() => model.announcement.value + (model.messages.peek().at(-1)?.long ? ' ' + t.cutShort : ''));
 
   // Follow the reply as it grows, unless the visitor scrolled up to read.
   useFrameEffect(
@@ -53,7 +56,7 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
         {model.error.value && <ErrorLine error={model.error.value} model={model} t={t} />}
       </div>
       <div class="sr" role="status">
-        {model.announcement}
+        {heard}
       </div>
     </>
   );
@@ -85,6 +88,7 @@ function Message({ m, model, t, last }: { m: UiMessage; model: ChatModel; t: Str
       ) : (
         <Markdown source={m.text} labels={t} />
       )}
+      {m.long && <div class="note">{t.cutShort}</div>}
       {state === 'done' && (
         <div class="acts">
           {m.id &&

@@ -21,6 +21,8 @@ export interface Strings {
   notHelpful: string;
   typing: string;
   cutOff: string;
+  /** Under a reply that reached the server's output-token cap (`finishReason: "length"`). */
+  cutShort: string;
   error: string;
   /** Shown for a 429/503 with Retry-After; `{s}` is the number of seconds. */
   retryIn: string;
@@ -49,6 +51,7 @@ const en: Strings = {
   notHelpful: 'Not helpful',
   typing: 'Typing…',
   cutOff: 'This reply was cut off.',
+  cutShort: 'Cut short at the length limit.',
   error: 'Something went wrong. Please try again.',
   retryIn: 'Too many messages. Try again in {s} s.',
   contact: 'Contact support',
@@ -75,6 +78,7 @@ const es: Strings = {
   notHelpful: 'No es útil',
   typing: 'Escribiendo…',
   cutOff: 'Esta respuesta quedó incompleta.',
+  cutShort: 'Recortada al llegar al límite de longitud.',
   error: 'Algo salió mal. Inténtalo de nuevo.',
   retryIn: 'Demasiados mensajes. Inténtalo de nuevo en {s} s.',
   contact: 'Contactar con soporte',
@@ -101,6 +105,7 @@ const ar: Strings = {
   notHelpful: 'غير مفيد',
   typing: 'يكتب…',
   cutOff: 'انقطع هذا الرد.',
+  cutShort: 'اقتُطع الرد عند حد الطول.',
   error: 'حدث خطأ ما. يرجى المحاولة مرة أخرى.',
   retryIn: 'رسائل كثيرة جدًا. حاول مرة أخرى بعد {s} ثانية.',
   contact: 'التواصل مع الدعم',

@@ -5,18 +5,26 @@ import { startMockUpstream, type MockUpstream } from '../test/mock-upstream.js';
 import { postChat, readEvents, textOf } from '../test/read-sse.js';
 
 let upstream: MockUpstream;
+/** The default upstream timeouts (30 s): only the browser or Stop can end its replies early. */
 let server: TestServer;
+/** Short upstream timeouts, for the tests that wait for them. */
+let impatient: TestServer;
+
+/** Waits are for events; this only caps how long a broken build may hang a test. */
+const GENEROUS_MS = 10_000;
 
 beforeAll(async () => {
   upstream = await startMockUpstream();
-  server = await startTestServer({
+  // Grace 0: the browser leaving aborts at once (resume and its grace: resume.test.ts).
+  server = await startTestServer({ upstream, env: { CHATDROP_RESUME_GRACE_MS: '0' } });
+  impatient = await startTestServer({
     upstream,
-    // Grace 0: the browser leaving aborts at once (resume and its grace: resume.test.ts).
-    env: { CHATDROP_FIRST_TOKEN_TIMEOUT_MS: '300', CHATDROP_IDLE_TIMEOUT_MS: '300', CHATDROP_RESUME_GRACE_MS: '0' },
+    env: { CHATDROP_FIRST_TOKEN_TIMEOUT_MS: '1000', CHATDROP_IDLE_TIMEOUT_MS: '1000', CHATDROP_RESUME_GRACE_MS: '0' },
   });
 });
 afterAll(async () => {
   await server.close();
+  await impatient.close();
   await upstream.close();
 });
 
@@ -28,8 +36,10 @@ function startOf(event: StreamEvent): { conversationId: string; messageId: strin
 }
 
 describe('aborts and timeouts', () => {
-  it('aborts the upstream request within 500 ms when the browser disconnects, keeping the partial reply', async () => {
-    upstream.script({ kind: 'deltas', deltas: words, delayMs: 20 });
+  it('aborts the upstream request when the browser disconnects, keeping the partial reply', async () => {
+    // Five words, then the upstream goes quiet for longer than the test may run (the server's idle
+    // timeout is 30 s): the request can only end early because the browser left.
+    upstream.script({ kind: 'deltas', deltas: words, hangAfter: 5 });
     const browser = new AbortController();
     const response = await postChat(server.url, { message: 'Tell me a long story' }, { signal: browser.signal });
     let start: { conversationId: string; messageId: string } | undefined;
@@ -37,12 +47,9 @@ describe('aborts and timeouts', () => {
       if (event.type === 'message-start') start = startOf(event);
       return all.filter((e) => e.event.type === 'text-delta').length >= 5 ? 'stop' : undefined;
     });
-    const leftAt = Date.now();
     browser.abort();
 
-    const index = upstream.requests.length - 1;
-    const record = await upstream.waitForAbort(index, 2_000);
-    expect(record.abortedAt! - leftAt).toBeLessThan(500);
+    await upstream.waitForAbort(upstream.requests.length - 1, GENEROUS_MS);
 
     await server.replies.get(start!.messageId)?.done;
     const reply = (await server.store.getConversation(start!.conversationId))?.messages[1];
@@ -55,7 +62,7 @@ describe('aborts and timeouts', () => {
   });
 
   it('stops a running reply on POST /api/chat/:messageId/stop and ends the stream with message-end aborted', async () => {
-    upstream.script({ kind: 'deltas', deltas: words, delayMs: 20 });
+    upstream.script({ kind: 'deltas', deltas: words, hangAfter: 5 });
     const response = await postChat(server.url, { message: 'Go on' });
     let stopped = false;
     let messageId = '';
@@ -69,7 +76,7 @@ describe('aborts and timeouts', () => {
     expect(events.at(-1)!.event).toMatchObject({ type: 'message-end', finishReason: 'aborted' });
     expect(events.filter((e) => e.event.type === 'message-end')).toHaveLength(1);
     expect(events.some((e) => e.event.type === 'error')).toBe(false);
-    await upstream.waitForAbort(upstream.requests.length - 1, 2_000);
+    await upstream.waitForAbort(upstream.requests.length - 1, GENEROUS_MS);
     const start = startOf(events[0]!.event);
     const reply = (await server.store.getConversation(start.conversationId))?.messages[1];
     expect(reply).toMatchObject({ status: 'incomplete', content: textOf(events) });
@@ -82,19 +89,19 @@ describe('aborts and timeouts', () => {
 
   it('times out an upstream that sends headers and then nothing', async () => {
     upstream.script({ kind: 'hang' });
-    const { events } = await readEvents(await postChat(server.url, { message: 'Hello?' }));
+    const { events } = await readEvents(await postChat(impatient.url, { message: 'Hello?' }));
     expect(events.map((e) => e.event.type)).toEqual(['message-start', 'error', 'message-end']);
     expect(events[1]!.event).toMatchObject({ code: 'timeout', retryable: true });
     expect(events[2]!.event).toMatchObject({ finishReason: 'error' });
-    await upstream.waitForAbort(upstream.requests.length - 1, 2_000);
+    await upstream.waitForAbort(upstream.requests.length - 1, GENEROUS_MS);
   });
 
   it('times out an upstream that goes quiet mid-stream, keeping the text so far', async () => {
     upstream.script({ kind: 'deltas', deltas: ['First ', 'second ', 'third'], hangAfter: 2 });
-    const { events } = await readEvents(await postChat(server.url, { message: 'Hello?' }));
+    const { events } = await readEvents(await postChat(impatient.url, { message: 'Hello?' }));
     expect(events.map((e) => e.event.type)).toEqual(['message-start', 'text-delta', 'text-delta', 'error', 'message-end']);
     expect(events[3]!.event).toMatchObject({ code: 'timeout' });
-    const reply = (await server.store.getConversation(startOf(events[0]!.event).conversationId))?.messages[1];
+    const reply = (await impatient.store.getConversation(startOf(events[0]!.event).conversationId))?.messages[1];
     expect(reply).toMatchObject({ status: 'incomplete', content: 'First second ' });
   });
 });

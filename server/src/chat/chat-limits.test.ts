@@ -150,28 +150,72 @@ describe('the daily token budget', () => {
       expect(upstream.requests.length).toBe(before);
     }));
 
-  it('counts an estimate when the upstream sends no usage chunk', () =>
-    withServer({ CHATDROP_DAILY_TOKEN_BUDGET: '20' }, async (s) => {
-      upstream.script({ kind: 'deltas', deltas: ['A fairly ', 'long answer ', 'with words'], usage: null });
-      // The system prompt and the question alone are over 20 tokens by our own count.
-      await readEvents(await postChat(s.url, { message: 'Please tell me about your opening hours' }));
-      await expectError(await postChat(s.url, { message: 'More?' }), 503, 'budget-exceeded');
-    }));
-
-  it('is one budget for several instances that share its count, and /metrics shows the site\'s total', async () => {
-    const budget = new MemoryTokenBudget(); // stands in for RedisTokenBudget, which has its own suite
-    const env = { CHATDROP_DAILY_TOKEN_BUDGET: '100', CHATDROP_METRICS_TOKEN: 'metrics-token-0123456789abcdef' };
-    const a = await startTestServer({ upstream, env, shared: { budget } });
-    const b = await startTestServer({ upstream, env, shared: { budget } });
+  it('counts our own estimate of input and output when the upstream sends no usage chunk', async () => {
+    const budget = new MemoryTokenBudget();
+    const server = await startTestServer({ upstream, env: { CHATDROP_DAILY_TOKEN_BUDGET: '100000' }, shared: { budget } });
     try {
-      upstream.script({ kind: 'deltas', deltas: ['a'], usage: { prompt: 70, completion: 30 } });
-      await readEvents(await postChat(a.url, { message: 'Spend it all on A' }));
-      await expectError(await postChat(b.url, { message: 'Anything left on B?' }), 503, 'budget-exceeded');
-      const metrics = await (await fetch(`${b.url}/metrics`, { headers: { Authorization: 'Bearer metrics-token-0123456789abcdef' } })).text();
-      expect(metrics).toContain('chatdrop_budget_used_tokens 100');
+      upstream.script({ kind: 'deltas', deltas: ['A fairly ', 'long answer ', 'with words'], usage: null });
+      const { events } = await readEvents(await postChat(server.url, { message: 'Please tell me about your opening hours' }));
+      const end = events.at(-1)!.event;
+      if (end.type !== 'message-end') throw new Error('no message-end');
+      expect(end.usage.inputTokens).toBeGreaterThan(10);
+      expect(end.usage.outputTokens).toBeGreaterThan(3);
+      expect(await budget.used()).toBe(end.usage.inputTokens + end.usage.outputTokens);
     } finally {
-      await a.close();
-      await b.close();
+      await server.close();
+    }
+  });
+
+  it('holds each reply\'s input and output cap before the upstream call, so simultaneous requests cannot overshoot', async () => {
+    const budget = new MemoryTokenBudget();
+    // Each reply holds its input (about 20 tokens) plus the cap of 50; a budget of 200 admits three at once.
+    const env = { CHATDROP_DAILY_TOKEN_BUDGET: '200', CHATDROP_MAX_OUTPUT_TOKENS: '50', CHATDROP_MAX_STREAMS_PER_IP: '100', CHATDROP_RESUME_GRACE_MS: '0' };
+    const server = await startTestServer({ upstream, env, shared: { budget } });
+    upstream.requests.length = 0;
+    try {
+      upstream.script({ kind: 'deltas', deltas: Array.from({ length: 100 }, () => 'x '), delayMs: 5, usage: { prompt: 10, completion: 100 } });
+      const statuses = await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          const response = await postChat(server.url, { message: 'Tell me everything' });
+          if (response.status === 200) await readEvents(response);
+          else await expectError(response, 503, 'budget-exceeded');
+          return response.status;
+        }),
+      );
+      const streamed = statuses.filter((status) => status === 200).length;
+      expect(upstream.requests).toHaveLength(streamed);
+      expect(streamed).toBeGreaterThan(0);
+      // Each spent 10 + 50: no more than the budget plus one cap.
+      expect(await budget.used()).toBe(streamed * 60);
+      expect(streamed * 60).toBeLessThanOrEqual(250);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('gives the hold back when the upstream refuses the request, and counts input and partial output of a stopped reply', async () => {
+    const budget = new MemoryTokenBudget();
+    const server = await startTestServer({ upstream, env: { CHATDROP_DAILY_TOKEN_BUDGET: '100000', CHATDROP_RESUME_GRACE_MS: '0' }, shared: { budget } });
+    try {
+      upstream.script({ kind: 'error', status: 429, message: 'You exceeded your current quota' });
+      const refused = await readEvents(await postChat(server.url, { message: 'Hi' }));
+      expect(refused.events.at(-1)?.event).toMatchObject({ type: 'message-end', finishReason: 'error', usage: { inputTokens: 0, outputTokens: 0 } });
+      expect(await budget.used()).toBe(0);
+
+      upstream.script({ kind: 'deltas', deltas: ['Some ', 'words ', 'then ', 'silence'], hangAfter: 3, usage: null });
+      const browser = new AbortController();
+      const response = await postChat(server.url, { message: 'Tell me a story' }, { signal: browser.signal });
+      await readEvents(response, (_event, all) => (all.filter((e) => e.event.type === 'text-delta').length === 3 ? 'stop' : undefined));
+      browser.abort();
+      await expect.poll(() => budget.used(), { timeout: 10_000 }).toBeGreaterThan(0);
+      const spent = await budget.used();
+      // The question and the system prompt (about 20 tokens) plus the three words seen.
+      expect(spent).toBeGreaterThan(15);
+      expect(spent).toBeLessThan(60);
+      // Nothing is left held: the rest of the budget admits a request of any size that fits.
+      expect(await budget.reserve({ inputTokens: 100_000 - spent, outputTokens: 0 }, 100_000)).toBeDefined();
+    } finally {
+      await server.close();
     }
   });
 

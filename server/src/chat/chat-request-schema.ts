@@ -14,8 +14,14 @@ const chatRequestSchema = z.object({
 
 export interface ChatRequestLimits {
   maxMessageChars: number;
-  /** The allowlist's aliases; the first is the default. */
+  /** The aliases a visitor may ask for; the first is the default. */
   modelAliases: readonly string[];
+  /**
+   * False without the model picker: the `model` field is checked for shape but otherwise ignored,
+   * and the default alias answers (contract: the alias is honoured only where the site shows a
+   * picker). A widget loaded before the owner turned the picker off keeps working.
+   */
+  modelChoice: boolean;
 }
 
 /** A validated chat request: the message cleaned, the model alias resolved to one we serve. */
@@ -59,7 +65,7 @@ export function parseChatRequest(body: unknown, limits: ChatRequestLimits): Vali
   if (length > limits.maxMessageChars) {
     throw new ApiError('too-large', 413, `Your message is too long. Please keep it under ${limits.maxMessageChars} characters.`);
   }
-  const modelAlias = request.model ?? limits.modelAliases[0];
+  const modelAlias = (limits.modelChoice ? request.model : undefined) ?? limits.modelAliases[0];
   if (modelAlias === undefined || !limits.modelAliases.includes(modelAlias)) {
     throw new ApiError('unknown-model', 400, 'That model is not available here.');
   }

@@ -11,7 +11,8 @@ beforeAll(async () => {
   upstream = await startMockUpstream();
   server = await startTestServer({
     upstream,
-    env: { CHATDROP_MAX_MESSAGE_CHARS: '50', CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1', CHATDROP_HISTORY_TOKENS: '200', CHATDROP_RATE_LIMIT: '1000' },
+    // The picker on, so the model field counts (without it, model-picker.test.ts).
+    env: { CHATDROP_MAX_MESSAGE_CHARS: '50', CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1', CHATDROP_MODEL_PICKER: '1', CHATDROP_HISTORY_TOKENS: '200', CHATDROP_RATE_LIMIT: '1000' },
   });
 });
 afterAll(async () => {

@@ -3,9 +3,9 @@ import type OpenAI from 'openai';
 import type { ChatMessage } from '@chatdrop/shared';
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import { outputCap, visitorModels, type Config } from '../config.js';
 import type { ConcurrencyLimiter, ReleaseSlot } from '../limits/concurrency-limiter.js';
-import type { TokenBudget } from '../limits/token-budget.js';
+import type { BudgetReservation, TokenBudget } from '../limits/token-budget.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { ApiError } from '../http/api-error.js';
@@ -48,19 +48,21 @@ export interface ChatRouteOptions {
 /**
  * `POST /api/chat` and the two routes about a running reply, mounted at `/api/chat`.
  *
- * The path of a turn: rate limit → validate → the site's daily budget (`budget-exceeded`) → a
- * stream slot for the client IP (`busy`) → find or create the conversation → its caps and the
- * history within the token budget (`too-large`, all before any upstream call) → store the
- * visitor's message → store an empty `incomplete` reply → stream. The slot is held until the
- * reply ends (not until the reader leaves: the upstream call is what costs), and every path that
- * does not reach the stream gives it back. From there the `ReplyRun` owns the reply; this
+ * The path of a turn: rate limit → validate → a stream slot for the client IP (`busy`) → find the
+ * conversation → its caps and the history within the token budget (`too-large`) → a hold on the
+ * site's daily budget for the input and the output cap (`budget-exceeded`), all before any write
+ * or upstream call → create the conversation if new → store the visitor's message → store an
+ * empty `incomplete` reply → stream. The slot and the hold last until the reply ends (not until
+ * the reader leaves: the upstream call is what costs), when the hold settles to what the reply
+ * spent; every path that does not reach the stream gives both back. From there the `ReplyRun` owns the reply; this
  * response is only its reader, and leaving as a reader is what aborts the upstream (after the
  * resume grace).
  */
 export function chatRouter(options: ChatRouteOptions): Router {
   const { config, store, openai, replies, now, limiter, budget, metrics, buffer, bus } = options;
   const router = strictRouter();
-  const aliases = config.models.map((m) => m.alias);
+  const models = visitorModels(config);
+  const aliases = models.map((m) => m.alias);
   // A message at the limit fits even if every character arrives as a 6-byte `\uXXXX` escape.
   const bodyLimit = Math.max(16 * 1024, config.maxMessageChars * 6 + 4096);
 
@@ -87,21 +89,12 @@ export function chatRouter(options: ChatRouteOptions): Router {
     });
 
     let release: ReleaseSlot | undefined;
+    let reservation: BudgetReservation | undefined;
     try {
-      const request = parseChatRequest(req.body, { maxMessageChars: config.maxMessageChars, modelAliases: aliases });
-      const model = config.models.find((m) => m.alias === request.modelAlias);
+      const request = parseChatRequest(req.body, { maxMessageChars: config.maxMessageChars, modelAliases: aliases, modelChoice: config.modelPicker });
+      const model = models.find((m) => m.alias === request.modelAlias);
       if (model === undefined) throw new ApiError('unknown-model', 400, 'That model is not available here.');
 
-      if (config.dailyTokenBudget !== undefined && (await budget.exceeded(config.dailyTokenBudget))) {
-        // 503, not 429: the site is out of budget, not this visitor too fast. The message says
-        // nothing about money or tokens; Retry-After is the next UTC midnight.
-        throw new ApiError(
-          'budget-exceeded',
-          503,
-          'The assistant has answered all the questions it can for today. Please come back tomorrow.',
-          budget.secondsUntilReset(),
-        );
-      }
       release = await limiter.acquire(clientKey(req), config.maxStreamsPerIp);
       if (release === undefined) {
         throw new ApiError('busy', 429, 'You already have answers on the way. Please wait for them to finish.', 5);
@@ -122,7 +115,6 @@ export function chatRouter(options: ChatRouteOptions): Router {
       const retry = failedTurn(history, request.message);
       if (retry !== undefined) history = history.slice(0, -2);
       checkConversationCaps(history, request.message, config);
-      conversationId ??= await store.createConversation();
 
       const built = buildUpstreamMessages({
         systemPrompt: config.systemPrompt,
@@ -131,6 +123,22 @@ export function chatRouter(options: ChatRouteOptions): Router {
         budgetTokens: config.historyTokens,
       });
       if ('error' in built) throw new ApiError('too-large', 413, 'Your message is too long for the assistant. Please shorten it.');
+      const maxOutputTokens = outputCap(config, model.alias);
+      if (config.dailyTokenBudget !== undefined) {
+        // The most this reply can cost, held before the upstream call (see `TokenBudget`).
+        reservation = await budget.reserve({ inputTokens: built.inputTokens, outputTokens: maxOutputTokens }, config.dailyTokenBudget);
+        if (reservation === undefined) {
+          // 503, not 429: the site is out of budget, not this visitor too fast. The message says
+          // nothing about money or tokens; Retry-After is the next UTC midnight.
+          throw new ApiError(
+            'budget-exceeded',
+            503,
+            'The assistant has answered all the questions it can for today. Please come back tomorrow.',
+            budget.secondsUntilReset(),
+          );
+        }
+      }
+      conversationId ??= await store.createConversation();
 
       // The visitor's words are stored before the upstream call: nothing they typed is lost.
       if (retry !== undefined) {
@@ -146,7 +154,9 @@ export function chatRouter(options: ChatRouteOptions): Router {
 
       const log = requestLog(res);
       const slot = release;
-      release = undefined; // from here the run gives the slot back
+      const hold = reservation;
+      release = undefined; // from here the run gives the slot back, and settles the hold
+      reservation = undefined;
       res.locals.streamed = true;
       metrics.activeStreams.inc();
       const run = new ReplyRun({
@@ -162,12 +172,14 @@ export function chatRouter(options: ChatRouteOptions): Router {
         inputTokens: built.inputTokens,
         firstTokenTimeoutMs: config.firstTokenTimeoutMs,
         idleTimeoutMs: config.idleTimeoutMs,
+        maxOutputTokens,
+        maxTokensField: config.maxTokensField,
         resumeGraceMs: config.resumeGraceMs,
         buffer,
         now,
         logContent: config.logContent,
         onUpstreamError: (error) => metrics.upstreamFailed(error),
-        onEnd: accountFor({ metrics, budget, dailyTokenBudget: config.dailyTokenBudget, slot, log }),
+        onEnd: accountFor({ metrics, budget, hold, slot, log }),
       });
       replies.add(run);
       const unregister = [bus.onStop(run.messageId, () => run.abort('stop')), bus.onReader(run.messageId, () => run.readerSeen())];
@@ -185,6 +197,8 @@ export function chatRouter(options: ChatRouteOptions): Router {
       await run.run();
     } catch (error) {
       await release?.().catch(() => {});
+      // Refused before the upstream call: nothing was spent.
+      if (reservation !== undefined) await budget.settle(reservation, 0).catch((e: unknown) => requestLog(res).error({ err: e }, 'could not give back a budget hold'));
       next(error);
     }
   });
@@ -215,27 +229,29 @@ function failedTurn(history: readonly ChatMessage[], message: string): { questio
 
 /**
  * What happens when a reply ends, before its `message-end` goes out: the metrics, the stream slot
- * given back, and the tokens counted against the daily budget (from the usage chunk, or our
- * estimate when there was none). Failures are logged; the visitor's reply is not affected.
+ * given back, and the budget's hold settled to the tokens the reply spent (from the usage chunk,
+ * or our own count when there was none; see `ReplyRun` for what a failed reply costs). Failures
+ * are logged; the visitor's reply is not affected.
  */
 function accountFor(parts: {
   metrics: Metrics;
   budget: TokenBudget;
-  dailyTokenBudget: number | undefined;
+  /** Undefined when the site has no daily budget. */
+  hold: BudgetReservation | undefined;
   slot: ReleaseSlot;
   log: Logger;
 }): (summary: ReplySummary) => Promise<void> {
-  const { metrics, budget, dailyTokenBudget, slot, log } = parts;
+  const { metrics, budget, hold, slot, log } = parts;
   return async (summary) => {
     metrics.activeStreams.dec();
     metrics.replyEnded(summary);
     const spent = summary.usage.inputTokens + summary.usage.outputTokens;
     await Promise.all([
       slot().catch((error: unknown) => log.error({ err: error }, 'could not release the stream slot')),
-      dailyTokenBudget === undefined
+      hold === undefined
         ? undefined
         : budget
-            .add(spent)
+            .settle(hold, spent)
             .then(() => budget.used())
             .then((used) => metrics.budgetUsed.set(used))
             .catch((error: unknown) => log.error({ err: error, tokens: spent }, 'could not count tokens against the daily budget')),

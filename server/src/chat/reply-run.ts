@@ -5,6 +5,7 @@ import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { StreamBuffer } from '../replies/stream-buffer/stream-buffer.js';
 import type { UpstreamMessage } from './history.js';
+import type { MaxTokensField } from '../config.js';
 import { streamCompletion, toUpstreamError, type UpstreamError, type UpstreamFinishReason } from '../upstream/upstream.js';
 
 export interface ReplyRunOptions {
@@ -23,6 +24,9 @@ export interface ReplyRunOptions {
   inputTokens: number;
   firstTokenTimeoutMs: number;
   idleTimeoutMs: number;
+  /** The output-token cap of the alias (the fallback model gets the same), and its request field. */
+  maxOutputTokens: number;
+  maxTokensField: MaxTokensField;
   now: () => number;
   /**
    * How long the reply keeps running once its last reader has gone (`CHATDROP_RESUME_GRACE_MS`);
@@ -172,6 +176,9 @@ export class ReplyRun {
     let usage: Usage | undefined;
     let failure: UpstreamError | undefined;
     let upstreamModel = o.model;
+    // Whether any attempt may have been billed: all but those the upstream refused with an HTTP
+    // error status (it generated nothing). A drop, a timeout or an abort may have been billed.
+    let billable = false;
 
     this.#emit({ type: 'message-start', conversationId: o.conversationId, messageId: o.messageId, model: o.modelAlias });
     const models = o.fallbackModel === undefined ? [o.model] : [o.model, o.fallbackModel];
@@ -185,6 +192,8 @@ export class ReplyRun {
           signal: this.#controller.signal,
           firstTokenTimeoutMs: o.firstTokenTimeoutMs,
           idleTimeoutMs: o.idleTimeoutMs,
+          maxOutputTokens: o.maxOutputTokens,
+          maxTokensField: o.maxTokensField,
         })) {
           switch (event.type) {
             case 'text':
@@ -209,6 +218,7 @@ export class ReplyRun {
         failure = toUpstreamError(error);
         o.onUpstreamError?.(failure);
       }
+      billable ||= failure?.status === undefined || firstTokenMs !== undefined;
       const next = models[attempt + 1];
       if (failure === undefined || next === undefined || !worthFallingBack(failure, firstTokenMs, this.#controller.signal)) break;
       // The visitor has seen nothing yet, so another model can answer in its place (issue 5).
@@ -239,9 +249,10 @@ export class ReplyRun {
     const complete = finishReason === 'stop' || finishReason === 'length';
     await this.#persist(complete);
 
-    // No usage chunk (a compatible server that sends none, a drop, an abort): our own count, so
-    // the budget and the metrics still see what was probably billed.
-    usage ??= { inputTokens: o.inputTokens, outputTokens: this.#estimateOutputTokens() };
+    // No usage chunk (a compatible server that sends none, a drop, an abort): our own count of the
+    // input and of the text that came, so the budget and the metrics still see what was probably
+    // billed; nothing when every attempt was refused by the upstream outright.
+    usage ??= billable ? { inputTokens: o.inputTokens, outputTokens: this.#estimateOutputTokens() } : { inputTokens: 0, outputTokens: 0 };
     const summary: ReplySummary = {
       modelAlias: o.modelAlias,
       upstreamModel,

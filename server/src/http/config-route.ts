@@ -1,12 +1,14 @@
 import { Router } from 'express';
 import type { ModelOption, WidgetConfig } from '@chatdrop/shared';
-import type { Config } from '../config.js';
+import { visitorModels, type Config } from '../config.js';
 import { strictRouter } from './strict-router.js';
 
 /** `GET /api/config` and `GET /api/models`, mounted at `/api`: what the widget shows before a turn. */
 export function configRouter(options: { config: Config; demo: boolean }): Router {
   const { config, demo } = options;
-  const models: ModelOption[] = config.models.map((m) => ({ id: m.alias, label: m.alias }));
+  // Only what a visitor may choose: with the picker off, the default alias alone (the others are
+  // the owner's business, and naming them would invite requests for them).
+  const models: ModelOption[] = visitorModels(config).map((m) => ({ id: m.alias, label: m.alias }));
   // The contract's five fields, then the two optional ones, present only when configured so a
   // default server answers exactly the contract.
   const widgetConfig: WidgetConfig = {

@@ -1,4 +1,4 @@
-import { checkTokens, type TokenBudget } from './token-budget.js';
+import { checkTokens, type BudgetReservation, type TokenBudget } from './token-budget.js';
 import { secondsUntilNextUtcDay, utcDay } from './utc-day.js';
 
 export interface MemoryTokenBudgetOptions {
@@ -6,11 +6,16 @@ export interface MemoryTokenBudgetOptions {
   now?: () => number;
 }
 
-/** One instance: today's count, started afresh when the UTC day changes. */
+/**
+ * One instance: today's spent and held tokens, started afresh when the UTC day changes. Each call
+ * checks and updates without an `await` in between, so concurrent requests cannot both slip
+ * through the same gap.
+ */
 export class MemoryTokenBudget implements TokenBudget {
   readonly #now: () => number;
   #day = '';
   #used = 0;
+  #held = 0;
 
   constructor(options: MemoryTokenBudgetOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -21,14 +26,25 @@ export class MemoryTokenBudget implements TokenBudget {
     return this.#used;
   }
 
-  async add(tokens: number): Promise<void> {
-    checkTokens(tokens);
+  async reserve(request: { inputTokens: number; outputTokens: number }, limit: number): Promise<BudgetReservation | undefined> {
+    checkTokens(request.inputTokens);
+    checkTokens(request.outputTokens);
     this.#rollOver();
-    this.#used += tokens;
+    if (this.#used + this.#held + request.inputTokens > limit) return undefined;
+    const tokens = request.inputTokens + request.outputTokens;
+    this.#held += tokens;
+    return { day: this.#day, tokens, settled: false };
   }
 
-  async exceeded(limit: number): Promise<boolean> {
-    return (await this.used()) >= limit;
+  async settle(reservation: BudgetReservation, spentTokens: number): Promise<void> {
+    checkTokens(spentTokens);
+    if (reservation.settled) return;
+    reservation.settled = true;
+    this.#rollOver();
+    // A reservation from a day that has ended: that day's count is gone, and nothing reads it.
+    if (reservation.day !== this.#day) return;
+    this.#held -= reservation.tokens;
+    this.#used += spentTokens;
   }
 
   secondsUntilReset(): number {
@@ -40,6 +56,7 @@ export class MemoryTokenBudget implements TokenBudget {
     if (today !== this.#day) {
       this.#day = today;
       this.#used = 0;
+      this.#held = 0;
     }
   }
 }

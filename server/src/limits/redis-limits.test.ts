@@ -87,13 +87,32 @@ describe('RedisConcurrencyLimiter', () => {
 });
 
 describe('RedisTokenBudget', () => {
-  it('keeps one key per UTC day that expires by itself', async () => {
+  it('keeps its counts in keys per UTC day that expire by themselves, and settles a late reply against its own day', async () => {
     const keyPrefix = `test:${randomUUID()}:`;
     const redis = await client();
-    const budget = new RedisTokenBudget({ redis, keyPrefix, now: () => Date.parse('2026-03-01T08:00:00Z') });
-    await budget.add(42);
-    expect(await redis.get(`${keyPrefix}budget:2026-03-01`)).toBe('42');
+    let clock = Date.parse('2026-03-01T23:59:00Z');
+    const budget = new RedisTokenBudget({ redis, keyPrefix, now: () => clock });
+    const early = await budget.reserve({ inputTokens: 10, outputTokens: 100 }, 1_000);
+    await budget.settle(early!, 42);
+    const late = await budget.reserve({ inputTokens: 10, outputTokens: 100 }, 1_000);
+    expect(await redis.get(`${keyPrefix}budget:2026-03-01:held`)).toBe('110');
+    clock = Date.parse('2026-03-02T00:00:10Z');
+    await budget.settle(late!, 58);
+    expect(await redis.mget(`${keyPrefix}budget:2026-03-01`, `${keyPrefix}budget:2026-03-01:held`)).toEqual(['100', '0']);
     expect(await redis.ttl(`${keyPrefix}budget:2026-03-01`)).toBeGreaterThan(24 * 60 * 60);
+    expect(await redis.ttl(`${keyPrefix}budget:2026-03-01:held`)).toBeGreaterThan(24 * 60 * 60);
+    expect(await redis.exists(`${keyPrefix}budget:2026-03-02`)).toBe(0);
+  });
+
+  it('fails with StoreUnavailableError while Redis is down', async () => {
+    const port = await freePort();
+    const own = await startRedis(port);
+    const budget = new RedisTokenBudget({ redis: await client(`redis://127.0.0.1:${port}`) });
+    const held = await budget.reserve({ inputTokens: 1, outputTokens: 1 }, 100);
+    await stopRedis(own);
+    await expect(budget.reserve({ inputTokens: 1, outputTokens: 1 }, 100)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(budget.settle(held!, 2)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(budget.used()).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });
 

@@ -56,7 +56,7 @@ export class Metrics {
 
   readonly budgetUsed = new Gauge({
     name: 'chatdrop_budget_used_tokens',
-    help: 'Tokens spent today (UTC) against CHATDROP_DAILY_TOKEN_BUDGET, by the whole site, read at each scrape',
+    help: 'Tokens spent today (UTC) against CHATDROP_DAILY_TOKEN_BUDGET by the replies that have ended, by the whole site, read at each scrape',
     registers: [this.registry],
   });
 

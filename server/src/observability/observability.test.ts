@@ -26,6 +26,14 @@ const MARKER = 'zebra-marker-4711';
 
 const parsedLogs = (s: TestServer): Record<string, unknown>[] => s.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
 
+/**
+ * The request line is written when the response closes, which the client may see a moment after
+ * it has read the answer: wait for that event (with a generous cap), never for a fixed time.
+ */
+async function requestLinesFor(s: TestServer, count: number): Promise<void> {
+  await expect.poll(() => parsedLogs(s).filter((l) => l.msg === 'request done').length, { timeout: 10_000 }).toBeGreaterThanOrEqual(count);
+}
+
 /** Reads one sample's value from Prometheus text, e.g. `chatdrop_chat_requests_total{outcome="stop"}`. */
 function sample(text: string, name: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -60,6 +68,13 @@ describe('GET /metrics', () => {
       const open = await postChat(s.url, { message: 'Three' }, { signal: browser.signal });
       expect(open.status).toBe(200);
       expect((await postChat(s.url, { message: 'Four' })).status).toBe(429);
+      // A refused request counts when its response has closed, just after the client has the answer.
+      const scrape = (): Promise<string> => fetch(`${s.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } }).then((r) => r.text());
+      const refusals = async (): Promise<(number | undefined)[]> => {
+        const text = await scrape();
+        return [sample(text, 'chatdrop_chat_requests_total{outcome="bad-request"}'), sample(text, 'chatdrop_chat_requests_total{outcome="busy"}')];
+      };
+      await expect.poll(refusals, { timeout: 10_000 }).toEqual([1, 1]);
 
       const response = await fetch(`${s.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } });
       expect(response.status).toBe(200);
@@ -95,7 +110,7 @@ describe('logs', () => {
       const requestId = ok.headers.get('x-request-id');
       await readEvents(ok);
       await readEvents(await postChat(s.url, { message: 'Hi again' }));
-      await new Promise((resolve) => setTimeout(resolve, 50)); // the request line is written on close
+      await requestLinesFor(s, 2);
 
       const lines = parsedLogs(s);
       const reply = lines.find((l) => l.msg === 'reply ended' && l.reqId === requestId);
@@ -119,7 +134,7 @@ describe('logs', () => {
       await fetch(`${s.url}/api/chat`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `{"message": ${MARKER}}` });
       await fetch(`${s.url}/api/chat`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `{"message": 7, "x": "${MARKER}"}` });
       await fetch(`${s.url}/api/conversations/${MARKER}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await requestLinesFor(s, 4);
       expect(s.logs.length).toBeGreaterThan(5);
       // Its first characters: a JSON parse error quotes a few characters around the fault.
       for (const line of s.logs) expect(line).not.toContain(MARKER.slice(0, 8));

@@ -16,7 +16,11 @@ export function readFixture(name: string): Buffer {
 export type MockScript =
   /** Replays a recorded stream byte for byte, cut into chunks of these sizes (cycled). */
   | { kind: 'fixture'; file: string; chunkSizes?: number[]; delayMs?: number }
-  /** A generated stream in the real chat.completion.chunk shape. */
+  /**
+   * A generated stream in the real chat.completion.chunk shape. Each delta counts as one output
+   * token: like a real upstream, the mock stops at the request's `max_completion_tokens` (or
+   * `max_tokens`) with finish reason `length`, and never reports more output tokens than that.
+   */
   | {
       kind: 'deltas';
       deltas: string[];
@@ -103,7 +107,7 @@ export async function startMockUpstream(): Promise<MockUpstream> {
       });
       const script = queue.shift() ?? last;
       if (queue.length === 0) last = script;
-      void play(script, res).catch(() => res.destroy());
+      void play(script, res, record.body).catch(() => res.destroy());
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -155,7 +159,14 @@ async function dropConnection(res: ServerResponse): Promise<void> {
   res.socket?.destroy();
 }
 
-async function play(script: MockScript, res: ServerResponse): Promise<void> {
+/** The output-token cap a request carries, in either of its two names. */
+function outputCap(body: unknown): number {
+  const { max_completion_tokens: modern, max_tokens: legacy } = (body ?? {}) as Record<string, unknown>;
+  const cap = typeof modern === 'number' ? modern : legacy;
+  return typeof cap === 'number' && cap > 0 ? cap : Infinity;
+}
+
+async function play(script: MockScript, res: ServerResponse, body: unknown): Promise<void> {
   switch (script.kind) {
     case 'fixture': {
       const bytes = readFixture(script.file);
@@ -172,6 +183,8 @@ async function play(script: MockScript, res: ServerResponse): Promise<void> {
       return;
     }
     case 'deltas': {
+      const cap = outputCap(body);
+      if (script.deltas.length > cap) script = { ...script, deltas: script.deltas.slice(0, cap), finishReason: 'length' };
       res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' });
       const id = 'chatcmpl-mock';
       const frame = (choices: unknown[], extra: object = {}): string =>
@@ -199,7 +212,7 @@ async function play(script: MockScript, res: ServerResponse): Promise<void> {
         return;
       }
       res.write(frame([choice({}, script.finishReason ?? 'stop')]));
-      const usage = script.usage === undefined ? { prompt: 17, completion: script.deltas.length } : script.usage;
+      const usage = script.usage === undefined ? { prompt: 17, completion: script.deltas.length } : script.usage && { ...script.usage, completion: Math.min(script.usage.completion, cap) };
       if (usage !== null) {
         res.write(frame([], { usage: { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion } }));
       }

@@ -33,6 +33,20 @@ describe('the offline demo model', () => {
     if (end.type === 'message-end') expect(end.usage.outputTokens).toBeGreaterThan(20);
   });
 
+  it('stops at the output-token cap with finish reason length, as a real model would', async () => {
+    const capped = await startTestServer({ upstream: { baseUrl: demo.baseUrl } as MockUpstream, demo: true, env: { CHATDROP_MAX_OUTPUT_TOKENS: '12' } });
+    try {
+      const { events } = await readEvents(await postChat(capped.url, { message: 'Hi' }));
+      const end = events.at(-1)!.event;
+      expect(end).toMatchObject({ type: 'message-end', finishReason: 'length' });
+      if (end.type === 'message-end') expect(end.usage.outputTokens).toBeGreaterThan(0);
+      if (end.type === 'message-end') expect(end.usage.outputTokens).toBeLessThanOrEqual(12);
+      expect(textOf(events)).toMatch(/^Hello! I'm the \*\*offline demo model/);
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('is announced by /api/config', async () => {
     expect((await request(server.url).get('/api/config')).body.demo).toBe(true);
   });

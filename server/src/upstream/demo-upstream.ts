@@ -40,7 +40,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, delayMs: number
     sendError(res, 404, 'Only POST /v1/chat/completions exists on the offline demo model.', 'invalid_request_error');
     return;
   }
-  let body: { messages?: { role?: string; content?: unknown }[]; stream?: boolean; model?: string };
+  let body: { messages?: { role?: string; content?: unknown }[]; stream?: boolean; model?: string; max_completion_tokens?: unknown; max_tokens?: unknown };
   try {
     body = JSON.parse(await readBody(req)) as typeof body;
   } catch {
@@ -66,17 +66,29 @@ async function handle(req: IncomingMessage, res: ServerResponse, delayMs: number
     `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra })}\n\n`;
   const choice = (delta: object, finishReason: string | null = null): object => ({ index: 0, delta, logprobs: null, finish_reason: finishReason });
 
+  // The output-token cap, honoured as a real model would (whole words here): the reply stops at
+  // it with finish reason `length`, so CHATDROP_MAX_OUTPUT_TOKENS can be seen at work offline.
+  const requested = typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : body.max_tokens;
+  const cap = typeof requested === 'number' && requested > 0 ? requested : Infinity;
+  let completionTokens = 0;
+  let finishReason = 'stop';
+
   res.write(chunk([choice({ role: 'assistant', content: '', refusal: null })]));
   // Words with the whitespace before them, so the text arrives exactly as written.
   for (const piece of reply.match(/\s*\S+/g) ?? []) {
+    const tokens = countTokens(piece, AS_PLAIN_TEXT);
+    if (completionTokens + tokens > cap) {
+      finishReason = 'length';
+      break;
+    }
+    completionTokens += tokens;
     if (gone) return;
     await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (gone) return;
     res.write(chunk([choice({ content: piece })]));
   }
   const promptTokens = messages.reduce((sum, m) => sum + 3 + countTokens(String(m.content ?? ''), AS_PLAIN_TEXT), 3);
-  const completionTokens = countTokens(reply, AS_PLAIN_TEXT);
-  res.write(chunk([choice({}, 'stop')]));
+  res.write(chunk([choice({}, finishReason)]));
   res.write(
     chunk([], { usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } }),
   );

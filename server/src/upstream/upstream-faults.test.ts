@@ -119,7 +119,8 @@ describe('401, 403 and 400 from the upstream', () => {
 });
 
 describe('a fallback model per alias', () => {
-  const env = { CHATDROP_MODELS: 'fast=gpt-primary,smart=gpt-smart', CHATDROP_FALLBACKS: 'fast=gpt-backup' };
+  // The picker on, so a request can name the alias without a fallback.
+  const env = { CHATDROP_MODELS: 'fast=gpt-primary,smart=gpt-smart', CHATDROP_MODEL_PICKER: '1', CHATDROP_FALLBACKS: 'fast=gpt-backup' };
 
   it('answers with the fallback model when the primary fails before its first token, and logs it', () =>
     withServer(env, async (s) => {

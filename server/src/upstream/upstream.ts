@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import type { ApiErrorCode } from '@chatdrop/shared';
 import type { UpstreamMessage } from '../chat/history.js';
 import { SecretRedactor } from '../observability/secret-redactor.js';
+import type { MaxTokensField } from '../config.js';
 
 /** What one upstream chunk means to us: text, the end reason, or the token count. */
 export type UpstreamEvent =
@@ -21,6 +22,12 @@ export interface UpstreamRequest {
   firstTokenTimeoutMs: number;
   /** Between two chunks once the stream runs. */
   idleTimeoutMs: number;
+  /**
+   * The most output tokens the reply may have (`CHATDROP_MAX_OUTPUT_TOKENS`), sent in `maxTokensField`;
+   * a reply that reaches it ends with finish reason `length`.
+   */
+  maxOutputTokens: number;
+  maxTokensField: MaxTokensField;
 }
 
 /** An upstream failure translated for the visitor; `detail` is for the log only. */
@@ -85,6 +92,9 @@ export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest
         messages: request.messages,
         stream: true,
         stream_options: { include_usage: true },
+        ...(request.maxTokensField === 'max_tokens'
+          ? { max_tokens: request.maxOutputTokens }
+          : { max_completion_tokens: request.maxOutputTokens }),
       },
       { signal: inner.signal },
     );
