@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseHandoffConfig, type HandoffConfig } from './handoff/handoff-config.js';
 
 /** One entry of the model allowlist (`CHATDROP_MODELS`): the alias browsers send, the id upstream gets. */
 export interface ModelEntry {
@@ -71,6 +72,8 @@ export interface Config {
    * site can turn the picker on before it adds a second model.
    */
   modelPicker: boolean;
+  /** Hand-off channels (webhook, email); undefined when none is configured: no "Talk to a person". */
+  handoff: HandoffConfig | undefined;
 }
 
 /** A configuration mistake; the message names the variable, so the operator can fix it. */
@@ -139,6 +142,7 @@ export function parseConfig(env: Env): Config {
     metricsToken: metricsToken(get('CHATDROP_METRICS_TOKEN')),
     supportUrl: supportUrl(get('CHATDROP_SUPPORT_URL')),
     modelPicker: flag(get('CHATDROP_MODEL_PICKER'), 'CHATDROP_MODEL_PICKER'),
+    handoff: parseHandoffConfig(get),
   };
 }
 
