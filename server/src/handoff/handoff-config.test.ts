@@ -21,7 +21,9 @@ describe('hand-off configuration', () => {
         to: ['team@example.com', 'lead@example.com'],
         from: { name: 'Chatdrop', address: 'team@example.com' },
       },
+      perAddressPerHour: 10,
     });
+    expect(parseConfig({ CHATDROP_HANDOFF_WEBHOOK: 'http://127.0.0.1:9/x', CHATDROP_HANDOFF_RATE_LIMIT: '3' }).handoff?.perAddressPerHour).toBe(3);
   });
 
   it('takes a From address with or without a name', () => {
@@ -47,6 +49,8 @@ describe('hand-off configuration', () => {
     [{ CHATDROP_HANDOFF_SMTP: 'smtp://127.0.0.1:25', CHATDROP_HANDOFF_EMAIL_TO: 'team' }, 'CHATDROP_HANDOFF_EMAIL_TO'],
     [{ CHATDROP_HANDOFF_SMTP: 'smtp://127.0.0.1:25', CHATDROP_HANDOFF_EMAIL_TO: 'a@example.com', CHATDROP_HANDOFF_EMAIL_FROM: 'Bad\nName <x@example.com>' }, 'CHATDROP_HANDOFF_EMAIL_FROM'],
     [{ CHATDROP_HANDOFF_EMAIL_FROM: 'x@example.com' }, 'CHATDROP_HANDOFF_EMAIL_FROM'],
+    [{ CHATDROP_HANDOFF_WEBHOOK: 'https://h.example', CHATDROP_HANDOFF_RATE_LIMIT: '0' }, 'CHATDROP_HANDOFF_RATE_LIMIT'],
+    [{ CHATDROP_HANDOFF_WEBHOOK: 'https://h.example', CHATDROP_HANDOFF_RATE_LIMIT: 'lots' }, 'CHATDROP_HANDOFF_RATE_LIMIT'],
   ])('refuses %j naming %s', (env, name) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(name);

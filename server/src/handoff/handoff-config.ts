@@ -1,6 +1,9 @@
 import { ConfigError } from '../config.js';
 import { isPlausibleEmail } from './email-address.js';
 
+/** Hand-off requests one address may make per hour: a visitor asks once or twice, not more. */
+export const DEFAULT_PER_ADDRESS_PER_HOUR = 10;
+
 /** Where hand-offs go; built by `parseHandoffConfig`, undefined when no channel is configured. */
 export interface HandoffConfig {
   /** `CHATDROP_HANDOFF_WEBHOOK`, signed with `CHATDROP_HANDOFF_WEBHOOK_SECRET` when set. */
@@ -10,6 +13,8 @@ export interface HandoffConfig {
    * `CHATDROP_HANDOFF_EMAIL_TO`, from `CHATDROP_HANDOFF_EMAIL_FROM` (default: the first team address).
    */
   email: { smtpUrl: string; to: string[]; from: { name: string; address: string } } | undefined;
+  /** `CHATDROP_HANDOFF_RATE_LIMIT`: hand-off requests per hour per client address. */
+  perAddressPerHour: number;
 }
 
 /**
@@ -23,6 +28,10 @@ export function parseHandoffConfig(get: (name: string) => string | undefined): H
   const smtpUrl = get('CHATDROP_HANDOFF_SMTP');
   const to = get('CHATDROP_HANDOFF_EMAIL_TO');
   const from = get('CHATDROP_HANDOFF_EMAIL_FROM');
+  const rate = get('CHATDROP_HANDOFF_RATE_LIMIT');
+  if (rate !== undefined && (!/^\d+$/.test(rate) || Number(rate) < 1 || Number(rate) > 1_000_000)) {
+    throw new ConfigError(`CHATDROP_HANDOFF_RATE_LIMIT: expected a whole number from 1 to 1000000, got "${rate}"`);
+  }
 
   if (webhookUrl !== undefined && !hasScheme(webhookUrl, ['http:', 'https:'])) {
     throw new ConfigError('CHATDROP_HANDOFF_WEBHOOK: expected an http:// or https:// URL');
@@ -54,7 +63,11 @@ export function parseHandoffConfig(get: (name: string) => string | undefined): H
     email = { smtpUrl, to: team, from: sender(from, team[0] as string) };
   }
   if (webhookUrl === undefined && email === undefined) return undefined;
-  return { webhook: webhookUrl === undefined ? undefined : { url: webhookUrl, secret }, email };
+  return {
+    webhook: webhookUrl === undefined ? undefined : { url: webhookUrl, secret },
+    email,
+    perAddressPerHour: rate === undefined ? DEFAULT_PER_ADDRESS_PER_HOUR : Number(rate),
+  };
 }
 
 function hasScheme(raw: string, schemes: string[]): boolean {

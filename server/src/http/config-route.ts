@@ -3,10 +3,10 @@ import type { ModelOption, WidgetConfig } from '@chatdrop/shared';
 import type { Config } from '../config.js';
 
 /** `GET /api/config` and `GET /api/models`, mounted at `/api`: what the widget shows before a turn. */
-export function configRouter(options: { config: Config; demo: boolean }): Router {
+export function configRouter(options: { config: Config; demo: boolean; handoff?: boolean }): Router {
   const { config, demo } = options;
   const models: ModelOption[] = config.models.map((m) => ({ id: m.alias, label: m.alias }));
-  // The contract's five fields, then the two optional ones, present only when configured so a
+  // The contract's five fields, then the optional ones, present only when configured so a
   // default server answers exactly the contract.
   const widgetConfig: WidgetConfig = {
     title: config.title,
@@ -16,6 +16,7 @@ export function configRouter(options: { config: Config; demo: boolean }): Router
     demo,
     ...(config.supportUrl === undefined ? {} : { supportUrl: config.supportUrl }),
     ...(config.modelPicker ? { modelPicker: true } : {}),
+    ...(options.handoff === true ? { handoff: true } : {}),
   };
   const router = Router();
   // Short-lived caching: a config change shows up within a minute, and a page full of widgets

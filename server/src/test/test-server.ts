@@ -28,7 +28,7 @@ export interface TestServerOptions {
   /** Another store (Redis); closed with the server. A fresh SQLite file otherwise. */
   store?: ConversationStore;
   /** Shared parts, e.g. one `TokenBudget` or `ConcurrencyLimiter` for two servers (several instances). */
-  shared?: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore' | 'streamBuffer' | 'replyBus'>;
+  shared?: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore' | 'streamBuffer' | 'replyBus' | 'handoff'>;
 }
 
 export interface TestServer {

@@ -1,8 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** What the receiver does with one request: answer 500, never answer, or accept with 200. */
-export type WebhookBehaviour = 'fail' | 'hang' | 'accept';
+/** What the receiver does with one request: answer 500, never answer, accept with 200 after 300 ms, or at once. */
+export type WebhookBehaviour = 'fail' | 'hang' | 'slow' | 'accept';
 
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
@@ -38,16 +38,25 @@ export async function startWebhookReceiver(script: WebhookBehaviour[] = [], port
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const behaviour = plan.shift() ?? 'accept';
-      requests.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), behaviour });
-      for (const wake of waiters) wake();
-      if (behaviour === 'hang') return; // the sender's timeout has to end it
-      res.writeHead(behaviour === 'fail' ? 500 : 200, { 'Content-Type': 'text/plain' });
-      res.end(behaviour === 'fail' ? 'receiver is down\n' : 'ok\n');
+      const received = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), behaviour };
+      if (behaviour === 'hang') {
+        requests.push(received);
+        for (const wake of waiters) wake();
+        return; // the sender's timeout has to end it
+      }
+      const answer = () => {
+        requests.push(received);
+        res.writeHead(behaviour === 'fail' ? 500 : 200, { 'Content-Type': 'text/plain' });
+        res.end(behaviour === 'fail' ? 'receiver is down\n' : 'ok\n');
+        for (const wake of waiters) wake();
+      };
+      if (behaviour === 'slow') setTimeout(answer, 300);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const { port: bound } = server.address() as AddressInfo;
-  const accepted = () => requests.filter((r) => r.behaviour === 'accept');
+  const accepted = () => requests.filter((r) => r.behaviour === 'accept' || r.behaviour === 'slow');
   const waitFor = (pick: () => ReceivedWebhook[], count: number, timeoutMs: number, what: string) =>
     new Promise<ReceivedWebhook[]>((resolve, reject) => {
       const check = () => {
