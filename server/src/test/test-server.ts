@@ -11,6 +11,7 @@ import { createUpstreamClient } from '../upstream/upstream-client.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { MockUpstream } from './mock-upstream.js';
+import { createHandoff, type HandoffService } from '../handoff/handoff-service.js';
 
 /** A key no response, header or log line may ever contain. */
 export const CANARY_KEY = 'sk-canary-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e';
@@ -40,6 +41,8 @@ export interface TestServer {
   /** Every log line, raw JSON. */
   logs: string[];
   widgetFile: string;
+  /** "Talk to a person", when the environment configures a channel (or the test passed one). */
+  handoff: HandoffService | undefined;
   /** Cuts every open connection, as a network change would, and keeps listening. */
   dropConnections(): void;
   close(): Promise<void>;
@@ -68,6 +71,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const store = options.store ?? new SqliteStore({ path: dbPath });
   const replies = new ReplyRegistry();
   const openai = createUpstreamClient(config);
+  // Built as main.ts builds it (outbox in the same SQLite file) unless the test brings its own.
+  const ownHandoff = options.shared?.handoff === undefined ? createHandoff({ config, logger }) : undefined;
+  const handoff = options.shared?.handoff ?? ownHandoff;
   const app = createApp({
     config,
     store,
@@ -78,7 +84,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     widgetFile,
     demoDir: join(dir, 'demo'),
     ...options.shared,
+    handoff,
   });
+  ownHandoff?.dispatcher.start();
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -91,6 +99,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     dbPath,
     logs,
     widgetFile,
+    handoff,
     dropConnections() {
       server.closeAllConnections();
     },
@@ -98,6 +107,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await replies.drain(0);
+      await ownHandoff?.dispatcher.stop(0);
+      await ownHandoff?.outbox.close();
       await store.close();
       if (options.dbPath === undefined) rmSync(dir, { recursive: true, force: true });
     },
