@@ -24,7 +24,7 @@ export interface ChatdropApi {
   destroy(): void;
   /**
    * Returns a function that removes the handler. `handoff` comes with `{ conversationId }` once the
-   * server has stored a "Talk to a person" request (the visitor's address stays out of the page's reach).
+   * server has stored a "Talk to a person" request (no address in it: analytics need none).
    */
   on(event: ChatdropEventName, handler: (detail?: unknown) => void): () => void;
 }
