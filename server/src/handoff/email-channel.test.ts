@@ -35,7 +35,7 @@ async function smtp(refuse = 0): Promise<SmtpReceiver> {
 }
 
 function channel(smtpUrl: string): EmailChannel {
-  const made = new EmailChannel({ smtpUrl, ...team, timeoutMs: 2_000 });
+  const made = new EmailChannel({ smtpUrl, ...team, timeoutMs: 5_000 });
   open.push(made);
   return made;
 }

@@ -93,10 +93,14 @@ async function receiver(script: WebhookBehaviour[]): Promise<WebhookReceiver> {
   return started;
 }
 
+/**
+ * The channel's timeout is real time (the receiver answers over loopback): long enough that a
+ * loaded machine's answer is not taken for a hang, short enough that a 'hang' costs little.
+ */
 function dispatcher(box: HandoffOutbox, url: string, over: Partial<DispatcherOptions> = {}): HandoffDispatcher {
   const made = new HandoffDispatcher({
     outbox: box,
-    channels: [new WebhookChannel({ url, secret: undefined, timeoutMs: 300 })],
+    channels: [new WebhookChannel({ url, secret: undefined, timeoutMs: 1_500 })],
     logger,
     now: () => clock.now,
     scheduler: clock,
@@ -172,7 +176,7 @@ describe('HandoffDispatcher', () => {
     const warnings = logs.filter((l) => l.msg === 'hand-off delivery failed; retrying').map((l) => [l.reason, l.retryInMs]);
     expect(warnings).toEqual([
       ['HTTP 500: receiver is down', 7_500],
-      ['no answer within 300 ms', 15_000],
+      ['no answer within 1500 ms', 15_000],
       ['HTTP 500: receiver is down', 30_000],
     ]);
   });

@@ -195,7 +195,8 @@ export class HandoffDispatcher {
 
   async #deliver(channel: HandoffChannel, claim: Claim): Promise<void> {
     const { handoff, attempt } = claim;
-    const log = this.#log.child({ handoffId: handoff.id, conversationId: handoff.conversationId, channel: channel.name, attempt });
+    // The hand-off id, never the conversation id: that one is a credential (it lets a browser read the conversation).
+    const log = this.#log.child({ handoffId: handoff.id, channel: channel.name, attempt });
     const started = this.#now();
     try {
       await channel.deliver(handoff, attempt, this.#stopping.signal);

@@ -63,8 +63,8 @@ async function instance(hook: WebhookReceiver, mail: SmtpReceiver): Promise<Inst
     logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
     dispatcher: { baseDelayMs: 40, maxDelayMs: 200, pollMs: 100 },
     channels: [
-      new WebhookChannel({ ...config.handoff!.webhook!, timeoutMs: 2_000 }),
-      new EmailChannel({ ...config.handoff!.email!, timeoutMs: 2_000 }),
+      new WebhookChannel({ ...config.handoff!.webhook!, timeoutMs: 5_000 }),
+      new EmailChannel({ ...config.handoff!.email!, timeoutMs: 5_000 }),
     ],
   })!;
   const store = await RedisStore.open({ url: redisUrl });

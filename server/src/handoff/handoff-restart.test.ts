@@ -146,6 +146,7 @@ describe('hand-off across a restart', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     const log = [...first.lines, ...second.lines].join('\n');
-    for (const secret of [CANARY_KEY, SECRET, SMTP_PASSWORD, 'visitor@example.com', 'Order 1234']) expect(log).not.toContain(secret);
+    // Nor the conversation id, which lets a browser read the conversation.
+    for (const secret of [CANARY_KEY, SECRET, SMTP_PASSWORD, 'visitor@example.com', 'Order 1234', conversationId]) expect(log).not.toContain(secret);
   }, 60_000);
 });

@@ -55,7 +55,7 @@ async function start(env: Env, options: { webhookTimeoutMs?: number } = {}): Pro
         ? undefined
         : [
             ...(settings.webhook ? [new WebhookChannel({ ...settings.webhook, timeoutMs: options.webhookTimeoutMs ?? 2_000 })] : []),
-            ...(settings.email ? [new EmailChannel({ ...settings.email, timeoutMs: 2_000 })] : []),
+            ...(settings.email ? [new EmailChannel({ ...settings.email, timeoutMs: 5_000 })] : []),
           ],
   });
   const server = await startTestServer({ upstream, env, dbPath, shared: { handoff } });
@@ -111,7 +111,7 @@ describe('POST /api/handoff', () => {
         CHATDROP_HANDOFF_SMTP: mail.url,
         CHATDROP_HANDOFF_EMAIL_TO: 'team@example.com',
       },
-      { webhookTimeoutMs: 300 },
+      { webhookTimeoutMs: 1_500 },
     );
     expect((await request(server.url).get('/api/config')).body.handoff).toBe(true);
 

@@ -171,7 +171,7 @@ describe('WebhookChannel', () => {
       });
     });
     // A 2xx with a stalled body still counts as accepted: the status is the receiver's answer.
-    await new WebhookChannel({ url: trickle, secret: undefined, timeoutMs: 300 }).deliver(handoff, 1, new AbortController().signal);
+    await new WebhookChannel({ url: trickle, secret: undefined, timeoutMs: 1_500 }).deliver(handoff, 1, new AbortController().signal);
   });
 
   it('says so when the receiver cannot be reached', async () => {
