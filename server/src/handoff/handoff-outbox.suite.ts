@@ -204,6 +204,16 @@ export function handoffOutboxSuite(name: string, open: () => Promise<OpenedOutbo
       expect(view.get('b')![0]!.deliveries.map((d) => d.channel)).toEqual(['email']);
     });
 
+    it('lists recent hand-offs newest first, a page at a time', async () => {
+      for (let i = 0; i < 5; i++) await outbox.add(handoff({ conversationId: `c${i}` }), rules(START + i * MINUTE));
+      const first = await outbox.recentHandoffs(2);
+      expect(first.map((h) => h.conversationId)).toEqual(['c4', 'c3']);
+      expect(first[0]!.deliveries.map((d) => d.state)).toEqual(['pending', 'pending']);
+      const next = await outbox.recentHandoffs(10, Date.parse(first.at(-1)!.createdAt));
+      expect(next.map((h) => h.conversationId)).toEqual(['c2', 'c1', 'c0']);
+      expect(await outbox.recentHandoffs(10, START)).toEqual([]);
+    });
+
     it('deletes hand-offs created before the cutoff, with their deliveries', async () => {
       await outbox.add(handoff({ conversationId: 'old' }), rules(START));
       await outbox.add(handoff({ conversationId: 'new' }), rules(START + HOUR));

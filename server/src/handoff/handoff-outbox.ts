@@ -126,6 +126,11 @@ export interface HandoffOutbox {
    * states: what the support inbox marks on a conversation. Conversations without any are absent.
    */
   handoffsFor(conversationIds: readonly string[]): Promise<Map<string, HandoffSummary[]>>;
+  /**
+   * Hand-offs newest first, `limit` at most, created before `beforeMs` when given (the next page
+   * starts before the last one's `createdAt`): the inbox's "hand-offs" filter.
+   */
+  recentHandoffs(limit: number, beforeMs?: number): Promise<HandoffSummary[]>;
   /** Deletes hand-offs created before `cutoffMs` (retention), whatever their state. */
   deleteCreatedBefore(cutoffMs: number): Promise<number>;
   close(): Promise<void>;

@@ -54,7 +54,7 @@ async function start(env: Env, options: { webhookTimeoutMs?: number } = {}): Pro
       settings === undefined
         ? undefined
         : [
-            ...(settings.webhook ? [new WebhookChannel({ ...settings.webhook, timeoutMs: options.webhookTimeoutMs ?? 2_000 })] : []),
+            ...(settings.webhook ? [new WebhookChannel({ ...settings.webhook, timeoutMs: options.webhookTimeoutMs ?? 5_000 })] : []),
             ...(settings.email ? [new EmailChannel({ ...settings.email, timeoutMs: 5_000 })] : []),
           ],
   });

@@ -130,30 +130,42 @@ export class RedisOutbox implements HandoffOutbox {
     const out = new Map<string, HandoffSummary[]>();
     for (const conversationId of new Set(conversationIds)) {
       const ids = await this.#call(() => this.#redis.zrange(this.#key('handoffs-of', conversationId), 0, '-1'));
-      if (ids.length === 0) continue;
-      const pipeline = this.#redis.pipeline();
-      for (const id of ids) pipeline.hgetall(this.#handoffKey(id));
-      const replies = (await this.#call(() => pipeline.exec())) ?? [];
-      const summaries: HandoffSummary[] = [];
-      ids.forEach((id, i) => {
-        const [error, fields] = replies[i] ?? [new Error('no reply'), undefined];
-        if (error) throw new StoreUnavailableError('Redis read failed', { cause: error });
-        const hash = fields as Record<string, string>;
-        if (hash.doc === undefined) return; // expired
-        const doc = JSON.parse(hash.doc) as Doc;
-        summaries.push({
-          id,
-          conversationId: doc.conversationId,
-          email: doc.email,
-          note: doc.note,
-          page: doc.page,
-          createdAt: iso(hash.createdAt ?? '0'),
-          deliveries: CHANNELS.flatMap((channel) => deliveryOf(hash, channel)),
-        });
-      });
+      const summaries = await this.#summaries(ids);
       if (summaries.length > 0) out.set(conversationId, summaries);
     }
     return out;
+  }
+
+  async recentHandoffs(limit: number, beforeMs?: number): Promise<HandoffSummary[]> {
+    const max = beforeMs === undefined ? '+inf' : `(${beforeMs}`;
+    const ids = await this.#call(() => this.#redis.zrevrangebyscore(this.#key('handoffs-by-time'), max, '-inf', 'LIMIT', 0, limit));
+    return this.#summaries(ids);
+  }
+
+  /** The summaries of these hand-offs, in the given order; expired ones are left out. */
+  async #summaries(ids: string[]): Promise<HandoffSummary[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.#handoffKey(id));
+    const replies = (await this.#call(() => pipeline.exec())) ?? [];
+    const summaries: HandoffSummary[] = [];
+    ids.forEach((id, i) => {
+      const [error, fields] = replies[i] ?? [new Error('no reply'), undefined];
+      if (error) throw new StoreUnavailableError('Redis read failed', { cause: error });
+      const hash = fields as Record<string, string>;
+      if (hash.doc === undefined) return; // expired
+      const doc = JSON.parse(hash.doc) as Doc;
+      summaries.push({
+        id,
+        conversationId: doc.conversationId,
+        email: doc.email,
+        note: doc.note,
+        page: doc.page,
+        createdAt: iso(hash.createdAt ?? '0'),
+        deliveries: CHANNELS.flatMap((channel) => deliveryOf(hash, channel)),
+      });
+    });
+    return summaries;
   }
 
   async deleteCreatedBefore(cutoffMs: number): Promise<number> {

@@ -120,6 +120,10 @@ export class SqliteOutbox implements HandoffOutbox {
         `SELECT id, conversation_id, email, note, page, created_at FROM handoffs
          WHERE conversation_id = ? ORDER BY created_at, rowid`,
       ),
+      newest: db.prepare<[number, number], Omit<HandoffRow, 'transcript'>>(
+        `SELECT id, conversation_id, email, note, page, created_at FROM handoffs
+         WHERE created_at < ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+      ),
       deliveriesOf: db.prepare<[string], DeliveryRow>(
         `SELECT handoff_id, channel, state, attempts, due_at, last_error, updated_at FROM handoff_deliveries
          WHERE handoff_id = ? ORDER BY channel DESC`,
@@ -199,20 +203,25 @@ export class SqliteOutbox implements HandoffOutbox {
     for (const conversationId of new Set(conversationIds)) {
       const rows = this.#sql.ofConversation.all(conversationId);
       if (rows.length === 0) continue;
-      out.set(
-        conversationId,
-        rows.map((row) => ({
-          id: row.id,
-          conversationId: row.conversation_id,
-          email: row.email,
-          note: row.note,
-          page: row.page,
-          createdAt: new Date(row.created_at).toISOString(),
-          deliveries: this.#sql.deliveriesOf.all(row.id).map(toStatus),
-        })),
-      );
+      out.set(conversationId, rows.map((row) => this.#summary(row)));
     }
     return out;
+  }
+
+  async recentHandoffs(limit: number, beforeMs = Number.MAX_SAFE_INTEGER): Promise<HandoffSummary[]> {
+    return this.#sql.newest.all(beforeMs, limit).map((row) => this.#summary(row));
+  }
+
+  #summary(row: Omit<HandoffRow, 'transcript'>): HandoffSummary {
+    return {
+      id: row.id,
+      conversationId: row.conversation_id,
+      email: row.email,
+      note: row.note,
+      page: row.page,
+      createdAt: new Date(row.created_at).toISOString(),
+      deliveries: this.#sql.deliveriesOf.all(row.id).map(toStatus),
+    };
   }
 
   async deleteCreatedBefore(cutoffMs: number): Promise<number> {
