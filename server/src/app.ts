@@ -27,6 +27,8 @@ import { STRICT_ROUTING, strictRouter } from './http/strict-router.js';
 import { MemoryStreamBuffer } from './replies/stream-buffer/memory-stream-buffer.js';
 import { runningTtlMs, type StreamBuffer } from './replies/stream-buffer/stream-buffer.js';
 import { widgetRouter } from './http/widget-route.js';
+import { handoffRouter } from './handoff/handoff-route.js';
+import type { HandoffService } from './handoff/handoff-service.js';
 
 export interface AppOptions {
   config: Config;
@@ -60,6 +62,11 @@ export interface AppOptions {
    * shares across instances lives there. Unset: one instance, memory and SQLite.
    */
   redis?: Redis;
+  /**
+   * "Talk to a person" (`createHandoff` in handoff/handoff-service.ts), when a channel is
+   * configured; unset: `/api/config` has no `handoff` and `POST /api/handoff` is a 404.
+   */
+  handoff?: HandoffService;
 }
 
 /**
@@ -91,7 +98,8 @@ export function createApp(options: AppOptions): express.Express {
   api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, logger, buffer, bus }));
   api.use('/conversations', conversationsRouter({ store, replies, bus }));
   api.use('/feedback', feedbackRouter({ store }));
-  api.use(configRouter({ config, demo }));
+  if (options.handoff !== undefined) api.use('/handoff', handoffRouter({ store, handoff: options.handoff, now, logger }));
+  api.use(configRouter({ config, demo, handoff: options.handoff !== undefined }));
   api.use(apiNotFound);
   app.use('/api', api);
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseHandoffConfig, type HandoffConfig } from './handoff/handoff-config.js';
 
 /** One entry of the model allowlist (`CHATDROP_MODELS`): the alias browsers send, the id upstream gets. */
 export interface ModelEntry {
@@ -77,6 +78,8 @@ export interface Config {
   maxOutputTokensPerAlias: ReadonlyMap<string, number>;
   /** The request field that carries the cap (`CHATDROP_MAX_TOKENS_FIELD`; see `maxTokensField`). */
   maxTokensField: MaxTokensField;
+  /** Hand-off channels (webhook, email); undefined when none is configured: no "Talk to a person". */
+  handoff: HandoffConfig | undefined;
 }
 
 /** The two names of the output-token cap in Chat Completions requests. */
@@ -163,6 +166,7 @@ export function parseConfig(env: Env): Config {
     modelPicker: flag(get('CHATDROP_MODEL_PICKER'), 'CHATDROP_MODEL_PICKER'),
     ...maxOutputTokens(get('CHATDROP_MAX_OUTPUT_TOKENS'), get('CHATDROP_MODELS') ?? 'fast=gpt-4.1-mini'),
     maxTokensField: maxTokensField(get('CHATDROP_MAX_TOKENS_FIELD'), get('OPENAI_BASE_URL')),
+    handoff: parseHandoffConfig(get),
   };
 }
 

@@ -17,6 +17,7 @@ import { SqliteStore } from './store/sqlite-store.js';
 import { RedisStreamBuffer } from './replies/stream-buffer/redis-stream-buffer.js';
 import { runningTtlMs } from './replies/stream-buffer/stream-buffer.js';
 import { createUpstreamClient } from './upstream/upstream-client.js';
+import { createHandoff } from './handoff/handoff-service.js';
 
 /** How often expired conversations are swept (issue 3: retention on a timer). */
 const RETENTION_SWEEP_MS = 60 * 60 * 1000;
@@ -93,13 +94,19 @@ async function main(): Promise<void> {
   }
   const replies = new ReplyRegistry();
   const metrics = new Metrics({ processMetrics: true });
-  const app = createApp({ config, store, openai, logger, demo: demoUpstream !== undefined, replies, metrics, ...shared });
+  // "Talk to a person": its outbox beside the conversations (Redis, or the same SQLite file).
+  const handoff = createHandoff({ config, logger, redis });
+  const app = createApp({ config, store, openai, logger, demo: demoUpstream !== undefined, replies, metrics, ...shared, handoff });
 
   const sweep = (): void => {
     store
       .deleteIdleSince(Date.now() - config.retentionDays * DAY_MS)
       .then((deleted) => deleted > 0 && logger.info({ deleted }, 'expired conversations deleted'))
       .catch((error: unknown) => logger.error({ err: error }, 'retention sweep failed'));
+    handoff?.outbox
+      .deleteCreatedBefore(Date.now() - config.retentionDays * DAY_MS)
+      .then((deleted) => deleted > 0 && logger.info({ deleted }, 'expired hand-offs deleted'))
+      .catch((error: unknown) => logger.error({ err: error }, 'hand-off retention sweep failed'));
   };
   sweep();
   const sweepTimer = setInterval(sweep, RETENTION_SWEEP_MS);
@@ -110,6 +117,8 @@ async function main(): Promise<void> {
     s.once('listening', () => resolve(s));
     s.once('error', reject);
   });
+  // Deliveries left over from before a restart are due at once.
+  handoff?.dispatcher.start();
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   logger.info(
@@ -127,7 +136,8 @@ async function main(): Promise<void> {
     // (each ends with `message-end` `aborted` and its partial text stored).
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    await replies.drain(config.shutdownGraceMs);
+    // Hand-off deliveries under way get the same grace; one cut short is retried from the outbox.
+    await Promise.all([replies.drain(config.shutdownGraceMs), handoff?.dispatcher.stop(config.shutdownGraceMs)]);
     server.closeAllConnections();
     await closed;
     await demoUpstream?.close();
@@ -135,6 +145,7 @@ async function main(): Promise<void> {
     await shared.replyBus?.close();
     await shared.streamBuffer?.close();
     await store.close();
+    await handoff?.outbox.close();
     redis?.disconnect();
     logger.info('stopped');
     process.exit(0);

@@ -5,6 +5,7 @@ import {
   type ChatRequest,
   type Conversation,
   type FeedbackRequest,
+  type HandoffRequest,
   type StreamEvent,
   type WidgetConfig,
 } from '@chatdrop/shared';
@@ -52,6 +53,8 @@ export interface ChatClient {
   /** Undefined when the server no longer knows the conversation (404). */
   conversation(id: string): Promise<Conversation | undefined>;
   feedback(request: FeedbackRequest): Promise<void>;
+  /** Resolves once the server has stored the hand-off (202); rejects with ChatError. */
+  handoff(request: HandoffRequest): Promise<void>;
 }
 
 /**
@@ -133,6 +136,7 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
       }
     },
     feedback: async (request) => void (await post('/api/feedback', request)),
+    handoff: async (request) => void (await post('/api/handoff', request)),
   };
 }
 

@@ -64,6 +64,11 @@ export interface ChatModel {
   /** Another tab changed the conversation: refresh unless a reply is running here. */
   sync(): void;
   rate(message: UiMessage, rating: Rating): void;
+  /**
+   * Asks a person to answer by email (`POST /api/handoff`); once the server has it, `confirmation`
+   * joins the conversation and is announced. Rejects with ChatError.
+   */
+  handoff(email: string, note: string, confirmation: string): Promise<void>;
   dispose(): void;
 }
 
@@ -74,6 +79,8 @@ export interface ChatModelOptions {
   /** `chatdrop:<api origin>`; `<key>:rev` is bumped when a reply ends, for other tabs. */
   key: string;
   onMessage?: (detail: MessageEventDetail) => void;
+  /** A hand-off was stored; for `Chatdrop.on('handoff')`. */
+  onHandoff?: (detail: { conversationId: string }) => void;
 }
 
 /**
@@ -102,7 +109,7 @@ const make = (role: UiMessage['role'], text: string, state: MessageState, id?: s
   sources: signal(sources),
 });
 
-export function createChatModel({ client, storage, key, onMessage }: ChatModelOptions): ChatModel {
+export function createChatModel({ client, storage, key, onMessage, onHandoff }: ChatModelOptions): ChatModel {
   const messages = signal<readonly UiMessage[]>([]);
   const status = signal<'idle' | 'streaming'>('idle');
   const error = signal<ModelError | undefined>(undefined);
@@ -321,6 +328,15 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
     });
   }
 
+  async function handoff(email: string, note: string, confirmation: string) {
+    const id = conversationId.peek()!;
+    await client.handoff({ conversationId: id, email, note });
+    // Only here, not stored: the team's email is the real answer, and a reload need not repeat this.
+    messages.value = [...messages.value, make('assistant', confirmation, 'done')];
+    announcement.value = confirmation;
+    onHandoff?.({ conversationId: id });
+  }
+
   return {
     messages,
     status,
@@ -336,6 +352,7 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
     // Not restore(): another tab's reply is that tab's to follow (and to stop).
     sync: () => void (run || load()),
     rate,
+    handoff,
     dispose: stop,
   };
 }

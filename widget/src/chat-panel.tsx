@@ -4,6 +4,7 @@ import type { WidgetView } from './widget-view.js';
 import { Composer } from './composer.js';
 import { CloseIcon, NewIcon } from './icons.js';
 import { MessageList } from './message-list.js';
+import { Ask } from './handoff-form.js';
 
 /**
  * A non-modal dialog: the page stays usable beside it on wide screens, so focus is not trapped;
@@ -13,6 +14,8 @@ export function ChatPanel({ model, view }: { model: ChatModel; view: WidgetView 
   const { t, dir, lang } = view.locale;
   const s = view.settings.value;
   const picker = s.modelPicker && s.models.length > 1;
+  // A hand-off carries a conversation: offered once there is one.
+  const offer = s.handoff && !!model.conversationId.value;
   return (
     <div
       class="panel"
@@ -53,11 +56,14 @@ export function ChatPanel({ model, view }: { model: ChatModel; view: WidgetView 
       </div>
       <MessageList model={model} view={view} />
       <Composer model={model} view={view} />
-      {s.supportUrl && (
+      {(s.supportUrl || offer) && (
         <div class="foot">
-          <a href={s.supportUrl} target="_blank" rel="noopener noreferrer">
-            {t.contact}
-          </a>
+          {offer && <Ask model={model} view={view} />}
+          {s.supportUrl && (
+            <a href={s.supportUrl} target="_blank" rel="noopener noreferrer">
+              {t.contact}
+            </a>
+          )}
         </div>
       )}
     </div>

@@ -13,7 +13,7 @@
  *     });
  *   </script>
  */
-export type ChatdropEventName = 'open' | 'close' | 'message';
+export type ChatdropEventName = 'open' | 'close' | 'message' | 'handoff';
 
 export interface ChatdropApi {
   open(): void;
@@ -22,7 +22,10 @@ export interface ChatdropApi {
   send(text: string): void;
   reset(): void;
   destroy(): void;
-  /** Returns a function that removes the handler. */
+  /**
+   * Returns a function that removes the handler. `handoff` comes with `{ conversationId }` once the
+   * server has stored a "Talk to a person" request (no address in it: analytics need none).
+   */
   on(event: ChatdropEventName, handler: (detail?: unknown) => void): () => void;
 }
 

@@ -1,4 +1,4 @@
-import { h, Fragment } from 'preact';
+import { h, Fragment, type VNode } from 'preact';
 import { useComputed } from '@preact/signals';
 import { useRef } from 'preact/hooks';
 import type { ChatModel, ModelError, UiMessage } from './chat-model.js';
@@ -8,6 +8,7 @@ import { fill, type Strings } from './strings.js';
 import { Markdown } from './markdown.js';
 import { useCopy } from './use-copy.js';
 import { useFrameEffect } from './use-frame-effect.js';
+import { Ask, HandoffForm } from './handoff-form.js';
 
 /**
  * The conversation as a `log`. Screen readers hear each finished reply once: the log itself is
@@ -51,8 +52,9 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
           </>
         )}
         {list.map((m, i) => (
-          <Message key={m.key} m={m} model={model} t={t} last={i === list.length - 1 && !streaming} />
+          <Message key={m.key} m={m} model={model} t={t} last={i === list.length - 1 && !streaming} offer={s.handoff && <Ask model={model} view={view} />} />
         ))}
+        {view.handoff.value === model.conversationId.value && view.handoff.value && <HandoffForm model={model} view={view} />}
         {model.error.value && <ErrorLine error={model.error.value} model={model} t={t} />}
       </div>
       <div class="sr" role="status">
@@ -62,7 +64,7 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
   );
 }
 
-function Message({ m, model, t, last }: { m: UiMessage; model: ChatModel; t: Strings; last: boolean }) {
+function Message({ m, model, t, last, offer }: { m: UiMessage; model: ChatModel; t: Strings; last: boolean; offer: false | VNode }) {
   const state = m.state.value;
   // Re-renders when the first delta arrives, not on every delta.
   const waiting = useComputed(() => m.state.value === 'streaming' && !m.text.value);
@@ -104,6 +106,8 @@ function Message({ m, model, t, last }: { m: UiMessage; model: ChatModel; t: Str
           >
             <CopyIcon />
           </button>
+          {/* An empty list of sources: nothing the site has answers this (knowledge's signal). */}
+          {last && m.sources.value?.length === 0 && offer}
         </div>
       )}
       {state === 'cut' && last && !model.error.value && (

@@ -51,6 +51,7 @@ export function mountWidget(script: HTMLScriptElement | null, fetchFn?: typeof f
       if (detail.role === 'assistant' && !view.open.peek()) view.unread.value = true;
       events.emit('message', detail);
     },
+    onHandoff: (detail) => events.emit('handoff', detail),
   });
 
   // Another tab ended a reply (`:rev`) or switched conversations (the id key itself).

@@ -14,6 +14,8 @@ export interface Settings {
   supportUrl?: string;
   modelPicker: boolean;
   avatar?: string;
+  /** A hand-off channel is configured: offer "Talk to a person". */
+  handoff: boolean;
 }
 
 export function mergeSettings(server: Partial<WidgetConfig>, embed: EmbedOptions, t: Strings): Settings {
@@ -27,6 +29,7 @@ export function mergeSettings(server: Partial<WidgetConfig>, embed: EmbedOptions
     demo: server.demo === true,
     supportUrl: support,
     modelPicker: server.modelPicker === true,
+    handoff: server.handoff === true,
     avatar: typeof avatar === 'string' && safeLink(avatar)?.startsWith('http') ? avatar : undefined,
   };
 }

@@ -32,6 +32,12 @@ export interface Strings {
   left: string;
   you: string;
   assistant: string;
+  /** The hand-off action, and the name of its form. */
+  person: string;
+  email: string;
+  note: string;
+  /** The confirmation in the conversation; `{e}` is the visitor's address. */
+  sent: string;
 }
 
 const en: Strings = {
@@ -59,6 +65,10 @@ const en: Strings = {
   left: '{n} characters left',
   you: 'You',
   assistant: 'Assistant',
+  person: 'Talk to a person',
+  email: 'Email',
+  note: 'Note (optional)',
+  sent: 'Thanks! The team will email you at {e}.',
 };
 
 const es: Strings = {
@@ -86,6 +96,10 @@ const es: Strings = {
   left: 'Quedan {n} caracteres',
   you: 'Tú',
   assistant: 'Asistente',
+  person: 'Hablar con una persona',
+  email: 'Correo',
+  note: 'Nota (opcional)',
+  sent: '¡Gracias! El equipo te escribirá a {e}.',
 };
 
 const ar: Strings = {
@@ -113,6 +127,10 @@ const ar: Strings = {
   left: 'متبقٍ {n} حرفًا',
   you: 'أنت',
   assistant: 'المساعد',
+  person: 'التحدث إلى شخص',
+  email: 'البريد الإلكتروني',
+  note: 'ملاحظة (اختيارية)',
+  sent: 'شكرًا! سيراسلك الفريق على {e}.',
 };
 
 const TABLE: Record<string, Strings> = { en, es, ar };

@@ -59,12 +59,15 @@ svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .typing i:nth-child(2){animation-delay:.2s}.typing i:nth-child(3){animation-delay:.4s}
 @keyframes cd-blink{to{opacity:.2}}
 .composer{display:flex;align-items:flex-end;gap:6px;padding:10px;border-top:1px solid var(--cd-line);flex-wrap:wrap}
-.composer textarea{flex:1;min-width:0;resize:none;max-height:140px;overflow-y:auto;background:var(--cd-bg);border:1px solid var(--cd-line);border-radius:10px;padding:8px 10px}
+.composer textarea,.hand :is(input,textarea){flex:1;min-width:0;resize:none;max-height:140px;overflow-y:auto;background:var(--cd-bg);border:1px solid var(--cd-line);border-radius:10px;padding:8px 10px}
 .send{background:var(--cd-accent);color:var(--cd-on-accent);font-weight:600}
 .stop{border:1px solid var(--cd-line)}
 .count{flex-basis:100%;font-size:12px;color:var(--cd-muted);text-align:end}
 .foot{padding:0 10px 8px;font-size:13px;text-align:center}
 .foot a{color:inherit}
+.foot button{padding:0 8px;text-decoration:underline}
+.hand,.hand label{display:grid;gap:8px}
+.acts [aria-expanded]{border:1px solid;padding:2px 10px}
 .cd-md{white-space:normal}
 .cd-md>:first-child{margin-top:0}.cd-md>:last-child{margin-bottom:0}
 .cd-md :is(p,ul,ol,pre,table){margin:0 0 8px}

@@ -10,6 +10,8 @@ export interface WidgetView {
   /** The textbox's text; lives here so closing the panel keeps it. */
   draft: Signal<string>;
   settings: Signal<Settings>;
+  /** The conversation the "Talk to a person" form is open for; a new conversation closes it. */
+  handoff: Signal<string | undefined>;
   locale: Locale;
   /** The shadow root in the page; a Document in component tests. */
   root: DocumentOrShadowRoot & ParentNode;
@@ -29,6 +31,7 @@ export function createWidgetView(
     unread,
     draft: signal(''),
     settings: signal(settings),
+    handoff: signal(undefined),
     locale,
     root,
     setOpen(next) {

@@ -34,6 +34,40 @@ const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // Hand-offs ("talk to a person"): each stored with its transcript before any delivery, and one
+  // delivery row per channel, leased by the instance attempting it (server/src/handoff/).
+  // Not tied to a conversation row: the transcript is a snapshot, delivered even if the
+  // conversation is deleted meanwhile, and swept by its own age.
+  `
+  CREATE TABLE handoffs (
+    id              TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    email           TEXT NOT NULL,
+    note            TEXT,
+    page            TEXT,
+    -- JSON array of { role, content, createdAt }, in conversation order.
+    transcript      TEXT NOT NULL,
+    -- Same visitor words and transcript: a repeat within minutes is the same hand-off.
+    fingerprint     TEXT NOT NULL,
+    created_at      INTEGER NOT NULL
+  );
+  CREATE INDEX handoffs_conversation ON handoffs (conversation_id, created_at);
+  CREATE INDEX handoffs_created_at ON handoffs (created_at);
+
+  CREATE TABLE handoff_deliveries (
+    handoff_id  TEXT NOT NULL REFERENCES handoffs (id) ON DELETE CASCADE,
+    channel     TEXT NOT NULL CHECK (channel IN ('webhook', 'email')),
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts    INTEGER NOT NULL,
+    -- The next attempt; while an instance holds the lease, the lease's end.
+    due_at      INTEGER NOT NULL,
+    lease_token TEXT,
+    last_error  TEXT,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (handoff_id, channel)
+  ) WITHOUT ROWID;
+  CREATE INDEX handoff_deliveries_due ON handoff_deliveries (channel, state, due_at);
+  `,
 ];
 
 /** The schema version this code writes. */

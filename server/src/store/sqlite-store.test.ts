@@ -66,7 +66,7 @@ describe('SqliteStore', () => {
     const store = new SqliteStore({ path });
     await store.close();
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
-    expect(tablesOf(path)).toEqual(['conversations', 'feedback', 'messages']);
+    expect(tablesOf(path)).toEqual(['conversations', 'feedback', 'handoff_deliveries', 'handoffs', 'messages']);
   });
 
   it('migrates an existing database at version 0 and leaves what else is in it alone', async () => {
@@ -82,7 +82,7 @@ describe('SqliteStore', () => {
     await store.close();
 
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
-    expect(tablesOf(path)).toEqual(['conversations', 'feedback', 'messages', 'notes']);
+    expect(tablesOf(path)).toEqual(['conversations', 'feedback', 'handoff_deliveries', 'handoffs', 'messages', 'notes']);
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT text FROM notes').pluck().get()).toBe('keep me');
     db.close();

@@ -12,6 +12,7 @@ import { createUpstreamClient } from '../upstream/upstream-client.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { MockUpstream } from './mock-upstream.js';
+import { createHandoff, type HandoffService } from '../handoff/handoff-service.js';
 
 /** A key no response, header or log line may ever contain. */
 export const CANARY_KEY = 'sk-canary-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e';
@@ -29,7 +30,7 @@ export interface TestServerOptions {
   /** Another store (Redis); closed with the server. A fresh SQLite file otherwise. */
   store?: ConversationStore;
   /** Shared parts, e.g. one `TokenBudget` or `ConcurrencyLimiter` for two servers (several instances). */
-  shared?: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore' | 'streamBuffer' | 'replyBus'>;
+  shared?: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore' | 'streamBuffer' | 'replyBus' | 'handoff'>;
 }
 
 export interface TestServer {
@@ -43,6 +44,8 @@ export interface TestServer {
   /** Every log line, raw JSON. */
   logs: string[];
   widgetFile: string;
+  /** "Talk to a person", when the environment configures a channel (or the test passed one). */
+  handoff: HandoffService | undefined;
   /** Cuts every open connection, as a network change would, and keeps listening. */
   dropConnections(): void;
   close(): Promise<void>;
@@ -80,6 +83,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const store = options.store ?? new SqliteStore({ path: dbPath });
   const replies = new ReplyRegistry();
   const openai = createUpstreamClient(config);
+  // Built as main.ts builds it (outbox in the same SQLite file) unless the test brings its own.
+  const ownHandoff = options.shared?.handoff === undefined ? createHandoff({ config, logger }) : undefined;
+  const handoff = options.shared?.handoff ?? ownHandoff;
   const app = createApp({
     config,
     store,
@@ -90,7 +96,9 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     widgetFile,
     demoDir: join(dir, 'demo'),
     ...options.shared,
+    handoff,
   });
+  ownHandoff?.dispatcher.start();
   server.on('request', app);
   return {
     url,
@@ -101,6 +109,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     dbPath,
     logs,
     widgetFile,
+    handoff,
     dropConnections() {
       server.closeAllConnections();
     },
@@ -108,6 +117,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await replies.drain(0);
+      await ownHandoff?.dispatcher.stop(0);
+      await ownHandoff?.outbox.close();
       await store.close();
       if (options.dbPath === undefined) rmSync(dir, { recursive: true, force: true });
     },

@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { newId } from '../store/new-id.js';
+import { StoreUnavailableError } from '../store/store-unavailable-error.js';
+import {
+  CHANNELS,
+  fingerprintOf,
+  type AddResult,
+  type AddRules,
+  type ChannelName,
+  type Claim,
+  type DeliveryState,
+  type DeliveryStatus,
+  type Handoff,
+  type HandoffOutbox,
+  type HandoffSummary,
+  type NewHandoff,
+} from './handoff-outbox.js';
+import { ADD_HANDOFF, CLAIM_DELIVERY, DELETE_HANDOFF, SETTLE_DELIVERY } from './redis-outbox-scripts.js';
+
+export interface RedisOutboxOptions {
+  /** The instance's command connection (`AppOptions.redis`); not owned, not closed here. */
+  redis: Redis;
+  /** How long a hand-off is kept (its keys' TTL): the conversations' retention. */
+  retentionMs: number;
+  /** Prefix of every key; the store's own (`chatdrop:`) unless a test shares one Redis. */
+  keyPrefix?: string;
+}
+
+interface Scripts {
+  chatdropHandoffAdd(...keysAndArgs: (string | number)[]): Promise<[string, string]>;
+  chatdropHandoffClaim(...keysAndArgs: (string | number)[]): Promise<number>;
+  chatdropHandoffSettle(...keysAndArgs: (string | number)[]): Promise<number>;
+  chatdropHandoffDelete(...keysAndArgs: (string | number)[]): Promise<number>;
+}
+
+/** What `doc` holds: the hand-off as stored, minus what has its own field. */
+type Doc = Omit<Handoff, 'id' | 'createdAt'>;
+
+const SWEEP_BATCH = 200;
+
+/**
+ * The outbox shared by every instance through Redis (see redis-outbox-scripts.ts for the keys).
+ * The lease is the delivery's score in its channel's due set: claiming moves it to the lease's
+ * end, in one script with the check that it was due, so two instances never both take it.
+ * While Redis is away every call fails at once with `StoreUnavailableError`; the dispatcher tries
+ * again on its next round, and the route answers 503.
+ */
+export class RedisOutbox implements HandoffOutbox {
+  readonly #redis: Redis;
+  readonly #scripts: Scripts;
+  readonly #ttl: number;
+  readonly #prefix: string;
+
+  constructor(options: RedisOutboxOptions) {
+    this.#redis = options.redis;
+    this.#ttl = options.retentionMs;
+    this.#prefix = options.keyPrefix ?? 'chatdrop:';
+    // Names unique to this module: the connection is shared with other features.
+    this.#redis.defineCommand('chatdropHandoffAdd', { lua: ADD_HANDOFF });
+    this.#redis.defineCommand('chatdropHandoffClaim', { lua: CLAIM_DELIVERY, numberOfKeys: 2 });
+    this.#redis.defineCommand('chatdropHandoffSettle', { lua: SETTLE_DELIVERY, numberOfKeys: 2 });
+    this.#redis.defineCommand('chatdropHandoffDelete', { lua: DELETE_HANDOFF });
+    this.#scripts = this.#redis as unknown as Scripts;
+  }
+
+  async add(handoff: NewHandoff, rules: AddRules): Promise<AddResult> {
+    const id = newId();
+    const doc: Doc = {
+      conversationId: handoff.conversationId,
+      email: handoff.email,
+      note: handoff.note,
+      page: handoff.page,
+      transcript: handoff.transcript,
+    };
+    const keys = [...this.#conversationKeys(id, handoff.conversationId), ...handoff.channels.map((ch) => this.#dueKey(ch))];
+    const [outcome, value] = await this.#call(() =>
+      this.#scripts.chatdropHandoffAdd(
+        keys.length, ...keys,
+        id, rules.now, this.#ttl, rules.windowMs, rules.duplicateWindowMs, rules.perConversation,
+        fingerprintOf(handoff), handoff.conversationId, JSON.stringify(doc), ...handoff.channels,
+      ),
+    );
+    if (outcome === 'limited') return { outcome, retryAfterMs: Number(value) };
+    return { outcome: outcome === 'duplicate' ? 'duplicate' : 'stored', id: value };
+  }
+
+  async claim(channel: ChannelName, now: number, leaseMs: number, limit: number): Promise<Claim[]> {
+    const due = this.#dueKey(channel);
+    const candidates = await this.#call(() => this.#redis.zrangebyscore(due, '-inf', now, 'LIMIT', 0, limit));
+    const claims: Claim[] = [];
+    for (const id of candidates) {
+      const token = randomUUID();
+      // Another instance may have taken it between the listing and here: the script re-checks.
+      const attempt = await this.#call(() => this.#scripts.chatdropHandoffClaim(this.#handoffKey(id), due, id, channel, now, now + leaseMs, token));
+      if (attempt === 0) continue;
+      const [doc, createdAt] = await this.#call(() => this.#redis.hmget(this.#handoffKey(id), 'doc', 'createdAt'));
+      if (typeof doc !== 'string' || typeof createdAt !== 'string') continue; // expired under us: nothing left to deliver
+      claims.push({ handoff: { id, ...(JSON.parse(doc) as Doc), createdAt: iso(createdAt) }, channel, attempt, token });
+    }
+    return claims;
+  }
+
+  complete(claim: Claim, now: number): Promise<boolean> {
+    return this.#settle(claim, 'delivered', now, now, '');
+  }
+
+  retry(claim: Claim, at: number, error: string, now: number): Promise<boolean> {
+    return this.#settle(claim, 'retry', now, at, error);
+  }
+
+  fail(claim: Claim, error: string, now: number): Promise<boolean> {
+    return this.#settle(claim, 'failed', now, now, error);
+  }
+
+  release(claim: Claim, now: number): Promise<boolean> {
+    return this.#settle(claim, 'release', now, now, '');
+  }
+
+  async nextDue(channels: readonly ChannelName[]): Promise<number | undefined> {
+    let earliest: number | undefined;
+    for (const channel of channels) {
+      const [, score] = await this.#call(() => this.#redis.zrangebyscore(this.#dueKey(channel), '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, 1));
+      if (score !== undefined && (earliest === undefined || Number(score) < earliest)) earliest = Number(score);
+    }
+    return earliest;
+  }
+
+  async handoffsFor(conversationIds: readonly string[]): Promise<Map<string, HandoffSummary[]>> {
+    const out = new Map<string, HandoffSummary[]>();
+    for (const conversationId of new Set(conversationIds)) {
+      const ids = await this.#call(() => this.#redis.zrange(this.#key('handoffs-of', conversationId), 0, '-1'));
+      const summaries = await this.#summaries(ids);
+      if (summaries.length > 0) out.set(conversationId, summaries);
+    }
+    return out;
+  }
+
+  async recentHandoffs(limit: number, beforeMs?: number): Promise<HandoffSummary[]> {
+    const max = beforeMs === undefined ? '+inf' : `(${beforeMs}`;
+    const ids = await this.#call(() => this.#redis.zrevrangebyscore(this.#key('handoffs-by-time'), max, '-inf', 'LIMIT', 0, limit));
+    return this.#summaries(ids);
+  }
+
+  /** The summaries of these hand-offs, in the given order; expired ones are left out. */
+  async #summaries(ids: string[]): Promise<HandoffSummary[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.#handoffKey(id));
+    const replies = (await this.#call(() => pipeline.exec())) ?? [];
+    const summaries: HandoffSummary[] = [];
+    ids.forEach((id, i) => {
+      const [error, fields] = replies[i] ?? [new Error('no reply'), undefined];
+      if (error) throw new StoreUnavailableError('Redis read failed', { cause: error });
+      const hash = fields as Record<string, string>;
+      if (hash.doc === undefined) return; // expired
+      const doc = JSON.parse(hash.doc) as Doc;
+      summaries.push({
+        id,
+        conversationId: doc.conversationId,
+        email: doc.email,
+        note: doc.note,
+        page: doc.page,
+        createdAt: iso(hash.createdAt ?? '0'),
+        deliveries: CHANNELS.flatMap((channel) => deliveryOf(hash, channel)),
+      });
+    });
+    return summaries;
+  }
+
+  async deleteCreatedBefore(cutoffMs: number): Promise<number> {
+    const index = this.#key('handoffs-by-time');
+    let deleted = 0;
+    for (;;) {
+      // Exclusive upper bound, as in the SQLite outbox.
+      const ids = await this.#call(() => this.#redis.zrangebyscore(index, '-inf', `(${cutoffMs}`, 'LIMIT', 0, SWEEP_BATCH));
+      if (ids.length === 0) return deleted;
+      for (const id of ids) {
+        const conversationId = (await this.#call(() => this.#redis.hget(this.#handoffKey(id), 'conversationId'))) ?? '';
+        const keys = [...this.#conversationKeys(id, conversationId), ...CHANNELS.map((ch) => this.#dueKey(ch))];
+        deleted += await this.#call(() => this.#scripts.chatdropHandoffDelete(keys.length, ...keys, id, conversationId));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    // The connection belongs to main.ts (or the test), which closes it.
+  }
+
+  async #settle(claim: Claim, mode: 'delivered' | 'retry' | 'failed' | 'release', now: number, at: number, error: string): Promise<boolean> {
+    const id = claim.handoff.id;
+    const settled = await this.#call(() =>
+      this.#scripts.chatdropHandoffSettle(this.#handoffKey(id), this.#dueKey(claim.channel), id, claim.channel, claim.token, mode, now, at, error),
+    );
+    return settled === 1;
+  }
+
+  /** handoff:<id>, handoffs-of, handoff-prints, handoffs-by-time: the first four keys of add and delete. */
+  #conversationKeys(id: string, conversationId: string): string[] {
+    return [this.#handoffKey(id), this.#key('handoffs-of', conversationId), this.#key('handoff-prints', conversationId), this.#key('handoffs-by-time')];
+  }
+
+  #handoffKey(id: string): string {
+    return this.#key('handoff', id);
+  }
+
+  #dueKey(channel: ChannelName): string {
+    return this.#key('handoff-due', channel);
+  }
+
+  #key(...parts: string[]): string {
+    return this.#prefix + parts.join(':');
+  }
+
+  async #call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
+      throw new StoreUnavailableError(`Redis command failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+}
+
+function deliveryOf(hash: Record<string, string>, channel: ChannelName): DeliveryStatus[] {
+  const state = hash[`${channel}:state`] as DeliveryState | undefined;
+  if (state === undefined) return [];
+  return [
+    {
+      channel,
+      state,
+      attempts: Number(hash[`${channel}:attempts`] ?? 0),
+      lastError: hash[`${channel}:error`] || null,
+      nextAttemptAt: state === 'pending' ? iso(hash[`${channel}:due`] ?? '0') : null,
+      updatedAt: iso(hash[`${channel}:updatedAt`] ?? '0'),
+    },
+  ];
+}
+
+function iso(epochMs: string): string {
+  return new Date(Number(epochMs)).toISOString();
+}
