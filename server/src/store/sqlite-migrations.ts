@@ -34,6 +34,48 @@ const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 1 -> 2: the knowledge pages a reply was grounded in, as JSON [{title, url}]; NULL: none given.
+  `
+  ALTER TABLE messages ADD COLUMN sources TEXT;
+  `,
+  // 2 -> 3: the knowledge index (server/src/knowledge/sqlite-knowledge-store.ts).
+  `
+  CREATE TABLE knowledge_pages (
+    url           TEXT PRIMARY KEY,
+    title         TEXT NOT NULL,
+    etag          TEXT,
+    last_modified TEXT,
+    -- JSON array of the page's same-origin links, so a refresh answered 304 still crawls on.
+    links         TEXT NOT NULL,
+    hash          TEXT NOT NULL,
+    indexed_at    INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE knowledge_passages (
+    id        INTEGER PRIMARY KEY,
+    url       TEXT NOT NULL REFERENCES knowledge_pages (url) ON DELETE CASCADE,
+    position  INTEGER NOT NULL,
+    heading   TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    tokens    INTEGER NOT NULL,
+    -- The search terms (tokenize.ts), space-separated: what the FTS5 table indexes.
+    terms     TEXT NOT NULL,
+    -- Float32 little-endian, when embeddings are on.
+    embedding BLOB
+  );
+  CREATE INDEX knowledge_passages_url ON knowledge_passages (url, position);
+
+  -- BM25 over the terms. Contentless (the terms are in knowledge_passages already), with deletes
+  -- allowed (SQLite 3.43+), rowid = knowledge_passages.id.
+  CREATE VIRTUAL TABLE knowledge_fts USING fts5 (terms, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0');
+  -- Per-term document counts, for judging how much of a question a passage covers.
+  CREATE VIRTUAL TABLE knowledge_vocab USING fts5vocab (knowledge_fts, 'row');
+
+  CREATE TABLE knowledge_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The schema version this code writes. */
