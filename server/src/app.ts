@@ -26,6 +26,8 @@ import { securityHeaders } from './http/security-headers.js';
 import { MemoryStreamBuffer } from './replies/stream-buffer/memory-stream-buffer.js';
 import { runningTtlMs, type StreamBuffer } from './replies/stream-buffer/stream-buffer.js';
 import { widgetRouter } from './http/widget-route.js';
+import type { Knowledge } from './knowledge/knowledge.js';
+import { readyzRouter } from './http/readyz-route.js';
 
 export interface AppOptions {
   config: Config;
@@ -59,6 +61,11 @@ export interface AppOptions {
    * shares across instances lives there. Unset: one instance, memory and SQLite.
    */
   redis?: Redis;
+  /**
+   * With `CHATDROP_KNOWLEDGE`: the site's index (started by the caller). Each question is grounded
+   * in it, and `/readyz` waits for its first index.
+   */
+  knowledge?: Knowledge;
 }
 
 /**
@@ -84,7 +91,10 @@ export function createApp(options: AppOptions): express.Express {
 
   const api = express.Router();
   api.use(cors({ allowedOrigins: config.allowedOrigins }));
-  api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, logger, buffer, bus }));
+  const knowledge = options.knowledge;
+  // The hand-off is not wired here yet; the support link is offered where it is configured.
+  const chatKnowledge = knowledge && { retrieve: knowledge.retrieve.bind(knowledge), offer: { handoff: false, supportUrl: config.supportUrl } };
+  api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, logger, buffer, bus, knowledge: chatKnowledge }));
   api.use('/conversations', conversationsRouter({ store, replies, bus }));
   api.use('/feedback', feedbackRouter({ store }));
   api.use(configRouter({ config, demo }));
@@ -103,6 +113,8 @@ export function createApp(options: AppOptions): express.Express {
           : () => budget.used().then((used) => metrics.budgetUsed.set(used), () => undefined),
     }),
   );
+
+  app.use(readyzRouter({ redis: options.redis, knowledgeReady: knowledge && (() => knowledge.ready) }));
 
   // After the API, so no file in the demo folder can shadow an API path.
   app.use(

@@ -16,6 +16,7 @@ import { SqliteStore } from './store/sqlite-store.js';
 import { RedisStreamBuffer } from './replies/stream-buffer/redis-stream-buffer.js';
 import { runningTtlMs } from './replies/stream-buffer/stream-buffer.js';
 import { createUpstreamClient } from './upstream/upstream-client.js';
+import { startKnowledge } from './knowledge/start-knowledge.js';
 
 /** How often expired conversations are swept (issue 3: retention on a timer). */
 const RETENTION_SWEEP_MS = 60 * 60 * 1000;
@@ -86,7 +87,9 @@ async function main(): Promise<void> {
   }
   const replies = new ReplyRegistry();
   const metrics = new Metrics({ processMetrics: true });
-  const app = createApp({ config, store, openai, logger, demo: demoUpstream !== undefined, replies, metrics, ...shared });
+  // CHATDROP_KNOWLEDGE, or in the offline demo the demo help centre's own pages.
+  const knowledge = startKnowledge({ config, openai, logger, redis, demo: demoUpstream !== undefined });
+  const app = createApp({ config, store, openai, logger, demo: demoUpstream !== undefined, replies, metrics, ...shared, knowledge: knowledge?.knowledge });
 
   const sweep = (): void => {
     store
@@ -123,6 +126,7 @@ async function main(): Promise<void> {
     await replies.drain(config.shutdownGraceMs);
     server.closeAllConnections();
     await closed;
+    await knowledge?.close();
     await demoUpstream?.close();
     await shared.limiter?.close();
     await shared.replyBus?.close();
