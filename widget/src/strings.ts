@@ -30,6 +30,8 @@ export interface Strings {
   left: string;
   you: string;
   assistant: string;
+  /** The label of the help pages listed under a reply. */
+  sources: string;
 }
 
 const en: Strings = {
@@ -56,6 +58,7 @@ const en: Strings = {
   left: '{n} characters left',
   you: 'You',
   assistant: 'Assistant',
+  sources: 'Sources',
 };
 
 const es: Strings = {
@@ -82,6 +85,7 @@ const es: Strings = {
   left: 'Quedan {n} caracteres',
   you: 'Tú',
   assistant: 'Asistente',
+  sources: 'Fuentes',
 };
 
 const ar: Strings = {
@@ -108,6 +112,7 @@ const ar: Strings = {
   left: 'متبقٍ {n} حرفًا',
   you: 'أنت',
   assistant: 'المساعد',
+  sources: 'المصادر',
 };
 
 const TABLE: Record<string, Strings> = { en, es, ar };
