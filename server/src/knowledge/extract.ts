@@ -24,10 +24,22 @@ export interface ExtractedHtml extends ExtractedPage {
 }
 
 /**
- * Readability gives up (it throws) past this many elements instead of scoring a huge tree: a
- * hostile page cannot buy unbounded work. A help article has a few hundred.
+ * Readability runs only on pages within these bounds. Over linkedom it is far from linear: a
+ * thousand nested or sibling elements can take seconds (measured: 400 nested divs, 10 s), so a
+ * hostile page could buy unbounded work. A help article has a few hundred elements, a dozen or
+ * two deep. Past the bounds, the page's own landmarks give the main content in one linear walk.
  */
-const MAX_ELEMENTS = 20_000;
+const READABILITY_MAX_ELEMENTS = 1_000;
+const READABILITY_MAX_DEPTH = 48;
+/**
+ * Deeper than this, a page is refused before any DOM is built: linkedom's tree building slows
+ * down with depth (each insertion walks its ancestors), so depth is what a hostile page would
+ * buy time with. Real pages stay well under 100.
+ */
+const MAX_DEPTH = 256;
+
+/** Landmarks that hold no article text. */
+const CHROME = 'nav, header, footer, aside, form, [role="navigation"], [role="banner"], [role="contentinfo"], [role="complementary"], [role="search"]';
 const BLOCKS = new Set([
   'P', 'DIV', 'SECTION', 'ARTICLE', 'MAIN', 'LI', 'UL', 'OL', 'DL', 'DT', 'DD', 'PRE', 'BLOCKQUOTE', 'TABLE',
   'TR', 'TD', 'TH', 'FIGURE', 'FIGCAPTION', 'BR', 'HR', 'ASIDE', 'DETAILS', 'SUMMARY', 'HEADER', 'FOOTER',
@@ -52,8 +64,15 @@ interface DomElement extends DomNode {
  * split its text into sections. Links are read from the whole page first (Readability rewrites
  * the document). When Readability finds no article, the body minus nav, header, footer and aside
  * is used instead, so a short page is not lost.
+ *
+ * Work is bounded: a page nested deeper than `MAX_DEPTH` is refused after a linear pre-scan;
+ * Readability, which is not linear over linkedom, only sees pages of at most
+ * `READABILITY_MAX_ELEMENTS` elements (bounded work, however hostile); larger pages take the
+ * landmark path, which is linear (`extract.test.ts` measures it; `readability: false` forces it).
  */
-export function extractHtml(html: string, url: string): ExtractedHtml {
+export function extractHtml(html: string, url: string, options: { readability?: boolean } = {}): ExtractedHtml {
+  const shape = prescan(html);
+  if (shape.depth > MAX_DEPTH) throw new Error(`elements nested ${shape.depth} deep (at most ${MAX_DEPTH} are read)`);
   const { document } = parseHTML(html);
   const robots = (document.querySelector('meta[name="robots" i]')?.getAttribute('content') ?? '').toLowerCase();
   const links = readLinks(document, url);
@@ -62,20 +81,21 @@ export function extractHtml(html: string, url: string): ExtractedHtml {
 
   let root: DomElement | null = null;
   let title = '';
-  try {
-    const article = new Readability(document as never, {
-      maxElemsToParse: MAX_ELEMENTS,
-      serializer: (node: unknown) => node,
-    }).parse();
-    root = (article?.content as unknown as DomElement | null | undefined) ?? null;
-    title = article?.title?.trim() ?? '';
-  } catch {
-    root = null;
+  if (options.readability !== false && shape.elements <= READABILITY_MAX_ELEMENTS && shape.depth <= READABILITY_MAX_DEPTH) {
+    try {
+      const article = new Readability(document as never, { serializer: (node: unknown) => node }).parse();
+      root = (article?.content as unknown as DomElement | null | undefined) ?? null;
+      title = article?.title?.trim() ?? '';
+    } catch {
+      root = null;
+    }
   }
   if (root === null || (root.textContent ?? '').trim() === '') {
+    // Readability rewrote the document: start again from the HTML.
     const { document: fresh } = parseHTML(html);
-    for (const el of fresh.querySelectorAll('nav, header, footer, aside')) el.remove();
-    root = fresh.body as unknown as DomElement;
+    const main = fresh.querySelector('main, [role="main"], article') ?? fresh.body;
+    for (const el of main?.querySelectorAll(CHROME) ?? []) el.remove();
+    root = main as unknown as DomElement;
   }
   // A help article's h1 names it better than a <title> that carries the site's name too.
   title = clean(firstH1 || title || pageTitle || url).slice(0, 300);
@@ -137,6 +157,90 @@ function sectionsOf(root: DomElement, h1: string): Section[] {
   }
   endSection();
   return sections.filter((s) => s.text.replace(/^- /, '').trim() !== '');
+}
+
+/** Elements whose end tag HTML lets a page leave out, or that have none: they add no depth here. */
+const FLAT = new Set([
+  'p', 'li', 'dt', 'dd', 'tr', 'td', 'th', 'option', 'optgroup', 'thead', 'tbody', 'tfoot', 'colgroup', 'rb', 'rt', 'rp',
+  'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr',
+]);
+const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'noscript', 'template']);
+
+/**
+ * Elements and (about) the deepest nesting of an HTML text, in one left-to-right scan with no
+ * tree, before any DOM is built. htmlparser2, under linkedom, keeps its open elements with
+ * `Array.unshift`, so its time grows with depth squared: depth has to be known first. Quoted
+ * attribute values, comments and the text of script-like elements are skipped whole, so every
+ * character is looked at a bounded number of times.
+ */
+export function prescan(html: string): { elements: number; depth: number } {
+  let elements = 0;
+  let open = 0;
+  let depth = 0;
+  let at = 0;
+  const n = html.length;
+  while (at < n) {
+    const lt = html.indexOf('<', at);
+    if (lt === -1) break;
+    if (html.startsWith('<!--', lt)) {
+      const end = html.indexOf('-->', lt + 4);
+      at = end === -1 ? n : end + 3;
+      continue;
+    }
+    const next = html.charCodeAt(lt + 1);
+    const closing = next === 47; // '/'
+    const nameStart = closing ? lt + 2 : lt + 1;
+    let nameEnd = nameStart;
+    while (nameEnd < n && isNameChar(html.charCodeAt(nameEnd))) nameEnd++;
+    if (nameEnd === nameStart) {
+      // "<!doctype", "<?xml", or a lone "<" in text.
+      at = next === 33 || next === 63 ? skipTag(html, lt + 1) : lt + 1;
+      continue;
+    }
+    const name = html.slice(nameStart, nameEnd).toLowerCase();
+    at = skipTag(html, nameEnd);
+    if (closing) {
+      if (!FLAT.has(name) && open > 0) open--;
+      continue;
+    }
+    elements++;
+    if (RAW_TEXT.has(name)) {
+      at = endOfRawText(html, at, name);
+      continue;
+    }
+    if (FLAT.has(name) || html.charCodeAt(at - 2) === 47) continue; // "/>"
+    open++;
+    if (open > depth) depth = open;
+  }
+  return { elements, depth };
+}
+
+/** Where `</name` closes a script-like element's text (any case), or the end. */
+function endOfRawText(html: string, from: number, name: string): number {
+  for (let at = html.indexOf('</', from); at !== -1; at = html.indexOf('</', at + 2)) {
+    if (html.slice(at + 2, at + 2 + name.length).toLowerCase() === name) return at;
+  }
+  return html.length;
+}
+
+/** The index after the ">" that ends a tag, skipping quoted attribute values. */
+function skipTag(html: string, from: number): number {
+  let quote = 0;
+  for (let i = from; i < html.length; i++) {
+    const c = html.charCodeAt(i);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+    } else if (c === 34 || c === 39) {
+      quote = c;
+    } else if (c === 62) {
+      return i + 1;
+    }
+  }
+  return html.length;
+}
+
+function isNameChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 58;
 }
 
 function readLinks(document: { querySelectorAll(selector: string): Iterable<DomElement> }, base: string): string[] {

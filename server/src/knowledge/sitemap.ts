@@ -1,4 +1,5 @@
 import { DOMParser } from 'linkedom';
+import { prescan } from './extract.js';
 
 /** What a sitemap lists: pages (`<urlset>`) or other sitemaps (`<sitemapindex>`). */
 export interface Sitemap {
@@ -15,6 +16,10 @@ const MAX_URLS = 50_000;
  * http(s) `<loc>` values are kept; which origin they may be on is the crawler's decision.
  */
 export function parseSitemap(xml: string): Sitemap {
+  // A sitemap is four elements deep; anything much deeper is no sitemap, and would cost the XML
+  // parser time by the square of its depth (see extract.ts).
+  const { depth } = prescan(xml);
+  if (depth > 16) throw new Error(`elements nested ${depth} deep`);
   const document = new DOMParser().parseFromString(xml, 'text/xml');
   const root = document.documentElement;
   const kind = root?.localName?.toLowerCase().endsWith('sitemapindex') === true ? 'index' : 'urlset';
