@@ -11,6 +11,9 @@ import { createUpstreamClient } from '../upstream/upstream-client.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { MockUpstream } from './mock-upstream.js';
+import type { CrawlLimits } from '../knowledge/crawl.js';
+import { Knowledge } from '../knowledge/knowledge.js';
+import { SqliteKnowledgeStore } from '../knowledge/sqlite-knowledge-store.js';
 
 /** A key no response, header or log line may ever contain. */
 export const CANARY_KEY = 'sk-canary-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e';
@@ -29,6 +32,11 @@ export interface TestServerOptions {
   store?: ConversationStore;
   /** Shared parts, e.g. one `TokenBudget` or `ConcurrencyLimiter` for two servers (several instances). */
   shared?: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore' | 'streamBuffer' | 'replyBus'>;
+  /**
+   * With `CHATDROP_KNOWLEDGE` in `env`: the crawler's limits (no delay between requests unless
+   * given). The index lives in the test's SQLite file and its first crawl starts at once.
+   */
+  knowledgeLimits?: Partial<CrawlLimits>;
 }
 
 export interface TestServer {
@@ -40,6 +48,8 @@ export interface TestServer {
   /** Every log line, raw JSON. */
   logs: string[];
   widgetFile: string;
+  /** Set when `env` has `CHATDROP_KNOWLEDGE`. */
+  knowledge: Knowledge | undefined;
   /** Cuts every open connection, as a network change would, and keeps listening. */
   dropConnections(): void;
   close(): Promise<void>;
@@ -68,6 +78,17 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const store = options.store ?? new SqliteStore({ path: dbPath });
   const replies = new ReplyRegistry();
   const openai = createUpstreamClient(config);
+  const knowledgeStore = config.knowledge.length > 0 ? new SqliteKnowledgeStore({ path: dbPath }) : undefined;
+  const knowledge =
+    knowledgeStore &&
+    new Knowledge({
+      sources: config.knowledge,
+      store: knowledgeStore,
+      log: logger,
+      refreshMs: config.knowledgeRefreshHours * 3_600_000,
+      limits: { delayMs: 0, maxPages: config.knowledgeMaxPages, ...options.knowledgeLimits },
+    });
+  knowledge?.start();
   const app = createApp({
     config,
     store,
@@ -78,6 +99,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     widgetFile,
     demoDir: join(dir, 'demo'),
     ...options.shared,
+    knowledge,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -91,6 +113,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     dbPath,
     logs,
     widgetFile,
+    knowledge,
     dropConnections() {
       server.closeAllConnections();
     },
@@ -98,6 +121,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await replies.drain(0);
+      await knowledge?.close();
+      await knowledgeStore?.close();
       await store.close();
       if (options.dbPath === undefined) rmSync(dir, { recursive: true, force: true });
     },
