@@ -35,7 +35,9 @@ export interface SearchHits {
   total: number;
   /** In how many passages each distinct query term occurs. */
   documentFrequency: Map<string, number>;
-  /** The best passages by BM25, best first. */
+  /** Terms per passage on average (BM25's length normalisation). */
+  averageLength: number;
+  /** Candidates by BM25 over the query's rarer terms, best first (retrieve.ts ranks them finally). */
   passages: StoredPassage[];
 }
 
@@ -66,8 +68,10 @@ export interface KnowledgeStore {
    */
   commit(update: IndexUpdate): Promise<void>;
   /**
-   * BM25 over the passages' terms. `query` may repeat a term to weigh it more (each occurrence
-   * scores once, as FTS5 scores each phrase of an OR query).
+   * Candidates for `query` (distinct terms), by BM25 over its terms that occur in at most
+   * `COMMON_SHARE` of the passages (all of them when none is that rare): a term found nearly
+   * everywhere adds little to a score and most of the work, so it only counts in the final
+   * ranking, not in finding candidates.
    */
   search(query: readonly string[], limit: number): Promise<SearchHits>;
   /** Every passage with an embedding (for the vector side of retrieval); empty when there are none. */
@@ -83,4 +87,18 @@ export interface KnowledgeStore {
   /** Whether the backend answers (for `/readyz`). */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A term in more than this share of the passages does not select candidates (see `search`). */
+export const COMMON_SHARE = 0.05;
+
+/** At most this many terms select candidates: the rarest. */
+const MAX_SELECTIVE = 4;
+
+/** The terms that select candidates: the rarer ones (all when none is rare), rarest first. */
+export function selectiveTerms(query: readonly string[], documentFrequency: Map<string, number>, total: number): string[] {
+  const df = (t: string): number => documentFrequency.get(t) ?? 0;
+  const present = [...new Set(query)].filter((t) => df(t) > 0).sort((a, b) => df(a) - df(b));
+  const rare = present.filter((t) => df(t) <= Math.max(1, total * COMMON_SHARE));
+  return (rare.length > 0 ? rare : present).slice(0, MAX_SELECTIVE);
 }

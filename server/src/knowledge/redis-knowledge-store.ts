@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import MiniSearch from 'minisearch';
 import { indexTerms } from './tokenize.js';
 import type { IndexedPage } from './crawl.js';
-import type { CrawlRecord, IndexUpdate, KnowledgeStore, PageMeta, SearchHits, StoredPassage } from './knowledge-store.js';
+import { selectiveTerms, type CrawlRecord, type IndexUpdate, type KnowledgeStore, type PageMeta, type SearchHits, type StoredPassage } from './knowledge-store.js';
 
 export interface RedisKnowledgeStoreOptions {
   /** The instance's Redis command connection (not owned: closing the store leaves it open). */
@@ -23,6 +23,7 @@ interface Snapshot {
   passages: StoredPassage[];
   search: MiniSearch<{ id: number; terms: string }>;
   documentFrequency: Map<string, number>;
+  averageLength: number;
 }
 
 /** A replaced snapshot stays this long for instances still loading it. */
@@ -125,18 +126,28 @@ export class RedisKnowledgeStore implements KnowledgeStore {
   async search(query: readonly string[], limit: number): Promise<SearchHits> {
     const snapshot = await this.#current();
     const documentFrequency = new Map<string, number>();
-    if (snapshot === undefined) return { total: 0, documentFrequency, passages: [] };
+    if (snapshot === undefined) return { total: 0, averageLength: 0, documentFrequency, passages: [] };
+    const { averageLength } = snapshot;
+    const total = snapshot.passages.length;
     for (const term of new Set(query)) {
       const n = snapshot.documentFrequency.get(term);
       if (n !== undefined) documentFrequency.set(term, n);
     }
-    if (query.length === 0) return { total: snapshot.passages.length, documentFrequency, passages: [] };
+    const selective = selectiveTerms(query, documentFrequency, total);
+    if (selective.length === 0) return { total, averageLength, documentFrequency, passages: [] };
     // MiniSearch multiplies a score by the number of distinct terms matched; divided back out,
-    // it is the plain BM25 sum FTS5 computes, so both backends rank alike.
-    const results = snapshot.search.search(query.join(' ')).map((r) => ({ id: r.id as number, score: r.score / Math.max(1, r.terms.length) }));
-    results.sort((a, b) => b.score - a.score);
-    const passages = results.slice(0, limit).map((r) => snapshot.passages[r.id] as StoredPassage);
-    return { total: snapshot.passages.length, documentFrequency, passages };
+    // it is the plain BM25 sum FTS5 computes, so both backends pick alike.
+    // As on SQLite: passages holding every term first, then, when too few, those holding any.
+    const ranked = (combineWith: 'AND' | 'OR') =>
+      snapshot.search
+        .search(selective.join(' '), { combineWith })
+        .map((r) => ({ id: r.id as number, score: r.score / Math.max(1, r.terms.length) }))
+        .sort((a, b) => b.score - a.score)
+        .slice(0, limit);
+    const ids = selective.length > 1 ? ranked('AND').map((r) => r.id) : [];
+    if (ids.length < limit / 2) for (const r of ranked('OR')) if (!ids.includes(r.id) && ids.length < limit) ids.push(r.id);
+    const passages = ids.map((id) => snapshot.passages[id] as StoredPassage);
+    return { total, averageLength, documentFrequency, passages };
   }
 
   async embedded(): Promise<StoredPassage[]> {
@@ -225,7 +236,9 @@ async function build(version: string, pages: Map<string, StoredPage>): Promise<S
     search.addAll(passages.slice(at, at + 500).map((p) => ({ id: p.id, terms: p.terms })));
     if (at + 500 < passages.length) await new Promise((resolve) => setImmediate(resolve));
   }
-  return { version, pages, passages, search, documentFrequency };
+  let length = 0;
+  for (const p of passages) length += p.terms === '' ? 0 : p.terms.split(' ').length;
+  return { version, pages, passages, search, documentFrequency, averageLength: passages.length === 0 ? 0 : length / passages.length };
 }
 
 function toBase64(vector: Float32Array): string {

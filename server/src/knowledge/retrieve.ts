@@ -29,6 +29,9 @@ const QUESTION_WEIGHT = 2;
 const CONTEXT_MESSAGES = 2;
 const DEFAULT_LIMIT = 8;
 const CANDIDATES = 20;
+/** BM25's usual constants (Robertson & Zaragoza; FTS5 and Lucene use the same). */
+const K1 = 1.2;
+const B = 0.75;
 /**
  * How much of the query's weight (each term weighted by its IDF and by where it came from) a
  * passage must contain to be given to the model. Chosen on the labelled set
@@ -44,8 +47,9 @@ const RRF_K = 60;
  * index is relevant enough (then the model is told so and says it does not know).
  *
  * The query is the question's terms (twice) plus those of the visitor's previous messages, so a
- * follow-up that names no topic finds the page of the topic in progress. BM25 ranks candidates
- * (the store's), then each is judged on coverage: the share of the query's IDF weight it holds.
+ * follow-up that names no topic finds the page of the topic in progress. The store picks
+ * candidates by BM25 over the rarer terms; here each is ranked by BM25 with those weights and
+ * judged on coverage: the share of the query's IDF weight it holds.
  * A passage must also hold one of the question's own terms when the question has any, so an
  * off-topic question in a long conversation does not pull in the earlier topic's page.
  * With embeddings, the vector ranking and BM25's are fused by reciprocal rank, and a passage close
@@ -75,23 +79,31 @@ export async function retrieve(store: KnowledgeStore, input: RetrievalInput, opt
     totalWeight += weight * value;
   }
   const ownSet = new Set(own);
-  const relevant = (passage: StoredPassage): boolean => {
-    if (totalWeight === 0) return false;
-    const present = new Set(passage.terms.split(' '));
+  // Each candidate scored once: weighted BM25 (the question's terms count twice) and coverage.
+  const scored: { passage: StoredPassage; score: number }[] = [];
+  for (const passage of hits.passages) {
+    const frequency = new Map<string, number>();
+    let length = 0;
+    for (const term of passage.terms.split(' ')) {
+      length++;
+      if (weights.has(term)) frequency.set(term, (frequency.get(term) ?? 0) + 1);
+    }
+    let score = 0;
     let covered = 0;
     let holdsOwn = false;
-    for (const [term, weight] of weights) {
-      if (!present.has(term)) continue;
-      covered += weight * (idf.get(term) ?? 0);
+    const norm = K1 * (1 - B + (B * length) / Math.max(1, hits.averageLength));
+    for (const [term, tf] of frequency) {
+      const weight = (weights.get(term) ?? 0) * (idf.get(term) ?? 0);
+      score += (weight * tf * (K1 + 1)) / (tf + norm);
+      covered += weight;
       if (ownSet.has(term)) holdsOwn = true;
     }
     // A question with words of its own must find one of them here, however much of the earlier
     // topic a passage holds; a question with none ("why?", "and then?") leans on that topic.
-    if (own.length > 0 && !holdsOwn) return false;
-    return covered / totalWeight >= MIN_COVERAGE;
-  };
-
-  const lexical = hits.passages.filter(relevant);
+    if (totalWeight === 0 || (own.length > 0 && !holdsOwn) || covered / totalWeight < MIN_COVERAGE) continue;
+    scored.push({ passage, score });
+  }
+  const lexical = scored.sort((a, b) => b.score - a.score).map((s) => s.passage);
   if (near.length === 0) return lexical.slice(0, limit);
 
   const minSimilarity = options.vectors?.minSimilarity ?? 1;

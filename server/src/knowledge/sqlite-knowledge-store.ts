@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from '../store/sqlite-migrations.js';
 import { indexTerms } from './tokenize.js';
-import type { CrawlRecord, IndexUpdate, KnowledgeStore, PageMeta, SearchHits, StoredPassage } from './knowledge-store.js';
+import { selectiveTerms, type CrawlRecord, type IndexUpdate, type KnowledgeStore, type PageMeta, type SearchHits, type StoredPassage } from './knowledge-store.js';
 
 interface PassageRow {
   id: number;
@@ -38,6 +38,11 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
   readonly #commit;
   /** Every embedded passage, read once per index (a commit forgets it). */
   #embedded: StoredPassage[] | undefined;
+  /**
+   * Passages, their average length in terms, and every term's passage count, read once per index
+   * (a commit forgets them): fts5vocab answers a lookup by scanning, which a question cannot afford.
+   */
+  #stats: { total: number; averageLength: number; documentFrequency: Map<string, number> } | undefined;
 
   constructor(options: { path: string; now?: () => number }) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -79,6 +84,10 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       ),
       insertFts: db.prepare<[number | bigint, string]>('INSERT INTO knowledge_fts (rowid, terms) VALUES (?, ?)'),
       count: db.prepare<[], number>('SELECT count(*) FROM knowledge_passages').pluck(),
+      vocabulary: db.prepare<[], [string, number]>('SELECT term, doc FROM knowledge_vocab').raw(),
+      stats: db.prepare<[], { total: number; length: number | null }>(
+        "SELECT count(*) AS total, avg(length(terms) - length(replace(terms, ' ', '')) + 1) AS length FROM knowledge_passages",
+      ),
       search: db.prepare<[string, number], PassageRow>(
         `SELECT s.id, s.url, p.title, s.heading, s.text, s.tokens, s.terms, s.embedding
          FROM (SELECT rowid, bm25(knowledge_fts) AS score FROM knowledge_fts WHERE knowledge_fts MATCH ? ORDER BY score LIMIT ?) AS hit
@@ -150,21 +159,33 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
   async commit(update: IndexUpdate): Promise<void> {
     this.#commit(update);
     this.#embedded = undefined;
+    this.#stats = undefined;
   }
 
   async search(query: readonly string[], limit: number): Promise<SearchHits> {
+    if (this.#stats === undefined) {
+      const row = this.#sql.stats.get();
+      this.#stats = { total: row?.total ?? 0, averageLength: row?.length ?? 0, documentFrequency: new Map(this.#sql.vocabulary.all()) };
+    }
+    const { total, averageLength } = this.#stats;
     const distinct = [...new Set(query)];
     const documentFrequency = new Map<string, number>();
-    if (distinct.length === 0) return { total: this.#sql.count.get() ?? 0, documentFrequency, passages: [] };
-    // fts5vocab has no index on `term` for IN lists on every SQLite; one lookup per term is cheap.
-    const vocab = this.#db.prepare<string[], { term: string; doc: number }>(
-      `SELECT term, doc FROM knowledge_vocab WHERE term IN (${distinct.map(() => '?').join(',')})`,
-    );
-    for (const row of vocab.all(...distinct)) documentFrequency.set(row.term, row.doc);
+    for (const term of distinct) {
+      const n = this.#stats.documentFrequency.get(term);
+      if (n !== undefined) documentFrequency.set(term, n);
+    }
+    const selective = selectiveTerms(distinct, documentFrequency, total);
+    if (selective.length === 0) return { total, averageLength, documentFrequency, passages: [] };
     // Terms are letters and digits only (tokenize.ts), so quoting cannot be broken out of.
-    const match = query.map((term) => `"${term}"`).join(' OR ');
-    const passages = this.#sql.search.all(match, limit).map(toPassage);
-    return { total: this.#sql.count.get() ?? 0, documentFrequency, passages };
+    const quoted = selective.map((term) => `"${term}"`);
+    // Passages holding every term first: an intersection is cheap and BM25 then scores few rows.
+    // Only when they are too few does the OR query score every passage holding any term.
+    const passages = quoted.length > 1 ? this.#sql.search.all(quoted.join(' AND '), limit) : [];
+    if (passages.length < limit / 2) {
+      const seen = new Set(passages.map((p) => p.id));
+      for (const row of this.#sql.search.all(quoted.join(' OR '), limit)) if (!seen.has(row.id) && passages.length < limit) passages.push(row);
+    }
+    return { total, averageLength, documentFrequency, passages: passages.map(toPassage) };
   }
 
   async embedded(): Promise<StoredPassage[]> {

@@ -67,7 +67,7 @@ const MIGRATIONS: readonly string[] = [
 
   -- BM25 over the terms. Contentless (the terms are in knowledge_passages already), with deletes
   -- allowed (SQLite 3.43+), rowid = knowledge_passages.id.
-  CREATE VIRTUAL TABLE knowledge_fts USING fts5 (terms, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0');
+  CREATE VIRTUAL TABLE knowledge_fts USING fts5 (terms, content = '', contentless_delete = 1, detail = none, tokenize = 'unicode61 remove_diacritics 0');
   -- Per-term document counts, for judging how much of a question a passage covers.
   CREATE VIRTUAL TABLE knowledge_vocab USING fts5vocab (knowledge_fts, 'row');
 
