@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Marked } from 'marked';
-import type { OutputAsset, Plugin } from 'vite';
+import type { Plugin } from 'vite';
 
 /** One help article: `help/<slug>.md`, with a `title:` in its front matter. */
 export interface Article {
@@ -40,7 +40,7 @@ export function helpCentre(): Plugin {
     name: 'chatdrop-help-centre',
     apply: 'build',
     generateBundle(_options, bundle) {
-      const css = Object.values(bundle).find((file): file is OutputAsset => file.type === 'asset' && file.fileName.endsWith('.css'));
+      const css = Object.values(bundle).find((file) => file.type === 'asset' && file.fileName.endsWith('.css'));
       const stylesheet = css === undefined ? '' : `/${css.fileName}`;
       const origin = (process.env.CHATDROP_PUBLIC_URL?.trim() || `http://localhost:${process.env.PORT?.trim() || '8787'}`).replace(/\/+$/, '');
       const articles = readArticles();
