@@ -51,7 +51,8 @@ const HEADING = /^H([1-6])$/;
 interface DomNode {
   nodeType: number;
   textContent: string | null;
-  childNodes: ArrayLike<DomNode>;
+  firstChild: DomNode | null;
+  nextSibling: DomNode | null;
 }
 interface DomElement extends DomNode {
   tagName: string;
@@ -152,7 +153,10 @@ function sectionsOf(root: DomElement, h1: string): Section[] {
     }
     if (leaving) continue;
     stack.push([node, true]);
-    const children = el.childNodes;
+    // Siblings by nextSibling (constant time each in linkedom), not childNodes[i], which walks
+    // the list from the start on every index and made a page of 10,000 links quadratic.
+    const children: DomNode[] = [];
+    for (let child = el.firstChild; child !== null; child = child.nextSibling) children.push(child);
     for (let i = children.length - 1; i >= 0; i--) stack.push([children[i] as DomNode, false]);
   }
   endSection();

@@ -1,5 +1,5 @@
 import type { KnowledgeStore } from './knowledge-store.js';
-import { retrieve } from './retrieve.js';
+import { retrieve, type VectorSide } from './retrieve.js';
 import { RETRIEVAL_SET } from './retrieval-set.js';
 
 export interface RetrievalQuality {
@@ -13,7 +13,7 @@ export interface RetrievalQuality {
 }
 
 /** Scores retrieval on the labelled set; `slugOf` maps a passage URL to its article's slug. */
-export async function measureRetrieval(store: KnowledgeStore, slugOf: (url: string) => string): Promise<RetrievalQuality> {
+export async function measureRetrieval(store: KnowledgeStore, slugOf: (url: string) => string, vectors?: VectorSide): Promise<RetrievalQuality> {
   let hits = 0;
   let answerable = 0;
   let offTopicEmpty = 0;
@@ -24,7 +24,7 @@ export async function measureRetrieval(store: KnowledgeStore, slugOf: (url: stri
       { id: `u${i}`, role: 'user' as const, content, createdAt: '', status: 'complete' as const },
       { id: `a${i}`, role: 'assistant' as const, content: 'An answer.', createdAt: '', status: 'complete' as const },
     ]);
-    const passages = await retrieve(store, { question: item.question, history });
+    const passages = await retrieve(store, { question: item.question, history }, { vectors });
     const pages = [...new Set(passages.map((p) => slugOf(p.url)))].slice(0, 3);
     if (item.page === null) {
       offTopic++;
