@@ -22,7 +22,7 @@ const STOP_WORDS = new Set(
     'into is it its me my of on or our she so than that the their them then there these they this those to ' +
     'us was we were what when where which who why will with would you your yours im ive id dont doesnt ' +
     'don doesn isn aren wasn didn won ' +
-    'about also am any just please should some tell thanks thank hi hello get got want need like'
+    'about also am any just please should some tell thanks thank hi hello get got want need like much many'
   ).split(' '),
 );
 
