@@ -13,6 +13,7 @@ import { resumeFanout } from './resume-fanout.js';
 import { repoRoot } from './repo-root.js';
 import { storeBench } from './store.js';
 import { formatTable } from './table.js';
+import { knowledgeBench } from './knowledge.js';
 import { widgetWeight } from './widget-weight.js';
 
 /**
@@ -27,6 +28,7 @@ import { widgetWeight } from './widget-weight.js';
 const parts: { name: string; run: (appError: string | undefined) => Promise<Measured[]> }[] = [
   { name: 'widget weight', run: () => widgetWeight() },
   { name: 'store', run: () => storeBench() },
+  { name: 'knowledge', run: () => knowledgeBench() },
   { name: 'bubble time', run: (appError) => withApiForBubble(appError) },
   { name: 'render', run: (appError) => render(appError) },
   { name: 'proxy cpu cost', run: (appError) => proxyCost(appError) },

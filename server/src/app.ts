@@ -29,6 +29,8 @@ import { runningTtlMs, type StreamBuffer } from './replies/stream-buffer/stream-
 import { widgetRouter } from './http/widget-route.js';
 import { handoffRouter } from './handoff/handoff-route.js';
 import type { HandoffService } from './handoff/handoff-service.js';
+import type { Knowledge } from './knowledge/knowledge.js';
+import { readyzRouter } from './http/readyz-route.js';
 
 export interface AppOptions {
   config: Config;
@@ -67,6 +69,11 @@ export interface AppOptions {
    * configured; unset: `/api/config` has no `handoff` and `POST /api/handoff` is a 404.
    */
   handoff?: HandoffService;
+  /**
+   * With `CHATDROP_KNOWLEDGE`: the site's index (started by the caller). Each question is grounded
+   * in it, and `/readyz` waits for its first index.
+   */
+  knowledge?: Knowledge;
 }
 
 /**
@@ -95,7 +102,14 @@ export function createApp(options: AppOptions): express.Express {
 
   const api = strictRouter();
   api.use(cors({ allowedOrigins: config.allowedOrigins, publicOrigin: config.publicOrigin }));
-  api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, logger, buffer, bus }));
+  const knowledge = options.knowledge;
+  // When nothing the site has covers a question, the model offers the hand-off where there is
+  // one, else the support link.
+  const chatKnowledge = knowledge && {
+    retrieve: knowledge.retrieve.bind(knowledge),
+    offer: { handoff: options.handoff !== undefined, supportUrl: config.supportUrl },
+  };
+  api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, logger, buffer, bus, knowledge: chatKnowledge }));
   api.use('/conversations', conversationsRouter({ store, replies, bus }));
   api.use('/feedback', feedbackRouter({ store }));
   if (options.handoff !== undefined) api.use('/handoff', handoffRouter({ store, handoff: options.handoff, now, logger }));
@@ -115,6 +129,8 @@ export function createApp(options: AppOptions): express.Express {
           : () => budget.used().then((used) => metrics.budgetUsed.set(used), () => undefined),
     }),
   );
+
+  app.use(readyzRouter({ redis: options.redis, knowledgeReady: knowledge && (() => knowledge.ready) }));
 
   // After the API, so no file in the demo folder can shadow an API path.
   app.use(

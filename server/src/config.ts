@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseHandoffConfig, type HandoffConfig } from './handoff/handoff-config.js';
+import type { KnowledgeSource } from './knowledge/knowledge-source.js';
 
 /** One entry of the model allowlist (`CHATDROP_MODELS`): the alias browsers send, the id upstream gets. */
 export interface ModelEntry {
@@ -80,6 +82,16 @@ export interface Config {
   maxTokensField: MaxTokensField;
   /** Hand-off channels (webhook, email); undefined when none is configured: no "Talk to a person". */
   handoff: HandoffConfig | undefined;
+  /** `CHATDROP_KNOWLEDGE`: the sources answers are grounded in; empty: no retrieval. */
+  knowledge: KnowledgeSource[];
+  /** `CHATDROP_KNOWLEDGE_MAX_PAGES`: pages one crawl may index, all sources together. */
+  knowledgeMaxPages: number;
+  /** `CHATDROP_KNOWLEDGE_REFRESH_HOURS`: how often the index is crawled again. */
+  knowledgeRefreshHours: number;
+  /** `CHATDROP_KNOWLEDGE_TOKENS`: the most tokens of passages one request carries. */
+  knowledgeTokens: number;
+  /** `CHATDROP_EMBEDDINGS_MODEL`: the upstream's embeddings model, combined with BM25; unset: BM25 alone. */
+  embeddingsModel: string | undefined;
 }
 
 /** The two names of the output-token cap in Chat Completions requests. */
@@ -167,6 +179,11 @@ export function parseConfig(env: Env): Config {
     ...maxOutputTokens(get('CHATDROP_MAX_OUTPUT_TOKENS'), get('CHATDROP_MODELS') ?? 'fast=gpt-4.1-mini'),
     maxTokensField: maxTokensField(get('CHATDROP_MAX_TOKENS_FIELD'), get('OPENAI_BASE_URL')),
     handoff: parseHandoffConfig(get),
+    knowledge: knowledgeSources(get('CHATDROP_KNOWLEDGE'), publicOrigin(get('CHATDROP_PUBLIC_URL'), port)),
+    knowledgeMaxPages: integer(get('CHATDROP_KNOWLEDGE_MAX_PAGES'), 'CHATDROP_KNOWLEDGE_MAX_PAGES', 2000, 1, 1_000_000),
+    knowledgeRefreshHours: integer(get('CHATDROP_KNOWLEDGE_REFRESH_HOURS'), 'CHATDROP_KNOWLEDGE_REFRESH_HOURS', 24, 1, 8760),
+    knowledgeTokens: integer(get('CHATDROP_KNOWLEDGE_TOKENS'), 'CHATDROP_KNOWLEDGE_TOKENS', 2000, 100, 1_000_000),
+    embeddingsModel: get('CHATDROP_EMBEDDINGS_MODEL'),
   };
 }
 
@@ -375,4 +392,40 @@ function trustProxy(raw: string | undefined): Config['trustProxy'] {
   if (/^\d+$/.test(raw)) return Number(raw);
   // Anything else is one of Express's forms: "loopback", "10.0.0.0/8, uniquelocal", ...
   return raw;
+}
+
+/**
+ * `CHATDROP_KNOWLEDGE`: comma-separated sources. An http(s) URL whose path ends in `.xml` or
+ * names a sitemap (`/sitemap`, `sitemap_index.xml`) is a sitemap; any other http(s) URL is a page
+ * to crawl from; anything else is a local folder, optionally `folder=https://base/url/` to say
+ * where its files are published (default: the server's own origin, `CHATDROP_PUBLIC_URL`).
+ */
+function knowledgeSources(raw: string | undefined, origin: string): KnowledgeSource[] {
+  if (raw === undefined) return [];
+  const out: KnowledgeSource[] = [];
+  for (const entry of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) {
+      const url = URL.canParse(entry) ? new URL(entry) : undefined;
+      if (url === undefined || !['http:', 'https:'].includes(url.protocol) || url.username !== '' || url.password !== '') {
+        throw new ConfigError(`CHATDROP_KNOWLEDGE: "${entry}" is not an http(s) URL without credentials`);
+      }
+      url.hash = '';
+      const sitemap = /\.xml$/i.test(url.pathname) || /sitemap/i.test(url.pathname.slice(url.pathname.lastIndexOf('/')));
+      out.push({ kind: sitemap ? 'sitemap' : 'page', url: url.href });
+      continue;
+    }
+    const equals = entry.indexOf('=');
+    const path = equals === -1 ? entry : entry.slice(0, equals).trim();
+    const base = equals === -1 ? `${origin}/` : entry.slice(equals + 1).trim();
+    const baseUrl = URL.canParse(base) ? new URL(base) : undefined;
+    if (baseUrl === undefined || !['http:', 'https:'].includes(baseUrl.protocol)) {
+      throw new ConfigError(`CHATDROP_KNOWLEDGE: the folder "${path}" needs an http(s) base URL after "=", got "${base}"`);
+    }
+    if (!baseUrl.pathname.endsWith('/')) baseUrl.pathname += '/';
+    if (!statSync(resolve(path), { throwIfNoEntry: false })?.isDirectory()) {
+      throw new ConfigError(`CHATDROP_KNOWLEDGE: "${path}" is neither an http(s) URL nor a folder`);
+    }
+    out.push({ kind: 'folder', path: resolve(path), baseUrl: baseUrl.href });
+  }
+  return out;
 }

@@ -4,3 +4,4 @@ export { startDemoUpstream, type DemoUpstream } from './upstream/demo-upstream.j
 export { ReplyRegistry } from './chat/reply-registry.js';
 export { Metrics } from './observability/metrics.js';
 export { createUpstreamClient } from './upstream/upstream-client.js';
+export { Knowledge, type KnowledgeStatus } from './knowledge/knowledge.js';

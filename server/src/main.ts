@@ -18,6 +18,7 @@ import { RedisStreamBuffer } from './replies/stream-buffer/redis-stream-buffer.j
 import { runningTtlMs } from './replies/stream-buffer/stream-buffer.js';
 import { createUpstreamClient } from './upstream/upstream-client.js';
 import { createHandoff } from './handoff/handoff-service.js';
+import { startKnowledge } from './knowledge/start-knowledge.js';
 
 /** How often expired conversations are swept (issue 3: retention on a timer). */
 const RETENTION_SWEEP_MS = 60 * 60 * 1000;
@@ -96,7 +97,9 @@ async function main(): Promise<void> {
   const metrics = new Metrics({ processMetrics: true });
   // "Talk to a person": its outbox beside the conversations (Redis, or the same SQLite file).
   const handoff = createHandoff({ config, logger, redis });
-  const app = createApp({ config, store, openai, logger, demo: demoUpstream !== undefined, replies, metrics, ...shared, handoff });
+  // CHATDROP_KNOWLEDGE, or in the offline demo the demo help centre's own pages.
+  const knowledge = startKnowledge({ config, openai, logger, redis, demo: demoUpstream !== undefined });
+  const app = createApp({ config, store, openai, logger, demo: demoUpstream !== undefined, replies, metrics, ...shared, handoff, knowledge: knowledge?.knowledge });
 
   const sweep = (): void => {
     store
@@ -140,6 +143,7 @@ async function main(): Promise<void> {
     await Promise.all([replies.drain(config.shutdownGraceMs), handoff?.dispatcher.stop(config.shutdownGraceMs)]);
     server.closeAllConnections();
     await closed;
+    await knowledge?.close();
     await demoUpstream?.close();
     await shared.limiter?.close();
     await shared.replyBus?.close();

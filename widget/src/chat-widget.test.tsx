@@ -160,6 +160,62 @@ describe('chat widget', () => {
     expect((await screen.findByRole('alert')).textContent).toContain('Try again in 17 s.');
   });
 
+  it('lists the pages a reply was grounded in as links named by their titles, under the reply', async () => {
+    setup({
+      'POST /api/chat': () =>
+        sse([
+          start(),
+          { type: 'sources', sources: [{ title: 'Reset your password', url: 'https://help.example.com/reset' }, { title: 'Two-factor authentication', url: 'https://help.example.com/2fa' }] },
+          delta('Use **Forgot password?**.'),
+          end(),
+        ]),
+    });
+    await open();
+    type('How do I reset my password?');
+    press('Enter');
+    const list = await screen.findByRole('list', { name: 'Sources' });
+    const links = within(list).getAllByRole('link');
+    expect(links.map((a) => [a.textContent, a.getAttribute('href'), a.getAttribute('target'), a.getAttribute('rel')])).toEqual([
+      ['Reset your password', 'https://help.example.com/reset', '_blank', 'noopener noreferrer'],
+      ['Two-factor authentication', 'https://help.example.com/2fa', '_blank', 'noopener noreferrer'],
+    ]);
+  });
+
+  it('shows no sources list for an empty list, and never a non-http(s) link from a stored reply', async () => {
+    const { model } = setup({
+      'GET /api/conversations/:id': () =>
+        json(200, {
+          id: 'c1',
+          messages: [
+            { id: 'u1', role: 'user', content: 'Q1', createdAt: 'x', status: 'complete' },
+            { id: 'a1', role: 'assistant', content: 'Not covered.', createdAt: 'y', status: 'complete', sources: [] },
+            { id: 'u2', role: 'user', content: 'Q2', createdAt: 'x', status: 'complete' },
+            {
+              id: 'a2', role: 'assistant', content: 'Covered.', createdAt: 'y', status: 'complete',
+              sources: [{ title: 'Evil', url: 'javascript:alert(1)' }, { title: 'Mail', url: 'mailto:a@b.c' }, { title: 'Plans', url: 'https://help.example.com/plans' }],
+            },
+          ],
+        }),
+    });
+    localStorage.setItem('chatdrop:test', 'c1');
+    await model.restore();
+    await open();
+    const lists = screen.getAllByRole('list', { name: 'Sources' });
+    expect(lists).toHaveLength(1);
+    expect(within(lists[0] as HTMLElement).getAllByRole('link').map((a) => a.getAttribute('href'))).toEqual(['https://help.example.com/plans']);
+  });
+
+  it('labels the sources in Spanish and Arabic', async () => {
+    for (const [lang, label] of [['es', 'Fuentes'], ['ar', 'المصادر']] as const) {
+      cleanup();
+      setup({ 'POST /api/chat': () => sse([start(), { type: 'sources', sources: [{ title: 'Plans', url: 'https://help.example.com/plans' }] }, delta('Hi'), end()]) }, { lang });
+      fireEvent.click(screen.getByRole('button', { name: lang === 'es' ? 'Abrir chat' : 'فتح المحادثة' }));
+      fireEvent.input(await screen.findByRole('textbox'), { target: { value: 'Q' } });
+      fireEvent.keyDown(screen.getByRole('textbox'), { key: 'Enter' });
+      expect(await screen.findByRole('list', { name: label })).toBeTruthy();
+    }
+  });
+
   it('marks a restored incomplete reply as cut off, with Retry', async () => {
     const { model, api } = setup({
       'GET /api/conversations/:id': () =>

@@ -6,6 +6,7 @@ import type { WidgetView } from './widget-view.js';
 import { CopyIcon, DownIcon, UpIcon } from './icons.js';
 import { fill, type Strings } from './strings.js';
 import { Markdown } from './markdown.js';
+import { safeHref } from './safe-href.js';
 import { useCopy } from './use-copy.js';
 import { useFrameEffect } from './use-frame-effect.js';
 import { Ask, HandoffForm } from './handoff-form.js';
@@ -78,6 +79,11 @@ function Message({ m, model, t, last, offer }: { m: UiMessage; model: ChatModel;
     );
   }
   const rated = m.rating.value;
+  // The help pages the reply was grounded in: http(s) links only, whatever the server sent.
+  const sources = m.sources.value?.flatMap((s) => {
+    const href = safeHref(s.url);
+    return href?.startsWith('http') ? [{ href, title: s.title || href }] : [];
+  });
   return (
     <div class="msg bot">
       <span class="sr">{t.assistant}: </span>
@@ -91,6 +97,17 @@ function Message({ m, model, t, last, offer }: { m: UiMessage; model: ChatModel;
         <Markdown source={m.text} labels={t} />
       )}
       {m.long && <div class="note">{t.cutShort}</div>}
+      {!!sources?.length && (
+        <ul class="src" aria-label={t.sources}>
+          {sources.map((s) => (
+            <li key={s.href}>
+              <a href={s.href} target="_blank" rel="noopener noreferrer">
+                {s.title}
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
       {state === 'done' && (
         <div class="acts">
           {m.id &&

@@ -38,6 +38,8 @@ export interface Strings {
   note: string;
   /** The confirmation in the conversation; `{e}` is the visitor's address. */
   sent: string;
+  /** The label of the help pages listed under a reply. */
+  sources: string;
 }
 
 const en: Strings = {
@@ -69,6 +71,7 @@ const en: Strings = {
   email: 'Email',
   note: 'Note (optional)',
   sent: 'Thanks! The team will email you at {e}.',
+  sources: 'Sources',
 };
 
 const es: Strings = {
@@ -100,6 +103,7 @@ const es: Strings = {
   email: 'Correo',
   note: 'Nota (opcional)',
   sent: '¡Gracias! El equipo te escribirá a {e}.',
+  sources: 'Fuentes',
 };
 
 const ar: Strings = {
@@ -131,6 +135,7 @@ const ar: Strings = {
   email: 'البريد الإلكتروني',
   note: 'ملاحظة (اختيارية)',
   sent: 'شكرًا! سيراسلك الفريق على {e}.',
+  sources: 'المصادر',
 };
 
 const TABLE: Record<string, Strings> = { en, es, ar };

@@ -46,6 +46,9 @@ svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 .user{align-self:flex-end;background:var(--cd-accent);color:var(--cd-on-accent)}
 .bot{align-self:flex-start;background:var(--cd-soft)}
 .acts{display:flex;gap:2px;margin-top:4px;color:var(--cd-muted)}
+.src{list-style:none;margin:6px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:2px 10px;font-size:13px}
+.src::before{content:attr(aria-label)": "/"";color:var(--cd-muted)}
+.src a{color:inherit}
 .acts button{padding:4px;display:grid}
 .acts svg{width:16px;height:16px}
 [aria-pressed=true]{color:var(--cd-fg);background:var(--cd-line)}

@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import type OpenAI from 'openai';
-import type { ChatMessage } from '@chatdrop/shared';
+import type { ChatMessage, Source } from '@chatdrop/shared';
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { outputCap, visitorModels, type Config } from '../config.js';
@@ -22,6 +22,7 @@ import { requestLog } from '../http/request-id.js';
 import { resumeRoute } from './resume-route.js';
 import { SseResponse } from '../http/sse-response.js';
 import { isWellFormedId } from '../store/new-id.js';
+import { groundQuestion, type ChatKnowledge } from '../knowledge/ground-question.js';
 import type { StreamBuffer } from '../replies/stream-buffer/stream-buffer.js';
 import { strictRouter } from '../http/strict-router.js';
 
@@ -43,6 +44,8 @@ export interface ChatRouteOptions {
   buffer: StreamBuffer;
   /** Stop and reader news for a reply, whichever instance runs it. */
   bus: ReplyBus;
+  /** With `CHATDROP_KNOWLEDGE`: each question is grounded in the site's passages first. */
+  knowledge?: ChatKnowledge;
 }
 
 /**
@@ -116,8 +119,14 @@ export function chatRouter(options: ChatRouteOptions): Router {
       if (retry !== undefined) history = history.slice(0, -2);
       checkConversationCaps(history, request.message, config);
 
+      // Retrieval runs once, before the upstream call; nothing of it runs per token.
+      let systemPrompt = config.systemPrompt;
+      let sources: Source[] | undefined;
+      if (options.knowledge !== undefined) {
+        ({ systemPrompt, sources } = await groundQuestion(options.knowledge, { config, question: request.message, history, log: requestLog(res) }));
+      }
       const built = buildUpstreamMessages({
-        systemPrompt: config.systemPrompt,
+        systemPrompt,
         history,
         message: request.message,
         budgetTokens: config.historyTokens,
@@ -149,7 +158,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
         await store.deleteMessage(conversationId, retry.reply.id);
       }
       const question = retry?.question ?? (await store.appendMessage(conversationId, { role: 'user', content: request.message, status: 'complete' }));
-      const reply = question && (await store.appendMessage(conversationId, { role: 'assistant', content: '', status: 'incomplete' }));
+      const reply = question && (await store.appendMessage(conversationId, { role: 'assistant', content: '', status: 'incomplete', ...(sources === undefined ? {} : { sources }) }));
       if (reply === undefined) throw new ApiError('not-found', 404, 'This conversation no longer exists.');
 
       const log = requestLog(res);
@@ -169,6 +178,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
         model: model.model,
         fallbackModel: config.fallbacks.get(model.alias),
         messages: built.messages,
+        sources,
         inputTokens: built.inputTokens,
         firstTokenTimeoutMs: config.firstTokenTimeoutMs,
         idleTimeoutMs: config.idleTimeoutMs,

@@ -27,7 +27,9 @@ export function conversationsRouter(options: { store: ConversationStore; replies
     // Exactly the contract's fields, whatever else a store may carry.
     const body: Conversation = {
       id: conversation.id,
-      messages: conversation.messages.map(({ id, role, content, createdAt, status }) => ({ id, role, content, createdAt, status })),
+      messages: conversation.messages.map(({ id, role, content, createdAt, status, sources }) => ({
+        id, role, content, createdAt, status, ...(sources === undefined ? {} : { sources }),
+      })),
     };
     // A conversation is private to whoever holds its id: no shared cache may keep it.
     res.setHeader('Cache-Control', 'no-store');

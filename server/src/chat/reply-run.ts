@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import type { Logger } from 'pino';
-import type { FinishReason, StreamEvent, Usage } from '@chatdrop/shared';
+import type { FinishReason, Source, StreamEvent, Usage } from '@chatdrop/shared';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { StreamBuffer } from '../replies/stream-buffer/stream-buffer.js';
@@ -20,6 +20,11 @@ export interface ReplyRunOptions {
   /** Asked instead when `model` fails before its first token (`CHATDROP_FALLBACKS`). */
   fallbackModel?: string;
   messages: UpstreamMessage[];
+  /**
+   * With knowledge on: the pages whose passages are in `messages`, sent as the `sources` event
+   * right after `message-start` (`[]`: nothing relevant was found). Absent: no event.
+   */
+  sources?: Source[];
   /** Our own count of the request, used when the upstream sends no usage chunk. */
   inputTokens: number;
   firstTokenTimeoutMs: number;
@@ -181,6 +186,7 @@ export class ReplyRun {
     let billable = false;
 
     this.#emit({ type: 'message-start', conversationId: o.conversationId, messageId: o.messageId, model: o.modelAlias });
+    if (o.sources !== undefined) this.#emit({ type: 'sources', sources: o.sources });
     const models = o.fallbackModel === undefined ? [o.model] : [o.model, o.fallbackModel];
     for (const [attempt, model] of models.entries()) {
       upstreamModel = model;

@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatRole, Conversation, MessageStatus } from '@chatdrop/shared';
+import type { ChatMessage, ChatRole, Conversation, MessageStatus, Source } from '@chatdrop/shared';
 
 export type Rating = 'up' | 'down';
 
@@ -6,6 +6,8 @@ export interface NewMessage {
   role: ChatRole;
   content: string;
   status: MessageStatus;
+  /** An assistant reply's knowledge pages (`[]`: knowledge on, nothing relevant); absent: none given. */
+  sources?: Source[];
 }
 
 export interface MessagePatch {

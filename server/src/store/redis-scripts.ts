@@ -6,7 +6,7 @@
  * Every conversation-writing script takes the same five keys, in this order:
  *   KEYS[1] conversation hash (createdAt, updatedAt): its existence is the conversation's
  *   KEYS[2] list of message ids in append order
- *   KEYS[3] hash of message fields, `<messageId>:role|status|createdAt|content`
+ *   KEYS[3] hash of message fields, `<messageId>:role|status|createdAt|content|sources`
  *   KEYS[4] hash of ratings, `<messageId>` -> up|down
  *   KEYS[5] sorted set of conversation ids by last activity, for `deleteIdleSince`
  * Keys 1-4 expire after the retention; every write refreshes them ("activity").
@@ -29,13 +29,17 @@ touch(ARGV[1], ARGV[2], ARGV[3])
 return 1
 `;
 
-/** ARGV: conversationId, messageId, role, status, content, now, ttlMs. Answers 0 when no conversation. */
+/**
+ * ARGV: conversationId, messageId, role, status, content, now, ttlMs, sources (a JSON array, or
+ * empty for none). Answers 0 when no conversation.
+ */
 export const APPEND_MESSAGE = `${TOUCH}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local id = ARGV[2]
 redis.call('RPUSH', KEYS[2], id)
 redis.call('HSET', KEYS[3], id .. ':role', ARGV[3], id .. ':status', ARGV[4],
   id .. ':createdAt', ARGV[6], id .. ':content', ARGV[5])
+if ARGV[8] ~= nil and ARGV[8] ~= '' then redis.call('HSET', KEYS[3], id .. ':sources', ARGV[8]) end
 touch(ARGV[1], ARGV[6], ARGV[7])
 return 1
 `;
@@ -56,7 +60,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local id = ARGV[2]
 if redis.call('HEXISTS', KEYS[3], id .. ':role') == 0 then return 0 end
 redis.call('LREM', KEYS[2], 0, id)
-redis.call('HDEL', KEYS[3], id .. ':role', id .. ':status', id .. ':createdAt', id .. ':content')
+redis.call('HDEL', KEYS[3], id .. ':role', id .. ':status', id .. ':createdAt', id .. ':content', id .. ':sources')
 redis.call('HDEL', KEYS[4], id)
 touch(ARGV[1], ARGV[3], ARGV[4])
 return 1

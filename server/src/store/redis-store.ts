@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatRole, Conversation, MessageStatus } from '@chatdrop/shared';
+import type { ChatMessage, ChatRole, Conversation, MessageStatus, Source } from '@chatdrop/shared';
 import { Redis } from 'ioredis';
 import type { ConversationStore, MessagePatch, NewMessage, Rating } from './conversation-store.js';
 import { isWellFormedId, newId } from './new-id.js';
@@ -145,6 +145,7 @@ export class RedisStore implements ConversationStore {
           content: values[`${messageId}:content`] ?? '',
           status: (values[`${messageId}:status`] ?? 'incomplete') as MessageStatus,
           createdAt: new Date(Number(values[`${messageId}:createdAt`])).toISOString(),
+          ...sourcesOf(values[`${messageId}:sources`]),
         },
       ];
     });
@@ -159,10 +160,14 @@ export class RedisStore implements ConversationStore {
       this.#scripts.appendMessage(
         ...this.#keys(conversationId),
         conversationId, id, message.role, message.status, message.content, now, this.#ttl,
+        message.sources === undefined ? '' : JSON.stringify(message.sources),
       ),
     );
     if (appended !== 1) return undefined;
-    return { id, role: message.role, content: message.content, status: message.status, createdAt: new Date(now).toISOString() };
+    return {
+      id, role: message.role, content: message.content, status: message.status, createdAt: new Date(now).toISOString(),
+      ...(message.sources === undefined ? {} : { sources: message.sources }),
+    };
   }
 
   async updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<boolean> {
@@ -257,6 +262,11 @@ export class RedisStore implements ConversationStore {
       throw new StoreUnavailableError(`Redis command failed: ${messageOf(error)}`, { cause: error });
     }
   }
+}
+
+/** A stored reply's sources field: absent, or the JSON array the append script wrote. */
+function sourcesOf(raw: string | undefined): { sources?: Source[] } {
+  return raw === undefined ? {} : { sources: JSON.parse(raw) as Source[] };
 }
 
 function messageOf(error: unknown): string {

@@ -34,7 +34,7 @@ const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
-  // Hand-offs ("talk to a person"): each stored with its transcript before any delivery, and one
+  // 1 -> 2: hand-offs ("talk to a person"): each stored with its transcript before any delivery, and one
   // delivery row per channel, leased by the instance attempting it (server/src/handoff/).
   // Not tied to a conversation row: the transcript is a snapshot, delivered even if the
   // conversation is deleted meanwhile, and swept by its own age.
@@ -67,6 +67,48 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (handoff_id, channel)
   ) WITHOUT ROWID;
   CREATE INDEX handoff_deliveries_due ON handoff_deliveries (channel, state, due_at);
+  `,
+  // 2 -> 3: the knowledge pages a reply was grounded in, as JSON [{title, url}]; NULL: none given.
+  `
+  ALTER TABLE messages ADD COLUMN sources TEXT;
+  `,
+  // 3 -> 4: the knowledge index (server/src/knowledge/sqlite-knowledge-store.ts).
+  `
+  CREATE TABLE knowledge_pages (
+    url           TEXT PRIMARY KEY,
+    title         TEXT NOT NULL,
+    etag          TEXT,
+    last_modified TEXT,
+    -- JSON array of the page's same-origin links, so a refresh answered 304 still crawls on.
+    links         TEXT NOT NULL,
+    hash          TEXT NOT NULL,
+    indexed_at    INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE knowledge_passages (
+    id        INTEGER PRIMARY KEY,
+    url       TEXT NOT NULL REFERENCES knowledge_pages (url) ON DELETE CASCADE,
+    position  INTEGER NOT NULL,
+    heading   TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    tokens    INTEGER NOT NULL,
+    -- The search terms (tokenize.ts), space-separated: what the FTS5 table indexes.
+    terms     TEXT NOT NULL,
+    -- Float32 little-endian, when embeddings are on.
+    embedding BLOB
+  );
+  CREATE INDEX knowledge_passages_url ON knowledge_passages (url, position);
+
+  -- BM25 over the terms. Contentless (the terms are in knowledge_passages already), with deletes
+  -- allowed (SQLite 3.43+), rowid = knowledge_passages.id.
+  CREATE VIRTUAL TABLE knowledge_fts USING fts5 (terms, content = '', contentless_delete = 1, detail = none, tokenize = 'unicode61 remove_diacritics 0');
+  -- Per-term document counts, for judging how much of a question a passage covers.
+  CREATE VIRTUAL TABLE knowledge_vocab USING fts5vocab (knowledge_fts, 'row');
+
+  CREATE TABLE knowledge_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
   `,
 ];
 

@@ -31,7 +31,8 @@ function tablesOf(path: string): string[] {
   const db = new Database(path, { readonly: true });
   try {
     return db
-      .prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      // The knowledge index's tables share the file; knowledge/sqlite-knowledge-store.test.ts covers them.
+      .prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'knowledge_%' ORDER BY name")
       .pluck()
       .all();
   } finally {

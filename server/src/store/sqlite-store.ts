@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ChatMessage, ChatRole, Conversation, MessageStatus } from '@chatdrop/shared';
+import type { ChatMessage, ChatRole, Conversation, MessageStatus, Source } from '@chatdrop/shared';
 import type { ConversationStore, MessagePatch, NewMessage, Rating } from './conversation-store.js';
 import { isWellFormedId, newId } from './new-id.js';
 import { migrate } from './sqlite-migrations.js';
@@ -19,6 +19,7 @@ interface MessageRow {
   content: string;
   status: MessageStatus;
   created_at: number;
+  sources: string | null;
 }
 
 /** How long a write waits for another process's lock before failing (a second instance, a backup). */
@@ -73,12 +74,12 @@ export class SqliteStore implements ConversationStore {
         'UPDATE conversations SET updated_at = ? WHERE id = ?',
       ),
       selectMessages: db.prepare<[string], MessageRow>(
-        `SELECT id, role, content, status, created_at FROM messages
+        `SELECT id, role, content, status, created_at, sources FROM messages
          WHERE conversation_id = ? ORDER BY seq`,
       ),
-      insertMessage: db.prepare<[string, string, ChatRole, string, MessageStatus, number]>(
-        `INSERT INTO messages (id, conversation_id, role, content, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+      insertMessage: db.prepare<[string, string, ChatRole, string, MessageStatus, number, string | null]>(
+        `INSERT INTO messages (id, conversation_id, role, content, status, created_at, sources)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateMessage: db.prepare<[string, MessageStatus, string, string]>(
         'UPDATE messages SET content = ?, status = ? WHERE id = ? AND conversation_id = ?',
@@ -112,7 +113,7 @@ export class SqliteStore implements ConversationStore {
       }),
       appendMessage: db.transaction((conversationId: string, id: string, message: NewMessage, now: number): boolean => {
         if (sql.touchConversation.run(now, conversationId).changes === 0) return false;
-        sql.insertMessage.run(id, conversationId, message.role, message.content, message.status, now);
+        sql.insertMessage.run(id, conversationId, message.role, message.content, message.status, now, message.sources === undefined ? null : JSON.stringify(message.sources));
         return true;
       }),
       updateMessage: db.transaction((conversationId: string, messageId: string, patch: MessagePatch, now: number): boolean => {
@@ -149,7 +150,7 @@ export class SqliteStore implements ConversationStore {
     const id = newId();
     const now = this.#now();
     if (!this.#tx.appendMessage(conversationId, id, message, now)) return undefined;
-    return { id, role: message.role, content: message.content, status: message.status, createdAt: iso(now) };
+    return { id, role: message.role, content: message.content, status: message.status, createdAt: iso(now), ...(message.sources === undefined ? {} : { sources: message.sources }) };
   }
 
   async updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<boolean> {
@@ -191,7 +192,9 @@ export class SqliteStore implements ConversationStore {
 }
 
 function toChatMessage(row: MessageRow): ChatMessage {
-  return { id: row.id, role: row.role, content: row.content, status: row.status, createdAt: iso(row.created_at) };
+  const message: ChatMessage = { id: row.id, role: row.role, content: row.content, status: row.status, createdAt: iso(row.created_at) };
+  if (row.sources !== null) message.sources = JSON.parse(row.sources) as Source[];
+  return message;
 }
 
 function iso(epochMs: number): string {

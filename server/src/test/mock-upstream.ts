@@ -63,6 +63,8 @@ export interface MockUpstream {
   /** For the `openai` client's `baseURL`. */
   baseUrl: string;
   requests: RecordedRequest[];
+  /** `POST /v1/embeddings` requests, kept apart so chat tests count only chat requests. */
+  embeddingRequests: RecordedRequest[];
   /** Queues scripts for the next requests; the last one keeps answering once the queue is empty. */
   script(...scripts: MockScript[]): void;
   /** Resolves once a request has been recorded as aborted by the client. */
@@ -81,6 +83,7 @@ export async function startMockUpstream(): Promise<MockUpstream> {
   const queue: MockScript[] = [];
   let last: MockScript = { kind: 'deltas', deltas: ['Hello', ' there', '!'] };
   const requests: RecordedRequest[] = [];
+  const embeddingRequests: RecordedRequest[] = [];
   const abortWaiters = new Set<() => void>();
 
   const server = createServer((req, res) => {
@@ -97,6 +100,11 @@ export async function startMockUpstream(): Promise<MockUpstream> {
         aborted: false,
         abortedAt: undefined,
       };
+      if (record.url.split('?')[0]?.endsWith('/embeddings')) {
+        embeddingRequests.push(record);
+        answerEmbeddings(record.body, res);
+        return;
+      }
       requests.push(record);
       res.on('close', () => {
         if (!res.writableFinished) {
@@ -116,6 +124,7 @@ export async function startMockUpstream(): Promise<MockUpstream> {
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
+    embeddingRequests,
     script(...scripts) {
       queue.push(...scripts);
       const final = scripts.at(-1);
@@ -233,4 +242,41 @@ async function play(script: MockScript, res: ServerResponse, body: unknown): Pro
       throw new Error(`unknown script ${JSON.stringify(unexpected)}`);
     }
   }
+}
+
+/** Dimensions of the mock's embeddings. */
+const EMBEDDING_DIMENSIONS = 256;
+
+/**
+ * OpenAI's `POST /v1/embeddings` answer in its real shape. The vectors are not a model's: each is
+ * the hashed bag of its text's character trigrams (within words, lowercased), normalised, so texts
+ * sharing word pieces ("invoice", "invoicing") are close and unrelated ones are not. Deterministic,
+ * so retrieval with embeddings can be tested and benchmarked offline.
+ */
+function answerEmbeddings(body: { input?: unknown; model?: unknown } | undefined, res: ServerResponse): void {
+  const inputs = typeof body?.input === 'string' ? [body.input] : Array.isArray(body?.input) ? body.input : undefined;
+  if (inputs === undefined || !inputs.every((i) => typeof i === 'string')) {
+    res.writeHead(400, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ error: { message: "'input' must be a string or an array of strings", type: 'invalid_request_error', param: 'input', code: null } }));
+    return;
+  }
+  const data = (inputs as string[]).map((text, index) => ({ object: 'embedding', index, embedding: trigramVector(text) }));
+  const tokens = (inputs as string[]).reduce((n, text) => n + Math.ceil(text.length / 4), 0);
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify({ object: 'list', data, model: String(body?.model ?? 'mock-embedding'), usage: { prompt_tokens: tokens, total_tokens: tokens } }));
+}
+
+export function trigramVector(text: string): number[] {
+  const vector = new Array<number>(EMBEDDING_DIMENSIONS).fill(0);
+  for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    const padded = ` ${word} `;
+    for (let i = 0; i + 3 <= padded.length; i++) {
+      let hash = 2166136261;
+      for (let j = i; j < i + 3; j++) hash = Math.imul(hash ^ padded.charCodeAt(j), 16777619);
+      const slot = (hash >>> 0) % EMBEDDING_DIMENSIONS;
+      vector[slot] = (vector[slot] ?? 0) + 1;
+    }
+  }
+  const norm = Math.hypot(...vector) || 1;
+  return vector.map((x) => x / norm);
 }

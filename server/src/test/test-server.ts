@@ -13,6 +13,9 @@ import type { ConversationStore } from '../store/conversation-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { MockUpstream } from './mock-upstream.js';
 import { createHandoff, type HandoffService } from '../handoff/handoff-service.js';
+import type { CrawlLimits } from '../knowledge/crawl.js';
+import { Knowledge } from '../knowledge/knowledge.js';
+import { SqliteKnowledgeStore } from '../knowledge/sqlite-knowledge-store.js';
 
 /** A key no response, header or log line may ever contain. */
 export const CANARY_KEY = 'sk-canary-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e';
@@ -31,6 +34,11 @@ export interface TestServerOptions {
   store?: ConversationStore;
   /** Shared parts, e.g. one `TokenBudget` or `ConcurrencyLimiter` for two servers (several instances). */
   shared?: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore' | 'streamBuffer' | 'replyBus' | 'handoff'>;
+  /**
+   * With `CHATDROP_KNOWLEDGE` in `env`: the crawler's limits (no delay between requests unless
+   * given). The index lives in the test's SQLite file and its first crawl starts at once.
+   */
+  knowledgeLimits?: Partial<CrawlLimits>;
 }
 
 export interface TestServer {
@@ -46,6 +54,8 @@ export interface TestServer {
   widgetFile: string;
   /** "Talk to a person", when the environment configures a channel (or the test passed one). */
   handoff: HandoffService | undefined;
+  /** Set when `env` has `CHATDROP_KNOWLEDGE`. */
+  knowledge: Knowledge | undefined;
   /** Cuts every open connection, as a network change would, and keeps listening. */
   dropConnections(): void;
   close(): Promise<void>;
@@ -86,6 +96,17 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   // Built as main.ts builds it (outbox in the same SQLite file) unless the test brings its own.
   const ownHandoff = options.shared?.handoff === undefined ? createHandoff({ config, logger }) : undefined;
   const handoff = options.shared?.handoff ?? ownHandoff;
+  const knowledgeStore = config.knowledge.length > 0 ? new SqliteKnowledgeStore({ path: dbPath }) : undefined;
+  const knowledge =
+    knowledgeStore &&
+    new Knowledge({
+      sources: config.knowledge,
+      store: knowledgeStore,
+      log: logger,
+      refreshMs: config.knowledgeRefreshHours * 3_600_000,
+      limits: { delayMs: 0, maxPages: config.knowledgeMaxPages, ...options.knowledgeLimits },
+    });
+  knowledge?.start();
   const app = createApp({
     config,
     store,
@@ -97,6 +118,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     demoDir: join(dir, 'demo'),
     ...options.shared,
     handoff,
+    knowledge,
   });
   ownHandoff?.dispatcher.start();
   server.on('request', app);
@@ -110,6 +132,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     logs,
     widgetFile,
     handoff,
+    knowledge,
     dropConnections() {
       server.closeAllConnections();
     },
@@ -119,6 +142,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       await replies.drain(0);
       await ownHandoff?.dispatcher.stop(0);
       await ownHandoff?.outbox.close();
+      await knowledge?.close();
+      await knowledgeStore?.close();
       await store.close();
       if (options.dbPath === undefined) rmSync(dir, { recursive: true, force: true });
     },

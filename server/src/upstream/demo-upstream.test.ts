@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { startDemoUpstream, type DemoUpstream } from './demo-upstream.js';
@@ -49,5 +50,34 @@ describe('the offline demo model', () => {
 
   it('is announced by /api/config', async () => {
     expect((await request(server.url).get('/api/config')).body.demo).toBe(true);
+  });
+});
+
+describe('the offline demo model with the demo help centre as its knowledge', () => {
+  let grounded: TestServer;
+  beforeAll(async () => {
+    const help = fileURLToPath(new URL('../../../demo/help/', import.meta.url));
+    grounded = await startTestServer({ upstream: { baseUrl: demo.baseUrl } as MockUpstream, demo: true, env: { CHATDROP_KNOWLEDGE: `${help}=http://localhost:8787/help/` } });
+    // The first index of a folder is built within a second or two of start.
+    for (let i = 0; i < 150 && (await fetch(`${grounded.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  });
+  afterAll(async () => {
+    await grounded?.close();
+  });
+
+  it('answers by quoting the most relevant passage, with its page as the source', async () => {
+    const { events } = await readEvents(await postChat(grounded.url, { message: 'How do I reset my password on my phone?' }));
+    const sources = events.find((e) => e.event.type === 'sources')?.event;
+    expect(sources?.type === 'sources' && sources.sources[0]).toEqual({ title: 'Reset your password', url: 'http://localhost:8787/help/reset-password' });
+    const text = textOf(events);
+    expect(text).toMatch(/^From \[Reset your password\]\(http:\/\/localhost:8787\/help\/reset-password\)/);
+    expect(text).toContain('> In the Acme Cloud mobile app');
+    expect(text).toContain('offline demo model');
+  });
+
+  it('says it does not know when no page covers the question', async () => {
+    const { events } = await readEvents(await postChat(grounded.url, { message: 'Who won the football world cup?' }));
+    expect(events.find((e) => e.event.type === 'sources')?.event).toEqual({ type: 'sources', sources: [] });
+    expect(textOf(events)).toContain("I don't know: no page of this help centre covers that question");
   });
 });

@@ -53,7 +53,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, delayMs: number
   }
   const messages = Array.isArray(body.messages) ? body.messages : [];
   const question = [...messages].reverse().find((m) => m.role === 'user')?.content;
-  const reply = demoReply(typeof question === 'string' ? question : '');
+  const system = messages.find((m) => m.role === 'system')?.content;
+  const knowledge = typeof system === 'string' ? readKnowledge(system) : undefined;
+  const text = typeof question === 'string' ? question : '';
+  const reply = knowledge === undefined ? demoReply(text) : groundedReply(knowledge);
 
   let gone = false;
   res.on('close', () => (gone = true));
@@ -112,6 +115,69 @@ function demoReply(question: string): string {
     '',
     'The key stays on the server; it never reaches the browser.',
   ].join('\n');
+}
+
+interface QuotedPassage {
+  title: string;
+  url: string;
+  heading: string;
+  text: string;
+}
+
+/**
+ * The passages the server gave in its `<knowledge>` block (knowledge/prompt.ts), best first, or
+ * undefined when the request has no such block (knowledge off). Read with `indexOf` only.
+ */
+export function readKnowledge(system: string): QuotedPassage[] | undefined {
+  const start = system.indexOf('\n<knowledge>\n');
+  if (start === -1) return undefined;
+  const end = system.indexOf('</knowledge>', start);
+  const block = system.slice(start, end === -1 ? undefined : end);
+  const passages: QuotedPassage[] = [];
+  let at = 0;
+  for (;;) {
+    const open = block.indexOf('<passage ', at);
+    if (open === -1) break;
+    const close = block.indexOf('>\n', open);
+    const finish = block.indexOf('\n</passage>', close);
+    if (close === -1 || finish === -1) break;
+    const tag = block.slice(open, close);
+    const attribute = (name: string): string => {
+      const from = tag.indexOf(` ${name}="`);
+      if (from === -1) return '';
+      const value = from + name.length + 3;
+      return unescape(tag.slice(value, tag.indexOf('"', value)));
+    };
+    passages.push({ title: attribute('title'), url: attribute('url'), heading: attribute('heading'), text: unescape(block.slice(close + 2, finish)) });
+    at = finish + 11;
+  }
+  return passages;
+}
+
+/**
+ * The demo model's grounded answer: it cannot write one, so it quotes the most relevant passage
+ * it was given, with its page as the source, or says plainly that the help centre does not cover
+ * the question, as a real model is told to.
+ */
+function groundedReply(passages: QuotedPassage[]): string {
+  const note = "_I'm the offline demo model, so I quote the most relevant passage of the help centre rather than write an answer. Set `OPENAI_API_KEY` for real answers._";
+  const best = passages[0];
+  if (best === undefined) {
+    return [
+      "I don't know: no page of this help centre covers that question, and I'd rather not guess.",
+      '',
+      'You can ask the support team, or try asking in other words.',
+      '',
+      note,
+    ].join('\n');
+  }
+  const where = best.heading === '' ? `[${best.title}](${best.url})` : `[${best.title}](${best.url}), “${best.heading}”`;
+  const quote = best.text.split('\n').map((line) => (line === '' ? '>' : `> ${line}`)).join('\n');
+  return [`From ${where}:`, '', quote, '', note].join('\n');
+}
+
+function unescape(text: string): string {
+  return text.replace(/&(lt|gt|quot|amp);/g, (_m, name: string) => ({ lt: '<', gt: '>', quot: '"', amp: '&' })[name] ?? '');
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -1,0 +1,206 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { articlePage, startStaticSite, type StaticSite } from '../test/static-site.js';
+import { crawl, type CrawlFailure, type CrawlLimits } from './crawl.js';
+
+const FAST: Partial<CrawlLimits> = { delayMs: 0, timeoutMs: 1_000, maxBytes: 64 * 1024 };
+const sites: StaticSite[] = [];
+afterEach(async () => {
+  await Promise.all(sites.splice(0).map((s) => s.close()));
+});
+async function site(pages: Parameters<typeof startStaticSite>[0]): Promise<StaticSite> {
+  const s = await startStaticSite(pages);
+  sites.push(s);
+  return s;
+}
+const sitemap = (urls: string[], index = false): string =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<${index ? 'sitemapindex' : 'urlset'} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` +
+  urls.map((u) => (index ? `<sitemap><loc>${u}</loc></sitemap>` : `<url><loc>${u}</loc><lastmod>2026-01-01</lastmod></url>`)).join('') +
+  `</${index ? 'sitemapindex' : 'urlset'}>`;
+const XML = 'application/xml';
+
+describe('the knowledge crawler', () => {
+  it('reads a sitemap index and its sitemaps, and keeps each page\'s article, title and headings, not its navigation', async () => {
+    const s = await site({});
+    s.set('/sitemap_index.xml', { type: XML, body: sitemap([`${s.origin}/sitemap-a.xml`, `${s.origin}/sitemap-b.xml`], true) });
+    s.set('/sitemap-a.xml', { type: XML, body: sitemap([`${s.origin}/help/reset`]) });
+    s.set('/sitemap-b.xml', { type: XML, body: sitemap([`${s.origin}/help/plans`]) });
+    s.set('/help/reset', { body: articlePage('Reset your password', { 'On the web': 'Choose Forgot password on the sign-in page and follow the link we email you within thirty minutes.', 'On your phone': 'In the mobile app tap Sign in, then Forgot password under the password field.' }) });
+    s.set('/help/plans', { body: articlePage('Plans', { Pro: 'Pro costs twenty dollars per member per month and includes preview deployments for every pull request.' }) });
+
+    const result = await crawl([{ kind: 'sitemap', url: `${s.origin}/sitemap_index.xml` }], { known: new Map(), limits: FAST });
+
+    expect(result.failures).toEqual([]);
+    expect(result.fetched.map((p) => p.url).sort()).toEqual([`${s.origin}/help/plans`, `${s.origin}/help/reset`]);
+    const reset = result.fetched.find((p) => p.url.endsWith('/reset'));
+    expect(reset?.title).toBe('Reset your password');
+    const text = reset?.passages.map((p) => `${p.heading}: ${p.text}`).join('\n') ?? '';
+    // Short sections travel together, the later heading kept inside the text.
+    expect(text).toContain('On the web: Choose Forgot password');
+    expect(text).toContain('On your phone\n\nIn the mobile app tap Sign in');
+    expect(text).not.toMatch(/Pricing|Careers|Copyright/);
+    expect(reset?.passages.every((p) => p.url === `${s.origin}/help/reset` && p.title === 'Reset your password')).toBe(true);
+  });
+
+  it('refuses what a sitemap lists on another origin, without asking it anything', async () => {
+    const other = await site({ '/secret': { body: articlePage('Internal', { A: 'Not for the index of another site at all, ever.' }) } });
+    const s = await site({ '/help/a': { body: articlePage('A page', { Intro: 'A page on the right origin with enough words to be an article.' }) } });
+    s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/help/a`, `${other.origin}/secret`, 'http://169.254.169.254/latest/meta-data/']) });
+    const failures: CrawlFailure[] = [];
+    const result = await crawl([{ kind: 'sitemap', url: `${s.origin}/sitemap.xml` }], { known: new Map(), limits: FAST, onFailure: (f) => failures.push(f) });
+    expect(result.fetched.map((p) => p.url)).toEqual([`${s.origin}/help/a`]);
+    expect(failures.map((f) => [f.url, f.reason])).toEqual([
+      [`${other.origin}/secret`, 'off-origin'],
+      ['http://169.254.169.254/latest/meta-data/', 'off-origin'],
+    ]);
+    expect(other.requests).toEqual([]);
+  });
+
+  it('crawls from a page breadth first, on its origin and under its folder only, honouring noindex and nofollow', async () => {
+    const other = await site({ '/': { body: articlePage('Elsewhere', { A: 'Another site entirely, which must never be asked.' }) } });
+    const s = await site({});
+    s.set('/help/', {
+      body: `<html><head><title>Help</title><meta name="robots" content="noindex, follow"></head><body><ul>
+        <li><a href="/help/one">One</a></li><li><a href="two#section">Two</a></li><li><a href="${other.origin}/">Other</a></li>
+        <li><a href="/blog/post">Blog</a></li><li><a href="mailto:x@y.z">Mail</a></li><li><a href="/help/logo.png">Logo</a></li></ul></body></html>`,
+    });
+    s.set('/help/one', { body: articlePage('One', { First: 'The first article, which links on to the third one below.' }).replace('</article>', '<a href="/help/three">Three</a></article>') });
+    s.set('/help/two', { body: articlePage('Two', { Second: 'The second article, with nothing to follow from it, says its robots tag.' }, '<meta name="robots" content="nofollow">').replace('</article>', '<a href="/help/hidden">Hidden</a></article>') });
+    s.set('/help/three', { body: articlePage('Three', { Third: 'The third article, found two links away from the start page.' }) });
+    s.set('/help/hidden', { body: articlePage('Hidden', { X: 'Only linked from a nofollow page, so never fetched by us.' }) });
+
+    const result = await crawl([{ kind: 'page', url: `${s.origin}/help/` }], { known: new Map(), limits: FAST });
+    expect(result.fetched.map((p) => p.url)).toEqual([`${s.origin}/help/one`, `${s.origin}/help/two`, `${s.origin}/help/three`]);
+    expect(result.failures).toEqual([{ url: `${s.origin}/help/`, reason: 'noindex', detail: expect.any(String) }]);
+    const asked = s.requests.map((r) => r.path).filter((p) => p !== '/robots.txt');
+    expect(asked).toEqual(['/help/', '/help/one', '/help/two', '/help/three']);
+    expect(other.requests).toEqual([]);
+  });
+
+  it('honours robots.txt for the Chatdrop user agent and its Crawl-delay', async () => {
+    const page = (t: string) => ({ body: articlePage(t, { Body: `The ${t} page, with a sentence long enough to count as text.` }) });
+    const s = await site({
+      '/robots.txt': { type: 'text/plain', body: 'User-agent: *\nDisallow: /\n\nUser-agent: Chatdrop\nDisallow: /help/private\nAllow: /help/\nCrawl-delay: 0.2\n' },
+      '/help/a': page('a'),
+      '/help/b': page('b'),
+      '/help/private/c': page('c'),
+    });
+    s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/help/a`, `${s.origin}/help/b`, `${s.origin}/help/private/c`]) });
+    const result = await crawl([{ kind: 'sitemap', url: `${s.origin}/sitemap.xml` }], { known: new Map(), limits: { ...FAST, concurrency: 3 } });
+    expect(result.fetched.map((p) => p.url).sort()).toEqual([`${s.origin}/help/a`, `${s.origin}/help/b`]);
+    expect(result.failures.map((f) => [f.url, f.reason])).toEqual([[`${s.origin}/help/private/c`, 'robots']]);
+    expect(s.requests.some((r) => r.path === '/help/private/c')).toBe(false);
+    expect(s.requests.every((r) => String(r.headers['user-agent']).startsWith('Chatdrop/'))).toBe(true);
+    // One origin, one request per Crawl-delay (200 ms), even with three workers: requests start
+    // 200 ms apart, and arrive within a few ms of that (connection set-up moves the first).
+    const times = s.requests.filter((r) => r.path !== '/robots.txt').map((r) => r.at);
+    for (let i = 1; i < times.length; i++) expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(150);
+    expect((times.at(-1) as number) - (times[0] as number)).toBeGreaterThanOrEqual(2 * 200 - 30);
+  });
+
+  it('crawls nothing when robots.txt cannot be read (5xx), everything when it is missing (404)', async () => {
+    const s = await site({ '/robots.txt': { status: 503 }, '/help/a': { body: articlePage('A', { B: 'Some text of the page that is long enough.' }) } });
+    const down = await crawl([{ kind: 'page', url: `${s.origin}/help/a` }], { known: new Map(), limits: FAST });
+    expect(down.fetched).toEqual([]);
+    expect(down.failures.map((f) => f.reason)).toEqual(['robots']);
+    s.set('/robots.txt', undefined);
+    const missing = await crawl([{ kind: 'page', url: `${s.origin}/help/a` }], { known: new Map(), limits: FAST });
+    expect(missing.fetched).toHaveLength(1);
+  });
+
+  it('follows a redirect on the origin and refuses one off it, without asking the other site', async () => {
+    const other = await site({ '/landing': { body: articlePage('Elsewhere', { A: 'A page on another origin that must not be fetched.' }) } });
+    const s = await site({
+      '/help/old': { status: 301, headers: { location: '/help/new' } },
+      '/help/new': { body: articlePage('New home', { Moved: 'This article moved here from its old address last spring.' }) },
+      '/help/away': { status: 302, headers: { location: `${other.origin}/landing` } },
+      '/help/loop': { status: 302, headers: { location: '/help/loop' } },
+    });
+    s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/help/old`, `${s.origin}/help/away`, `${s.origin}/help/loop`]) });
+    const result = await crawl([{ kind: 'sitemap', url: `${s.origin}/sitemap.xml` }], { known: new Map(), limits: FAST });
+    expect(result.fetched.map((p) => [p.url, p.title])).toEqual([[`${s.origin}/help/new`, 'New home']]);
+    expect(result.failures.map((f) => [f.url, f.reason]).sort()).toEqual([
+      [`${s.origin}/help/away`, 'redirect-off-origin'],
+      [`${s.origin}/help/loop`, 'too-many-redirects'],
+    ]);
+    expect(other.requests).toEqual([]);
+  });
+
+  it('reads HTML, markdown and plain text, and refuses other types, oversized and slow pages, each failure once', async () => {
+    const s = await site({
+      '/docs/guide.md': { type: 'text/markdown', body: '# Guide\n\nIntro text of the guide.\n\n## Install\n\nRun the installer and follow the steps it shows.\n' },
+      '/docs/notes.txt': { type: 'text/plain', body: 'Release notes\n\nVersion two fixes the sign-in loop on old browsers.' },
+      '/docs/logo.png': { type: 'image/png', body: Buffer.from([0x89, 0x50, 0x4e, 0x47]) },
+      '/docs/manual.pdf': { type: 'application/pdf', body: '%PDF-1.7' },
+      '/docs/huge': { body: `<html><body><p>${'word '.repeat(40_000)}</p></body></html>` },
+      '/docs/slow': { hang: true },
+    });
+    const urls = ['guide.md', 'notes.txt', 'logo.png', 'manual.pdf', 'huge', 'slow', 'guide.md'].map((p) => `${s.origin}/docs/${p}`);
+    s.set('/sitemap.xml', { type: XML, body: sitemap(urls) });
+    const failures: CrawlFailure[] = [];
+    const started = Date.now();
+    const result = await crawl([{ kind: 'sitemap', url: `${s.origin}/sitemap.xml` }], { known: new Map(), limits: { ...FAST, timeoutMs: 500 }, onFailure: (f) => failures.push(f) });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const guide = result.fetched.find((p) => p.url.endsWith('guide.md'));
+    expect(guide?.title).toBe('Guide');
+    expect(guide?.passages.map((p) => p.text).join('\n')).toContain('Intro text of the guide.\n\nInstall\n\nRun the installer and follow the steps it shows.');
+    expect(result.fetched.find((p) => p.url.endsWith('notes.txt'))?.title).toBe('Release notes');
+    expect(Object.fromEntries(failures.map((f) => [f.url.slice(s.origin.length), f.reason]))).toEqual({
+      '/docs/logo.png': 'unsupported-type',
+      '/docs/manual.pdf': 'unsupported-type',
+      '/docs/huge': 'too-large',
+      '/docs/slow': 'timeout',
+    });
+    expect(failures).toHaveLength(4);
+  });
+
+  it('stops at the page limit and says so', async () => {
+    const s = await site({});
+    const urls = Array.from({ length: 6 }, (_, i) => `${s.origin}/p${i}`);
+    for (const [i, url] of urls.entries()) s.set(new URL(url).pathname, { body: articlePage(`Page ${i}`, { A: `Page number ${i} of the site, with a few more words.` }) });
+    s.set('/sitemap.xml', { type: XML, body: sitemap(urls) });
+    const result = await crawl([{ kind: 'sitemap', url: `${s.origin}/sitemap.xml` }], { known: new Map(), limits: { ...FAST, maxPages: 4 } });
+    expect(result.fetched).toHaveLength(4);
+    expect(result.failures.filter((f) => f.reason === 'max-pages')).toHaveLength(2);
+  });
+
+  it('on a refresh asks conditionally, keeps what did not change, takes what changed, and drops what is gone (404, 410)', async () => {
+    const s = await site({});
+    const article = (t: string, v: string) => articlePage(t, { Body: `Version ${v} of the ${t} article, with enough words in it.` });
+    s.set('/a', (r) => (r.headers['if-none-match'] === '"a1"' ? { status: 304 } : { body: article('a', '1'), headers: { etag: '"a1"' } }));
+    s.set('/b', (r) => (r.headers['if-modified-since'] === 'Mon, 01 Jun 2026 10:00:00 GMT' ? { status: 304 } : { body: article('b', '1'), headers: { 'last-modified': 'Mon, 01 Jun 2026 10:00:00 GMT' } }));
+    s.set('/c', { body: article('c', '1'), headers: { etag: '"c1"' } });
+    s.set('/d', { body: article('d', '1') });
+    s.set('/e', { body: article('e', '1') });
+    s.set('/sitemap.xml', { type: XML, body: sitemap(['/a', '/b', '/c', '/d', '/e'].map((p) => s.origin + p)) });
+    const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap.xml` }];
+    const first = await crawl(source, { known: new Map(), limits: FAST });
+    expect(first.fetched).toHaveLength(5);
+
+    s.set('/c', (r) => (r.headers['if-none-match'] === '"c1"' ? { body: article('c', '2'), headers: { etag: '"c2"' } } : { status: 500 }));
+    s.set('/d', { status: 404 });
+    s.set('/e', { status: 410 });
+    s.requests.length = 0;
+    const known = new Map(first.fetched.map((p) => [p.url, p]));
+    const second = await crawl(source, { known, limits: FAST });
+
+    const asked = Object.fromEntries(s.requests.map((r) => [r.path, [r.headers['if-none-match'], r.headers['if-modified-since']]]));
+    expect(asked['/a']).toEqual(['"a1"', undefined]);
+    expect(asked['/b']).toEqual([undefined, 'Mon, 01 Jun 2026 10:00:00 GMT']);
+    expect(second.kept.sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+    expect(second.fetched.map((p) => [p.url, p.etag])).toEqual([[`${s.origin}/c`, '"c2"']]);
+    expect(second.fetched[0]?.hash).not.toBe(known.get(`${s.origin}/c`)?.hash);
+    expect(second.fetched[0]?.passages[0]?.text).toContain('Version 2');
+    expect(second.gone.sort()).toEqual([`${s.origin}/d`, `${s.origin}/e`]);
+  });
+
+  it('keeps a known page whose server fails for now (5xx, timeout)', async () => {
+    const s = await site({ '/a': { body: articlePage('A', { B: 'The text of page A, long enough to be a passage.' }) } });
+    const source = [{ kind: 'page' as const, url: `${s.origin}/a` }];
+    const first = await crawl(source, { known: new Map(), limits: FAST });
+    s.set('/a', { status: 503 });
+    const second = await crawl(source, { known: new Map(first.fetched.map((p) => [p.url, p])), limits: FAST });
+    expect(second.kept).toEqual([`${s.origin}/a`]);
+    expect(second.gone).toEqual([]);
+    expect(second.failures.map((f) => f.reason)).toEqual(['http-error']);
+  });
+});

@@ -1,0 +1,389 @@
+import { createHash } from 'node:crypto';
+import type { Passage } from './chunk.js';
+import { chunk } from './chunk.js';
+import { extractHtml, extractMarkdown, extractText, type ExtractedPage } from './extract.js';
+import { fetchPage, type FetchLimits } from './fetch-page.js';
+import type { KnowledgeSource } from './knowledge-source.js';
+import { readFolder } from './read-folder.js';
+import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type Robots } from './robots.js';
+import { parseSitemap } from './sitemap.js';
+
+/** A page as the index keeps it. */
+export interface IndexedPage {
+  url: string;
+  title: string;
+  etag?: string;
+  lastModified?: string;
+  /** Same-origin links of a crawled page, so a refresh answered 304 still knows where to go next. */
+  links: string[];
+  /** Of the passages' text: equal hashes mean nothing to re-index. */
+  hash: string;
+  passages: Passage[];
+}
+
+/** Why a URL was not indexed; the status counts failures by these. */
+export type FailureReason =
+  | 'robots'
+  | 'off-origin'
+  | 'redirect-off-origin'
+  | 'too-many-redirects'
+  | 'http-error'
+  | 'gone'
+  | 'unsupported-type'
+  | 'too-large'
+  | 'timeout'
+  | 'network'
+  | 'unparsable'
+  | 'noindex'
+  | 'empty'
+  | 'max-pages';
+
+export interface CrawlFailure {
+  url: string;
+  reason: FailureReason;
+  detail: string;
+}
+
+export interface CrawlLimits extends FetchLimits {
+  maxPages: number;
+  /** Requests running at once, across all origins. */
+  concurrency: number;
+  /** The least time between two requests to one origin (robots.txt `Crawl-delay` may ask more). */
+  delayMs: number;
+}
+
+export const DEFAULT_LIMITS: CrawlLimits = {
+  maxPages: 2_000,
+  concurrency: 2,
+  delayMs: 250,
+  timeoutMs: 15_000,
+  maxBytes: 2 * 1024 * 1024,
+  userAgent: 'Chatdrop/1.0 (+https://github.com/chatdrop; knowledge crawler)',
+};
+
+/** The longest `Crawl-delay` we honour; a site asking more is crawled at this pace. */
+const MAX_CRAWL_DELAY_MS = 10_000;
+const MAX_REDIRECTS = 5;
+const MAX_SITEMAP_DEPTH = 3;
+/** Sitemaps may be larger than pages (the protocol allows 50 MB; we read up to this). */
+const MAX_SITEMAP_BYTES = 10 * 1024 * 1024;
+/** Links to these are not pages. */
+const NOT_A_PAGE = /\.(png|jpe?g|gif|webp|svg|ico|pdf|zip|gz|tgz|mp4|mp3|wav|woff2?|ttf|css|js|json|xml|rss|atom|exe|dmg)$/i;
+
+export interface CrawlResult {
+  /** Pages fetched and extracted this time (new or changed). */
+  fetched: IndexedPage[];
+  /** Known pages to keep as they are: answered 304, or failed for a passing reason. */
+  kept: string[];
+  /** Known pages the site says are gone (404/410). */
+  gone: string[];
+  failures: CrawlFailure[];
+}
+
+export interface CrawlOptions {
+  /** The pages of the index so far, for conditional requests and to keep on a passing failure. */
+  known: ReadonlyMap<string, Pick<IndexedPage, 'url' | 'etag' | 'lastModified' | 'links'>>;
+  limits?: Partial<CrawlLimits>;
+  /** Told once per URL that fails, as it happens. */
+  onFailure?: (failure: CrawlFailure) => void;
+  signal?: AbortSignal;
+}
+
+interface Job {
+  url: string;
+  kind: 'page' | 'sitemap';
+  /** Only URLs on this origin (and, crawling from a page, under this path) may be fetched. */
+  origin: string;
+  scope: string;
+  /** Follow the page's links (crawling from a page), or not (a sitemap's pages). */
+  follow: boolean;
+  depth: number;
+}
+
+/**
+ * The polite, bounded crawler. Every source keeps to its own origin: a sitemap listing another
+ * origin's pages, a link off the site, a redirect off it, all are refused (no request is made),
+ * so configuration names every host the server will ever ask. robots.txt is read once per origin
+ * for the `Chatdrop` user agent; at most `concurrency` requests run at once, and one origin gets
+ * at most one request per `delayMs` (or its `Crawl-delay`). Pages are visited breadth first, up
+ * to `maxPages` (sitemaps do not count). A failure is reported once with its URL and reason and
+ * never stops the rest.
+ */
+export async function crawl(sources: readonly KnowledgeSource[], options: CrawlOptions): Promise<CrawlResult> {
+  const limits: CrawlLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const result: CrawlResult = { fetched: [], kept: [], gone: [], failures: [] };
+  const failed = new Set<string>();
+  const fail = (url: string, reason: FailureReason, detail: string): void => {
+    if (failed.has(url)) return;
+    failed.add(url);
+    const failure = { url, reason, detail };
+    result.failures.push(failure);
+    options.onFailure?.(failure);
+  };
+
+  const seen = new Set<string>();
+  const queue: Job[] = [];
+  let pages = 0;
+  const enqueue = (job: Job): void => {
+    if (seen.has(job.url)) return;
+    seen.add(job.url);
+    if (job.kind === 'page') {
+      if (pages >= limits.maxPages) {
+        fail(job.url, 'max-pages', `past CHATDROP_KNOWLEDGE_MAX_PAGES (${limits.maxPages})`);
+        return;
+      }
+      pages++;
+    }
+    queue.push(job);
+  };
+
+  for (const source of sources) {
+    if (source.kind === 'folder') {
+      const room = limits.maxPages - pages;
+      const folder = await readFolder(source.path, source.baseUrl, { maxFiles: room, maxBytes: limits.maxBytes, onFailure: (url, reason, detail) => fail(url, reason, detail) });
+      for (const page of folder) {
+        if (seen.has(page.url)) continue;
+        seen.add(page.url);
+        pages++;
+        result.fetched.push(page);
+      }
+      continue;
+    }
+    const url = new URL(source.url);
+    url.hash = '';
+    const scope = source.kind === 'page' ? url.pathname.slice(0, url.pathname.lastIndexOf('/') + 1) : '/';
+    enqueue({ url: url.href, kind: source.kind, origin: url.origin, scope, follow: source.kind === 'page', depth: 0 });
+  }
+
+  const robots = new Map<string, Promise<Robots>>();
+  const nextSlot = new Map<string, number>();
+  const robotsFor = (origin: string): Promise<Robots> => {
+    let entry = robots.get(origin);
+    if (entry === undefined) {
+      entry = readRobots(origin, limits);
+      robots.set(origin, entry);
+    }
+    return entry;
+  };
+  /** Waits for the origin's next free slot, so one site never sees two requests closer than its delay. */
+  const politely = async (origin: string): Promise<void> => {
+    const rules = await robotsFor(origin);
+    const gap = Math.min(MAX_CRAWL_DELAY_MS, Math.max(limits.delayMs, (rules.crawlDelaySeconds ?? 0) * 1000));
+    const now = Date.now();
+    const at = Math.max(now, nextSlot.get(origin) ?? 0);
+    nextSlot.set(origin, at + gap);
+    if (at > now) await sleep(at - now, options.signal);
+  };
+
+  const visit = async (job: Job): Promise<void> => {
+    const rules = await robotsFor(job.origin);
+    if (!rules.allows(pathOf(job.url))) {
+      fail(job.url, 'robots', 'disallowed by robots.txt for Chatdrop');
+      return;
+    }
+    const known = job.kind === 'page' ? options.known.get(job.url) : undefined;
+    let url = job.url;
+    let answer;
+    for (let hops = 0; ; hops++) {
+      await politely(job.origin);
+      answer = await fetchPage(url, job.kind === 'sitemap' ? { ...limits, maxBytes: Math.max(limits.maxBytes, MAX_SITEMAP_BYTES) } : limits, hops === 0 ? (known ?? {}) : {});
+      if (answer.kind !== 'redirect') break;
+      const location = answer.location !== undefined && URL.canParse(answer.location, url) ? new URL(answer.location, url) : undefined;
+      if (location === undefined) {
+        fail(job.url, 'http-error', `redirect ${answer.status} without a usable Location`);
+        return;
+      }
+      location.hash = '';
+      if (location.origin !== job.origin) {
+        fail(job.url, 'redirect-off-origin', `redirects to ${location.origin}, outside ${job.origin}`);
+        return;
+      }
+      if (!rules.allows(pathOf(location.href))) {
+        fail(job.url, 'robots', `redirects to ${location.pathname}, disallowed by robots.txt`);
+        return;
+      }
+      if (hops + 1 >= MAX_REDIRECTS) {
+        fail(job.url, 'too-many-redirects', `more than ${MAX_REDIRECTS} redirects`);
+        return;
+      }
+      url = location.href;
+    }
+
+    switch (answer.kind) {
+      case 'not-modified':
+        result.kept.push(job.url);
+        if (job.follow && known !== undefined) for (const link of known.links) follow(job, link);
+        return;
+      case 'status':
+        if (answer.status === 404 || answer.status === 410) {
+          if (known !== undefined) result.gone.push(job.url);
+          fail(job.url, 'gone', `HTTP ${answer.status}`);
+        } else {
+          // A server error may pass: a page we had stays until the site says it is gone.
+          if (known !== undefined) result.kept.push(job.url);
+          fail(job.url, 'http-error', `HTTP ${answer.status}`);
+        }
+        return;
+      case 'failed':
+        if (known !== undefined) result.kept.push(job.url);
+        fail(job.url, answer.reason, answer.detail);
+        return;
+      case 'ok':
+        break;
+      default: {
+        const unexpected: never = answer;
+        throw new Error(`unexpected fetch result ${JSON.stringify(unexpected)}`);
+      }
+    }
+
+    if (job.kind === 'sitemap') {
+      readSitemap(job, answer.body);
+      return;
+    }
+    const type = answer.contentType.split(';')[0]?.trim() ?? '';
+    let page: ExtractedPage;
+    let links: string[] = [];
+    try {
+      if (type === 'text/html' || type === 'application/xhtml+xml') {
+        const html = extractHtml(answer.body, url);
+        if (html.nofollow) html.links = [];
+        links = html.links;
+        if (job.follow) for (const link of links) follow(job, link);
+        if (html.noindex) {
+          fail(job.url, 'noindex', 'the page asks not to be indexed (meta robots)');
+          return;
+        }
+        page = html;
+      } else if (type === 'text/markdown' || type === 'text/x-markdown' || (type === 'text/plain' && /\.(md|markdown)$/i.test(new URL(url).pathname))) {
+        page = extractMarkdown(answer.body, lastSegment(url));
+      } else if (type === 'text/plain') {
+        page = extractText(answer.body, lastSegment(url));
+      } else {
+        fail(job.url, 'unsupported-type', `Content-Type ${type || 'missing'}: only HTML, markdown and plain text are read`);
+        return;
+      }
+    } catch (error) {
+      fail(job.url, 'unparsable', (error as Error).message);
+      return;
+    }
+    const passages = chunk(page, url);
+    if (passages.length === 0) {
+      fail(job.url, 'empty', 'no text found');
+      return;
+    }
+    result.fetched.push({
+      url,
+      title: page.title,
+      etag: answer.etag,
+      lastModified: answer.lastModified,
+      links: links.filter((link) => sameScope(job, link)),
+      hash: hashPassages(passages),
+      passages,
+    });
+  };
+
+  function follow(job: Job, link: string): void {
+    if (!sameScope(job, link) || NOT_A_PAGE.test(new URL(link).pathname)) return;
+    enqueue({ ...job, url: link, depth: job.depth + 1 });
+  }
+
+  function readSitemap(job: Job, body: string): void {
+    let sitemap;
+    try {
+      sitemap = parseSitemap(body);
+    } catch (error) {
+      fail(job.url, 'unparsable', `not a sitemap: ${(error as Error).message}`);
+      return;
+    }
+    for (const url of sitemap.urls) {
+      // A sitemap may only speak for its own origin (sitemaps.org: "all URLs in a Sitemap must be
+      // from a single host"); anything else would let a sitemap point the server anywhere.
+      if (new URL(url).origin !== job.origin) {
+        fail(url, 'off-origin', `listed by ${job.url}, outside ${job.origin}`);
+        continue;
+      }
+      if (sitemap.kind === 'index') {
+        if (job.depth + 1 < MAX_SITEMAP_DEPTH) enqueue({ ...job, url, kind: 'sitemap', depth: job.depth + 1 });
+      } else {
+        enqueue({ ...job, url, kind: 'page', follow: false, depth: job.depth + 1 });
+      }
+    }
+  }
+
+  // A few workers take jobs in queue order (breadth first); a worker with nothing to do waits
+  // for the others, who may still add links.
+  let running = 0;
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      if (options.signal?.aborted) queue.length = 0;
+      while (running < limits.concurrency && queue.length > 0) {
+        const job = queue.shift() as Job;
+        running++;
+        visit(job)
+          .catch((error: unknown) => fail(job.url, 'network', (error as Error).message))
+          .finally(() => {
+            running--;
+            pump();
+          });
+      }
+      if (running === 0 && queue.length === 0) resolve();
+    };
+    pump();
+  });
+  return result;
+}
+
+function sameScope(job: Job, link: string): boolean {
+  const url = new URL(link);
+  return url.origin === job.origin && url.pathname.startsWith(job.scope);
+}
+
+async function readRobots(origin: string, limits: FetchLimits): Promise<Robots> {
+  let url = `${origin}/robots.txt`;
+  let answer = await fetchPage(url, { ...limits, maxBytes: 512 * 1024 });
+  // RFC 9309 2.3.1.2: follow at least five redirects (on the same origin: nothing else is asked).
+  for (let hops = 0; answer.kind === 'redirect' && hops < MAX_REDIRECTS; hops++) {
+    const next = answer.location !== undefined && URL.canParse(answer.location, url) ? new URL(answer.location, url) : undefined;
+    if (next === undefined || next.origin !== origin) break;
+    url = next.href;
+    answer = await fetchPage(url, { ...limits, maxBytes: 512 * 1024 });
+  }
+  // RFC 9309 2.3.1: a 4xx means no rules; a 5xx or an unreachable server means crawl nothing.
+  if (answer.kind === 'ok') return parseRobots(answer.body);
+  if (answer.kind === 'status' && answer.status >= 400 && answer.status < 500) return ALLOW_ALL;
+  if (answer.kind === 'redirect') return ALLOW_ALL;
+  return DISALLOW_ALL;
+}
+
+export function hashPassages(passages: readonly Passage[]): string {
+  const hash = createHash('sha256');
+  for (const p of passages) hash.update(`${p.title}\0${p.heading}\0${p.text}\0`);
+  return hash.digest('base64url');
+}
+
+function pathOf(url: string): string {
+  const u = new URL(url);
+  return `${u.pathname}${u.search}`;
+}
+
+function lastSegment(url: string): string {
+  const path = new URL(url).pathname;
+  const segment = path.slice(path.lastIndexOf('/') + 1);
+  let name = segment;
+  try {
+    name = decodeURIComponent(segment);
+  } catch {
+    // A malformed escape stays as it was.
+  }
+  return name.replace(/\.(md|markdown|txt)$/i, '') || new URL(url).host;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}

@@ -1,0 +1,364 @@
+import { Readability } from '@mozilla/readability';
+import { parseHTML } from 'linkedom';
+
+/** A page's text that matters, in reading order, split at its headings. */
+export interface ExtractedPage {
+  title: string;
+  sections: Section[];
+}
+
+export interface Section {
+  /** The heading path above this text, e.g. "Billing › Refunds"; "" before the first heading. */
+  heading: string;
+  /** Paragraphs separated by blank lines; list items start with "- ". */
+  text: string;
+}
+
+export interface ExtractedHtml extends ExtractedPage {
+  /** Absolute http(s) links of the page, fragments removed, in document order. */
+  links: string[];
+  /** `<meta name="robots" content="noindex">`: the page asks not to be indexed. */
+  noindex: boolean;
+  /** `nofollow`: its links are not to be followed. */
+  nofollow: boolean;
+}
+
+/**
+ * Readability runs only on pages within these bounds. Over linkedom it is far from linear: a
+ * thousand nested or sibling elements can take seconds (measured: 400 nested divs, 10 s), so a
+ * hostile page could buy unbounded work. A help article has a few hundred elements, a dozen or
+ * two deep. Past the bounds, the page's own landmarks give the main content in one linear walk.
+ */
+const READABILITY_MAX_ELEMENTS = 1_000;
+const READABILITY_MAX_DEPTH = 48;
+/**
+ * Deeper than this, a page is refused before any DOM is built: linkedom's tree building slows
+ * down with depth (each insertion walks its ancestors), so depth is what a hostile page would
+ * buy time with. Real pages stay well under 100.
+ */
+const MAX_DEPTH = 256;
+
+/** Landmarks that hold no article text. */
+const CHROME = 'nav, header, footer, aside, form, [role="navigation"], [role="banner"], [role="contentinfo"], [role="complementary"], [role="search"]';
+const BLOCKS = new Set([
+  'P', 'DIV', 'SECTION', 'ARTICLE', 'MAIN', 'LI', 'UL', 'OL', 'DL', 'DT', 'DD', 'PRE', 'BLOCKQUOTE', 'TABLE',
+  'TR', 'TD', 'TH', 'FIGURE', 'FIGCAPTION', 'BR', 'HR', 'ASIDE', 'DETAILS', 'SUMMARY', 'HEADER', 'FOOTER',
+]);
+const SKIP = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'SVG', 'IFRAME', 'BUTTON', 'FORM', 'NAV']);
+const HEADING = /^H([1-6])$/;
+
+/** The little of linkedom's DOM this file uses (the server is built without the DOM library). */
+interface DomNode {
+  nodeType: number;
+  textContent: string | null;
+  firstChild: DomNode | null;
+  nextSibling: DomNode | null;
+}
+interface DomElement extends DomNode {
+  tagName: string;
+  getAttribute(name: string): string | null;
+}
+
+/**
+ * The main content of an HTML page: Mozilla's Readability (Firefox Reader View) over linkedom's
+ * server-side DOM drops navigation, header, footer and sidebars; the article's own headings then
+ * split its text into sections. Links are read from the whole page first (Readability rewrites
+ * the document). When Readability finds no article, the body minus nav, header, footer and aside
+ * is used instead, so a short page is not lost.
+ *
+ * Work is bounded: a page nested deeper than `MAX_DEPTH` is refused after a linear pre-scan;
+ * Readability, which is not linear over linkedom, only sees pages of at most
+ * `READABILITY_MAX_ELEMENTS` elements (bounded work, however hostile); larger pages take the
+ * landmark path, which is linear (`extract.test.ts` measures it; `readability: false` forces it).
+ */
+export function extractHtml(html: string, url: string, options: { readability?: boolean } = {}): ExtractedHtml {
+  const shape = prescan(html);
+  if (shape.depth > MAX_DEPTH) throw new Error(`elements nested ${shape.depth} deep (at most ${MAX_DEPTH} are read)`);
+  const { document } = parseHTML(html);
+  const robots = (document.querySelector('meta[name="robots" i]')?.getAttribute('content') ?? '').toLowerCase();
+  const links = readLinks(document, url);
+  const pageTitle = (document.querySelector('title')?.textContent ?? '').trim();
+  const firstH1 = (document.querySelector('h1')?.textContent ?? '').trim();
+
+  let root: DomElement | null = null;
+  let title = '';
+  if (options.readability !== false && shape.elements <= READABILITY_MAX_ELEMENTS && shape.depth <= READABILITY_MAX_DEPTH) {
+    try {
+      const article = new Readability(document as never, { serializer: (node: unknown) => node }).parse();
+      root = (article?.content as unknown as DomElement | null | undefined) ?? null;
+      title = article?.title?.trim() ?? '';
+    } catch {
+      root = null;
+    }
+  }
+  if (root === null || (root.textContent ?? '').trim() === '') {
+    // Readability rewrote the document: start again from the HTML.
+    const { document: fresh } = parseHTML(html);
+    const main = fresh.querySelector('main, [role="main"], article') ?? fresh.body;
+    for (const el of main?.querySelectorAll(CHROME) ?? []) el.remove();
+    root = main as unknown as DomElement;
+  }
+  // A help article's h1 names it better than a <title> that carries the site's name too.
+  title = clean(firstH1 || title || pageTitle || url).slice(0, 300);
+  return { title, sections: sectionsOf(root, firstH1), links, noindex: /\bnoindex\b|\bnone\b/.test(robots), nofollow: /\bnofollow\b|\bnone\b/.test(robots) };
+}
+
+/**
+ * Walks the tree once, iteratively (a page nested 100,000 deep must not overflow the stack), and
+ * cuts a new section at every heading. Text of block elements is separated by blank lines.
+ */
+function sectionsOf(root: DomElement, h1: string): Section[] {
+  const sections: Section[] = [];
+  const path: string[] = [];
+  let heading = '';
+  let buffer: string[] = [];
+  let line = '';
+  const endLine = (): void => {
+    const text = clean(line);
+    if (text !== '') buffer.push(text);
+    line = '';
+  };
+  const endSection = (): void => {
+    endLine();
+    if (buffer.length > 0) sections.push({ heading, text: buffer.join('\n\n') });
+    buffer = [];
+  };
+
+  // An explicit stack of [node, leaving]: entering pushes the exit marker, then the children.
+  const stack: [DomNode, boolean][] = [[root, false]];
+  while (stack.length > 0) {
+    const [node, leaving] = stack.pop() as [DomNode, boolean];
+    if (node.nodeType === 3) {
+      line += node.textContent ?? '';
+      continue;
+    }
+    if (node.nodeType !== 1) continue;
+    const el = node as DomElement;
+    const tag = el.tagName.toUpperCase();
+    if (SKIP.has(tag)) continue;
+    const level = HEADING.exec(tag)?.[1];
+    if (level !== undefined) {
+      if (leaving) continue;
+      endSection();
+      const text = clean(el.textContent ?? '');
+      const depth = Number(level);
+      path.length = Math.max(0, depth - 2); // h2 starts a path; h1 is the page title itself
+      if (depth > 1 || text !== h1) path.push(text);
+      heading = path.filter((p) => p !== '').join(' › ');
+      continue; // its text is the heading, not part of the body
+    }
+    if (BLOCKS.has(tag)) {
+      endLine();
+      if (!leaving && tag === 'LI') line = '- ';
+    }
+    if (leaving) continue;
+    stack.push([node, true]);
+    // Siblings by nextSibling (constant time each in linkedom), not childNodes[i], which walks
+    // the list from the start on every index and made a page of 10,000 links quadratic.
+    const children: DomNode[] = [];
+    for (let child = el.firstChild; child !== null; child = child.nextSibling) children.push(child);
+    for (let i = children.length - 1; i >= 0; i--) stack.push([children[i] as DomNode, false]);
+  }
+  endSection();
+  return sections.filter((s) => s.text.replace(/^- /, '').trim() !== '');
+}
+
+/** Elements whose end tag HTML lets a page leave out, or that have none: they add no depth here. */
+const FLAT = new Set([
+  'p', 'li', 'dt', 'dd', 'tr', 'td', 'th', 'option', 'optgroup', 'thead', 'tbody', 'tfoot', 'colgroup', 'rb', 'rt', 'rp',
+  'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr',
+]);
+const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'noscript', 'template']);
+
+/**
+ * Elements and (about) the deepest nesting of an HTML text, in one left-to-right scan with no
+ * tree, before any DOM is built. htmlparser2, under linkedom, keeps its open elements with
+ * `Array.unshift`, so its time grows with depth squared: depth has to be known first. Quoted
+ * attribute values, comments and the text of script-like elements are skipped whole, so every
+ * character is looked at a bounded number of times.
+ */
+export function prescan(html: string): { elements: number; depth: number } {
+  let elements = 0;
+  let open = 0;
+  let depth = 0;
+  let at = 0;
+  const n = html.length;
+  while (at < n) {
+    const lt = html.indexOf('<', at);
+    if (lt === -1) break;
+    if (html.startsWith('<!--', lt)) {
+      const end = html.indexOf('-->', lt + 4);
+      at = end === -1 ? n : end + 3;
+      continue;
+    }
+    const next = html.charCodeAt(lt + 1);
+    const closing = next === 47; // '/'
+    const nameStart = closing ? lt + 2 : lt + 1;
+    let nameEnd = nameStart;
+    while (nameEnd < n && isNameChar(html.charCodeAt(nameEnd))) nameEnd++;
+    if (nameEnd === nameStart) {
+      // "<!doctype", "<?xml", or a lone "<" in text.
+      at = next === 33 || next === 63 ? skipTag(html, lt + 1) : lt + 1;
+      continue;
+    }
+    const name = html.slice(nameStart, nameEnd).toLowerCase();
+    at = skipTag(html, nameEnd);
+    if (closing) {
+      if (!FLAT.has(name) && open > 0) open--;
+      continue;
+    }
+    elements++;
+    if (RAW_TEXT.has(name)) {
+      at = endOfRawText(html, at, name);
+      continue;
+    }
+    if (FLAT.has(name) || html.charCodeAt(at - 2) === 47) continue; // "/>"
+    open++;
+    if (open > depth) depth = open;
+  }
+  return { elements, depth };
+}
+
+/** Where `</name` closes a script-like element's text (any case), or the end. */
+function endOfRawText(html: string, from: number, name: string): number {
+  for (let at = html.indexOf('</', from); at !== -1; at = html.indexOf('</', at + 2)) {
+    if (html.slice(at + 2, at + 2 + name.length).toLowerCase() === name) return at;
+  }
+  return html.length;
+}
+
+/** The index after the ">" that ends a tag, skipping quoted attribute values. */
+function skipTag(html: string, from: number): number {
+  let quote = 0;
+  for (let i = from; i < html.length; i++) {
+    const c = html.charCodeAt(i);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+    } else if (c === 34 || c === 39) {
+      quote = c;
+    } else if (c === 62) {
+      return i + 1;
+    }
+  }
+  return html.length;
+}
+
+function isNameChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 58;
+}
+
+function readLinks(document: { querySelectorAll(selector: string): Iterable<DomElement> }, base: string): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const a of document.querySelectorAll('a[href]')) {
+    const rel = (a.getAttribute('rel') ?? '').toLowerCase();
+    if (rel.includes('nofollow')) continue;
+    const href = a.getAttribute('href') ?? '';
+    if (href.length > 2048 || !URL.canParse(href, base)) continue;
+    const target = new URL(href, base);
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') continue;
+    target.hash = '';
+    if (!seen.has(target.href)) {
+      seen.add(target.href);
+      out.push(target.href);
+    }
+  }
+  return out;
+}
+
+/** Collapses whitespace (one linear regex, a single class). */
+function clean(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * A markdown page, split at its ATX (`## Heading`) and setext (`Heading` over `---`) headings,
+ * outside fenced code. The text stays markdown: the model reads it well and the widget renders
+ * it. Line by line, each line looked at a constant number of times. A leading front matter block
+ * (`---` ... `---`) gives the title when it has `title:`.
+ */
+export function extractMarkdown(markdown: string, fallbackTitle: string): ExtractedPage {
+  const lines = markdown.replace(/\r\n?/g, '\n').split('\n');
+  let start = 0;
+  let title = '';
+  if (lines[0]?.trim() === '---') {
+    const end = lines.indexOf('---', 1);
+    if (end > 0) {
+      for (const line of lines.slice(1, end)) {
+        if (line.startsWith('title:')) title = unquote(line.slice(6).trim());
+      }
+      start = end + 1;
+    }
+  }
+  const sections: Section[] = [];
+  const path: string[] = [];
+  let heading = '';
+  let body: string[] = [];
+  let fence: string | undefined;
+  const endSection = (): void => {
+    const text = body.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+    if (text !== '') sections.push({ heading, text });
+    body = [];
+  };
+  const openHeading = (depth: number, text: string): void => {
+    endSection();
+    if (depth === 1 && title === '') {
+      title = text;
+      path.length = 0;
+    } else {
+      path.length = Math.max(0, depth - 2);
+      path.push(text);
+    }
+    heading = path.join(' › ');
+  };
+  for (let i = start; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const trimmed = line.trimStart();
+    if (trimmed.startsWith('```') || trimmed.startsWith('~~~')) {
+      const mark = trimmed.slice(0, 3);
+      fence = fence === undefined ? mark : fence === mark ? undefined : fence;
+      body.push(line);
+      continue;
+    }
+    if (fence === undefined) {
+      const atx = atxHeading(line);
+      if (atx !== undefined) {
+        openHeading(atx.depth, atx.text);
+        continue;
+      }
+      const next = lines[i + 1]?.trim() ?? '';
+      if (line.trim() !== '' && next !== '' && (/^=+$/.test(next) || /^-+$/.test(next)) && !trimmed.startsWith('- ')) {
+        openHeading(next.startsWith('=') ? 1 : 2, clean(line));
+        i++;
+        continue;
+      }
+    }
+    body.push(line);
+  }
+  endSection();
+  return { title: clean(title || fallbackTitle).slice(0, 300), sections };
+}
+
+/** Plain text: one section, paragraphs as written; the first line is the title when short. */
+export function extractText(text: string, fallbackTitle: string): ExtractedPage {
+  const normal = text.replace(/\r\n?/g, '\n').trim();
+  const first = normal.split('\n', 1)[0]?.trim() ?? '';
+  const title = first.length > 0 && first.length <= 120 ? first : fallbackTitle;
+  return { title: clean(title).slice(0, 300), sections: normal === '' ? [] : [{ heading: '', text: normal.replace(/\n{3,}/g, '\n\n') }] };
+}
+
+/** `## Text ##` -> depth 2, "Text"; undefined when the line is no ATX heading. */
+function atxHeading(line: string): { depth: number; text: string } | undefined {
+  let depth = 0;
+  while (depth < line.length && line[depth] === '#') depth++;
+  if (depth === 0 || depth > 6 || (line[depth] !== ' ' && line[depth] !== '\t' && depth !== line.length)) return undefined;
+  let text = line.slice(depth).trim();
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '#') end--;
+  if (end === 0 || text[end - 1] === ' ') text = text.slice(0, end).trim();
+  return { depth, text: clean(text) };
+}
+
+function unquote(value: string): string {
+  return value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0] ? value.slice(1, -1) : value;
+}

@@ -1,0 +1,35 @@
+import { expect } from 'vitest';
+
+/**
+ * Checks that `run` takes time linear in its input: it is timed on inputs of 1k, 10k and 100k
+ * characters (per run, best of three batches, after a warm-up), and 100k may take at most 25 times as long
+ * as 10k. Linear work gives about 10x, quadratic work 100x; the slack absorbs a loaded machine.
+ * A ratio, not a time, so it holds on a slow machine as on a fast one.
+ */
+export function expectLinear(name: string, make: (chars: number) => string, run: (input: string) => unknown): void {
+  // Per run, best of three batches; a batch repeats the run until it has taken 20 ms, so a
+  // sub-millisecond run is not measured by the clock's grain.
+  const time = (input: string): number => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      let runs = 0;
+      const started = performance.now();
+      do {
+        run(input);
+        runs++;
+      } while (performance.now() - started < 20);
+      best = Math.min(best, (performance.now() - started) / runs);
+    }
+    return best;
+  };
+  const [small, medium, large] = [1_000, 10_000, 100_000].map((n) => make(n));
+  expect((large as string).length).toBeGreaterThanOrEqual(100_000);
+  time(medium as string); // warm-up: JIT
+  time(small as string);
+  const t10k = Math.max(time(medium as string), 0.05);
+  const t100k = time(large as string);
+  expect(t100k / t10k, `${name}: 10k chars took ${t10k.toFixed(2)} ms, 100k took ${t100k.toFixed(2)} ms`).toBeLessThan(25);
+}
+
+/** `unit` repeated to at least `chars` characters. */
+export const repeat = (unit: string, chars: number): string => unit.repeat(Math.ceil(chars / unit.length));
