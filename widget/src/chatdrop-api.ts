@@ -1,8 +1,10 @@
 /**
- * `window.Chatdrop`, the page's handle on the widget (contract: "The embed").
+ * `window.Chatdrop`, the page's handle on the widget (contract: "The embed"), installed by the
+ * loader (`widget.js`). Its listeners live here, in the loader, so `on()` works at once; calls
+ * that need the panel wait for it in the loader's queue (mount-widget.ts).
  *
  * Calls made before widget.js has loaded are kept by this stub, which a site pastes before the
- * script tag (also in the README), and replayed in order once the widget is up:
+ * script tag (also in the README), and replayed in order once the loader is up:
  *
  *   <script>
  *     window.Chatdrop = window.Chatdrop || { q: [] };
