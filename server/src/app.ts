@@ -36,8 +36,8 @@ export interface AppOptions {
   /** True when the offline demo model answers; `/api/config` says so. */
   demo: boolean;
   now?: () => number;
-  /** Defaults to `widget/dist/widget.js` beside this package. */
-  widgetFile?: string;
+  /** The widget build (its `manifest.json` lists what is served); defaults to `widget/dist` beside this package. */
+  widgetDir?: string;
   /** Defaults to `demo/dist` beside this package. */
   demoDir?: string;
   /** The running replies; pass one in to reach them from outside (shutdown). */
@@ -107,7 +107,7 @@ export function createApp(options: AppOptions): express.Express {
   // After the API, so no file in the demo folder can shadow an API path.
   app.use(
     widgetRouter({
-      widgetFile: options.widgetFile ?? fileURLToPath(new URL('../../widget/dist/widget.js', import.meta.url)),
+      widgetDir: options.widgetDir ?? fileURLToPath(new URL('../../widget/dist/', import.meta.url)),
       demoDir: options.demoDir ?? fileURLToPath(new URL('../../demo/dist/', import.meta.url)),
     }),
   );

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { createApp, type AppOptions } from '../app.js';
 import { parseConfig, type Config, type Env } from '../config.js';
@@ -11,6 +11,7 @@ import { createUpstreamClient } from '../upstream/upstream-client.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { MockUpstream } from './mock-upstream.js';
+import { writeWidgetBuild } from './widget-build.js';
 
 /** A key no response, header or log line may ever contain. */
 export const CANARY_KEY = 'sk-canary-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e';
@@ -23,7 +24,9 @@ export interface TestServerOptions {
   dbPath?: string;
   maxRetries?: number;
   demo?: boolean;
-  /** A real bundle to serve (browser tests); a one-line stand-in in a temp folder otherwise. */
+  /** A real widget build to serve (browser tests: `widget/dist`); a one-file stand-in in a temp folder otherwise. */
+  widgetDir?: string;
+  /** The same as `widgetDir` for the folder holding this `widget.js`. */
   widgetFile?: string;
   /** Another store (Redis); closed with the server. A fresh SQLite file otherwise. */
   store?: ConversationStore;
@@ -39,7 +42,8 @@ export interface TestServer {
   dbPath: string;
   /** Every log line, raw JSON. */
   logs: string[];
-  widgetFile: string;
+  /** The widget build served; the stand-in's can be rewritten with `writeWidgetBuild`. */
+  widgetDir: string;
   /** Cuts every open connection, as a network change would, and keeps listening. */
   dropConnections(): void;
   close(): Promise<void>;
@@ -52,8 +56,9 @@ export interface TestServer {
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'chatdrop-test-'));
   const dbPath = options.dbPath ?? join(dir, 'chatdrop.db');
-  const widgetFile = options.widgetFile ?? join(dir, 'widget.js');
-  if (options.widgetFile === undefined) writeFileSync(widgetFile, 'console.log("chatdrop widget");\n');
+  const given = options.widgetDir ?? (options.widgetFile === undefined ? undefined : dirname(options.widgetFile));
+  const widgetDir = given ?? join(dir, 'widget');
+  if (given === undefined) writeWidgetBuild(widgetDir, { 'widget.js': 'console.log("chatdrop widget");\n' });
   const config = parseConfig({
     OPENAI_API_KEY: CANARY_KEY,
     OPENAI_BASE_URL: options.upstream.baseUrl,
@@ -75,7 +80,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     logger,
     demo: options.demo ?? false,
     replies,
-    widgetFile,
+    widgetDir,
     demoDir: join(dir, 'demo'),
     ...options.shared,
   });
@@ -90,7 +95,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     replies,
     dbPath,
     logs,
-    widgetFile,
+    widgetDir,
     dropConnections() {
       server.closeAllConnections();
     },
