@@ -21,7 +21,7 @@ if (spawnSync(NGINX, ['-v']).error) throw new Error(`nginx is not installed (loo
 const widgetDir = mkdtempSync(join(tmpdir(), 'chatdrop-nginx-widget-'));
 const PANEL = 'widget/panel-Hash_123.js';
 writeWidgetBuild(widgetDir, { 'widget.js': `console.log(${JSON.stringify('chatdrop '.repeat(100))});`, [PANEL]: 'export{};' });
-const widget = express().use(widgetRouter({ widgetDir, demoDir: join(widgetDir, 'no-demo') }));
+const widget = express().use(widgetRouter({ widgetDir }));
 
 /** A stand-in for one Chatdrop instance: enough HTTP to see what nginx does in between. */
 class Instance {

@@ -25,6 +25,7 @@ import { requestId } from './http/request-id.js';
 import { securityHeaders } from './http/security-headers.js';
 import { MemoryStreamBuffer } from './replies/stream-buffer/memory-stream-buffer.js';
 import { runningTtlMs, type StreamBuffer } from './replies/stream-buffer/stream-buffer.js';
+import { demoRouter } from './http/demo-route.js';
 import { widgetRouter } from './http/widget-route.js';
 
 export interface AppOptions {
@@ -80,6 +81,8 @@ export function createApp(options: AppOptions): express.Express {
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
 
   app.use(requestId(logger, now));
+  // The widget's files carry their own headers, not helmet's page headers (widget-route.ts).
+  app.use(widgetRouter({ widgetDir: options.widgetDir ?? fileURLToPath(new URL('../../widget/dist/', import.meta.url)) }));
   app.use(securityHeaders());
 
   const api = express.Router();
@@ -105,12 +108,7 @@ export function createApp(options: AppOptions): express.Express {
   );
 
   // After the API, so no file in the demo folder can shadow an API path.
-  app.use(
-    widgetRouter({
-      widgetDir: options.widgetDir ?? fileURLToPath(new URL('../../widget/dist/', import.meta.url)),
-      demoDir: options.demoDir ?? fileURLToPath(new URL('../../demo/dist/', import.meta.url)),
-    }),
-  );
+  app.use(demoRouter({ demoDir: options.demoDir ?? fileURLToPath(new URL('../../demo/dist/', import.meta.url)) }));
 
   app.use(apiErrorHandler);
   return app;

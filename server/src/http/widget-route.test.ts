@@ -81,7 +81,12 @@ describe('the widget files', () => {
       expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin');
       // The panel is imported as a module from other origins: CORS mode.
       expect(res.headers['access-control-allow-origin']).toBe('*');
+      // None of helmet's document headers: every embedding page would download them for nothing.
+      expect(res.headers['content-security-policy']).toBeUndefined();
+      expect(res.headers['x-frame-options']).toBeUndefined();
     }
+    // The demo page and the API keep them.
+    expect((await get('/api/config')).headers['content-security-policy']).toContain("script-src 'self'");
   });
 
   it('gives each coding its own strong ETag and answers 304 only to the matching one', async () => {

@@ -1,13 +1,10 @@
-import { existsSync } from 'node:fs';
-import express, { Router, type Request } from 'express';
+import { Router, type Request } from 'express';
 import { pickCoding } from './accept-encoding.js';
 import { widgetAssets } from './widget-assets.js';
 
 export interface WidgetRouteOptions {
   /** The widget build, `widget/dist`: its `manifest.json` lists the files served. */
   widgetDir: string;
-  /** The built demo page, `demo/dist`; its `index.html` is served at `/`. */
-  demoDir: string;
 }
 
 /** Long enough for a deploy to reach every site within minutes; each revalidation costs a 304. */
@@ -17,8 +14,7 @@ const HASHED_CACHE = 'public, max-age=31536000, immutable';
 const CONTENT_ENCODING = { br: 'br', gzip: 'gzip' } as const;
 
 /**
- * The widget's files (`GET /widget.js`, `GET /widget/<name>-<hash>.js`), the demo page at `/`,
- * and `GET /healthz`.
+ * The widget's files: `GET /widget.js` and `GET /widget/<name>-<hash>.js`.
  *
  * The files are loaded by `<script>` tags and `import()` on other sites: they carry
  * `Cross-Origin-Resource-Policy: cross-origin` (helmet's `same-origin` would block them there) and
@@ -27,6 +23,10 @@ const CONTENT_ENCODING = { br: 'br', gzip: 'gzip' } as const;
  * brotli, gzip and none (`Vary: Accept-Encoding`), with a strong ETag of those bytes, and a 304
  * for a matching `If-None-Match`. `widget.js` is cached for five minutes and then revalidated; the
  * hashed chunks are cached for a year.
+ *
+ * Mounted before helmet (app.ts): a script needs none of the headers that protect a document
+ * (CSP, frame options and the like apply to pages), and every page that embeds the widget would
+ * download them with it, about 0.7 KB a view. The headers a script does need are set here.
  */
 export function widgetRouter(options: WidgetRouteOptions): Router {
   const router = Router();
@@ -34,6 +34,7 @@ export function widgetRouter(options: WidgetRouteOptions): Router {
 
   router.use(async (req, res, next) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || (req.path !== '/widget.js' && !req.path.startsWith('/widget/'))) return next();
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     const files = await assets();
     if (files === undefined) {
       res.status(404).setHeader('Cache-Control', 'no-store');
@@ -58,27 +59,11 @@ export function widgetRouter(options: WidgetRouteOptions): Router {
       return;
     }
     res.setHeader('Content-Type', 'text/javascript; charset=utf-8');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
     if (coding !== 'identity') res.setHeader('Content-Encoding', CONTENT_ENCODING[coding]);
     res.setHeader('Content-Length', body.length);
     res.end(req.method === 'HEAD' ? undefined : body);
   });
 
-  router.get('/healthz', (_req, res) => {
-    res.setHeader('Cache-Control', 'no-store');
-    res.json({ status: 'ok' });
-  });
-
-  // The demo page; `index: 'index.html'` serves it at `/`. Checked per request so a demo built
-  // after the server started still shows up.
-  const demo = express.static(options.demoDir, { index: 'index.html', fallthrough: true });
-  router.use((req, res, next) => {
-    if (req.path === '/' && !existsSync(options.demoDir)) {
-      res.type('text/plain').send('Chatdrop is running. The demo page is not built yet: run `pnpm build`.\n');
-      return;
-    }
-    demo(req, res, next);
-  });
   return router;
 }
 
