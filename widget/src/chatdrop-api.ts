@@ -28,8 +28,6 @@ export interface ChatdropApi {
   on(event: ChatdropEventName, handler: (detail?: unknown) => void): () => void;
 }
 
-const METHODS = ['open', 'close', 'toggle', 'send', 'reset', 'destroy', 'on'] as const;
-
 export function createEmitter() {
   const handlers = new Map<ChatdropEventName, Set<(detail?: unknown) => void>>();
   return {
@@ -63,7 +61,9 @@ export function installApi(win: Window, api: ChatdropApi): void {
   if (!Array.isArray(queued)) return;
   for (const entry of queued) {
     const [name, args] = Array.isArray(entry) ? entry : [];
-    if (!METHODS.includes(name)) continue;
-    (api[name as (typeof METHODS)[number]] as (...a: unknown[]) => void)(...(Array.isArray(args) ? args : []));
+    // Only the API's own methods: a queued "constructor" or "__proto__" calls nothing.
+    if (typeof name === 'string' && Object.hasOwn(api, name)) {
+      (api[name as keyof ChatdropApi] as (...a: unknown[]) => void)(...(Array.isArray(args) ? args : []));
+    }
   }
 }
