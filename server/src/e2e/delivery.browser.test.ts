@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { BrowserContext, Page, Request, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer } from '../test/test-server.js';
 import { startE2e, WIDGET_DIR, type E2e } from './e2e-harness.js';
 
 /**
@@ -27,8 +28,8 @@ describe('the loader and the panel it loads on intent, in Chromium', () => {
    * A fresh page on the host site, watched from before it loads: every request it makes to the
    * Chatdrop server (by path) and each response.
    */
-  async function open(options: { hasTouch?: boolean } = {}) {
-    e2e.host.set({ widgetUrl: `${e2e.server.url}/widget.js`, body: '<main><a href="#top">First link on the page</a></main>' });
+  async function open(options: { hasTouch?: boolean; attributes?: Record<string, string>; csp?: string } = {}) {
+    e2e.host.set({ widgetUrl: `${e2e.server.url}/widget.js`, body: '<main><a href="#top">First link on the page</a></main>', attributes: options.attributes, csp: options.csp });
     const context = await e2e.browser.newContext(options.hasTouch ? { hasTouch: true, isMobile: true, viewport: { width: 375, height: 667 } } : {});
     contexts.push(context);
     const page = await context.newPage();
@@ -45,7 +46,7 @@ describe('the loader and the panel it loads on intent, in Chromium', () => {
 
   /** The page has loaded and gone idle twice over: what a visitor who never touches the chat sees. */
   async function idle(page: Page): Promise<void> {
-    await page.getByRole('button', { name: 'Open chat' }).waitFor();
+    await page.locator('chatdrop-widget').getByRole('button').first().waitFor();
     await page.waitForLoadState('load');
     await page.evaluate(() => new Promise<void>((resolve) => requestIdleCallback(() => requestIdleCallback(() => resolve()))));
   }
@@ -142,5 +143,43 @@ describe('the loader and the panel it loads on intent, in Chromium', () => {
       api: false,
       calls: [],
     });
+  });
+
+  it('loads the panel from the script\'s own origin and talks to the API that data-api names', async () => {
+    const api = await startTestServer({ upstream: e2e.upstream, env: { ALLOWED_ORIGINS: new URL(e2e.host.url).origin } });
+    try {
+      const { page, responses } = await open({ attributes: { 'data-api': api.url } });
+      await idle(page);
+      e2e.upstream.script({ kind: 'deltas', deltas: ['From ', 'the other API.'] });
+      await page.getByRole('button', { name: 'Open chat' }).click();
+      await page.getByRole('textbox', { name: 'Message' }).fill('Which server?');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('From the other API.');
+      const origins = (suffix: string) => responses.filter((r) => new URL(r.url()).pathname.endsWith(suffix)).map((r) => new URL(r.url()).origin);
+      expect(origins(panelFile)).toEqual([serverOrigin]);
+      expect(origins('/api/config')).toEqual([new URL(api.url).origin]);
+      expect(origins('/api/chat')).toEqual([new URL(api.url).origin]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('imports the panel and a language\'s strings under a CSP that allows only our origin, with no violation', async () => {
+    const csp = `default-src 'none'; script-src ${serverOrigin}; connect-src ${serverOrigin}; style-src 'self'`;
+    const { page, paths } = await open({ csp, attributes: { 'data-lang': 'ar' } });
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
+    await idle(page);
+    const launcher = page.locator('chatdrop-widget').getByRole('button').first();
+    expect(await launcher.getAttribute('aria-label')).toBe('فتح المحادثة');
+    await launcher.click();
+    await expect.poll(() => page.getByRole('dialog').isVisible()).toBe(true);
+    expect(await page.getByRole('dialog').getAttribute('dir')).toBe('rtl');
+    const arabic = manifest.files.find((f) => f.startsWith('widget/strings-ar-'))!;
+    expect(paths).toEqual(expect.arrayContaining([`/${panelFile}`, `/${arabic}`]));
+    expect(paths.filter((p) => p.startsWith('/widget/strings-') && !p.endsWith(arabic))).toEqual([]);
+    expect(violations).toEqual([]);
   });
 });
