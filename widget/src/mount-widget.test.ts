@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatdropApi } from './chatdrop-api.js';
 import { mountWidget } from './mount-widget.js';
 import type { LoadPanel } from './panel-host.js';
@@ -250,9 +250,22 @@ describe('mountWidget', () => {
 });
 
 describe('the loader', () => {
-  /** Lets every pending task and the page's load run: what "the page went idle" means here. */
+  /** happy-dom has no requestIdleCallback: this one runs its callbacks when `settle` says the page is idle. */
+  const idleCallbacks: (() => void)[] = [];
+  const idleWindow = window as unknown as { requestIdleCallback?: (run: () => void) => number };
+  beforeEach(() => {
+    idleWindow.requestIdleCallback = (run) => idleCallbacks.push(run);
+  });
+  afterEach(() => {
+    delete idleWindow.requestIdleCallback;
+    idleCallbacks.length = 0;
+  });
+
+  /** The page has loaded, every pending task has run, and the browser has been idle: nothing is left to do. */
   const settle = async () => {
     if (document.readyState !== 'complete') await new Promise((r) => window.addEventListener('load', r, { once: true }));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+    for (const run of idleCallbacks.splice(0)) run();
     for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
   };
 
@@ -325,6 +338,8 @@ describe('the loader', () => {
       'GET /api/chat/:id/stream': (req) => sse([start('c7', 'a'), delta('Half'), delta(' and the rest.'), end()], { signal: req.signal }),
     });
     mounted = mountWidget(script(), load, api.fetch);
+    expect(loads).toEqual([]); // the mark is read when the page is idle, off its first paint
+    await settle();
     expect(loads).toEqual(['en']);
     await until(() => !!q('.dot'), 'unread dot');
     expect(q('[role=dialog]')).toBeNull();

@@ -23,7 +23,7 @@ type Queued = [name: keyof Panel, args: unknown[]];
  */
 export function mountWidget(script: HTMLScriptElement | null, load: LoadPanel, fetchFn?: typeof fetch): ChatdropApi {
   const doc = document;
-  const win = window as unknown as { Chatdrop?: unknown; localStorage: Storage };
+  const win = window as unknown as Pick<Window, 'localStorage' | 'requestIdleCallback'> & { Chatdrop?: unknown };
   const options = readEmbedOptions(script, doc);
   const lang = pickLanguage(options.lang);
   const key = `chatdrop:${new URL(options.api, doc.baseURI).origin}`;
@@ -100,9 +100,16 @@ export function mountWidget(script: HTMLScriptElement | null, load: LoadPanel, f
   installApi(window, api);
   if (options.open) api.open();
   // The last page closed while a reply was still coming (chat-model.ts keeps this mark while one
-  // runs): load the panel so it follows the reply to its end, and the unread dot can say so.
-  try {
-    if (win.localStorage.getItem(`${key}:run`)) intent();
-  } catch {}
+  // runs): load the panel so it follows the reply to its end, and the unread dot can say so. The
+  // page's first localStorage read is a synchronous trip to the browser process (milliseconds in
+  // Chromium), so it waits for an idle moment rather than delay the page's first paint; the
+  // server keeps the reply for its resume grace (10 s by default) meanwhile.
+  const followRunning = () => {
+    try {
+      if (!gone && win.localStorage.getItem(`${key}:run`)) intent();
+    } catch {}
+  };
+  if (win.requestIdleCallback) win.requestIdleCallback(followRunning, { timeout: 1000 });
+  else setTimeout(followRunning, 50);
   return api;
 }
