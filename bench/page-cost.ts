@@ -8,7 +8,8 @@ import { measured, notMeasured, round, type Measured } from './figure.js';
 import { median } from './percentile.js';
 import { repoRoot } from './repo-root.js';
 
-const RUNS = 3;
+/** Three of each, as the issue asks; `BENCH_LIGHTHOUSE_RUNS` raises it on a noisy machine. */
+const RUNS = Math.max(1, Number(process.env.BENCH_LIGHTHOUSE_RUNS) || 3);
 
 /** What one Lighthouse run says about a page. */
 interface Run {
@@ -16,6 +17,11 @@ interface Run {
   tbtMs: number;
   cls: number;
   lcpMs: number;
+  /** Main-thread time of widget.js, and of the demo page's own script (bootup-time, throttled). */
+  widgetMs: number;
+  pageScriptMs: number;
+  /** Long tasks (over 50 ms, what TBT counts) that Lighthouse attributes to widget.js. */
+  widgetLongTasks: number;
 }
 
 /**
@@ -29,6 +35,11 @@ interface Run {
  *
  * Nobody touches the page during a run, so this is the cost for the many visitors who never open
  * the chat: the loader alone.
+ *
+ * TBT on a shared machine swings by a hundred milliseconds or more between runs of the same page,
+ * so one more row attributes time instead of comparing totals: widget.js's own main-thread time
+ * (Lighthouse's bootup-time audit, with its 50 ms reporting threshold lowered to 0), beside the
+ * demo page's own script as the baseline.
  */
 export async function pageCost(): Promise<Measured[]> {
   const figures = ['bytes transferred', 'Total Blocking Time', 'Cumulative Layout Shift', 'Largest Contentful Paint'];
@@ -64,15 +75,22 @@ export async function pageCost(): Promise<Measured[]> {
           logLevel: 'error',
           onlyCategories: ['performance'],
           throttlingMethod: 'devtools',
-        });
+        }, { extends: 'lighthouse:default', audits: [{ path: 'bootup-time', options: { thresholdInMs: 0 } }] });
         const lhr = result?.lhr;
         if (!lhr || lhr.runtimeError) return none(`Lighthouse failed: ${lhr?.runtimeError?.message ?? 'no result'}`);
         const value = (id: string) => Number(lhr.audits[id]?.numericValue ?? Number.NaN);
+        const scripts = ((lhr.audits['bootup-time']?.details as { items?: { url: string; total: number }[] } | undefined)?.items ?? []);
+        const isWidget = (url: string) => /^\/widget(\.js$|\/)/.test(new URL(url, app.url).pathname);
+        const longTasks = ((lhr.audits['long-tasks']?.details as { items?: { url: string }[] } | undefined)?.items ?? []);
+        const scriptMs = (test: (path: string) => boolean) => scripts.filter((item) => test(new URL(item.url, app.url).pathname)).reduce((sum, item) => sum + item.total, 0);
         runs.push({
           bytes: value('total-byte-weight'),
           tbtMs: value('total-blocking-time'),
           cls: value('cumulative-layout-shift'),
           lcpMs: value('largest-contentful-paint'),
+          widgetMs: scriptMs((path) => isWidget(path)),
+          pageScriptMs: scriptMs((path) => path.startsWith('/assets/') && path.endsWith('.js')),
+          widgetLongTasks: longTasks.filter((task) => isWidget(task.url)).length,
         });
       }
     }
@@ -97,6 +115,14 @@ export async function pageCost(): Promise<Measured[]> {
       row('Total Blocking Time', 'tbtMs', 'ms', 1, 0, 10, '≤ +10 ms'),
       row('Cumulative Layout Shift', 'cls', '', 1, 3, 0, '+0'),
       row('Largest Contentful Paint', 'lcpMs', 'ms', 1, 0, 50, '≤ +50 ms'),
+      measured({
+        figure: `page cost (Lighthouse, devtools throttling, median of ${RUNS}): widget.js main-thread time (bootup-time, 4x slower CPU)`,
+        unit: 'ms',
+        value: round(pick(withTag, 'widgetMs'), 0),
+        baseline: "the demo page's own script",
+        baselineValue: round(pick(withTag, 'pageScriptMs'), 0),
+        note: `long tasks of its own in ${RUNS} runs: ${withTag.reduce((sum, r) => sum + r.widgetLongTasks, 0)}`,
+      }),
     ];
   } finally {
     await chrome.stop();
