@@ -39,17 +39,22 @@ const script =
 const chunk = (name: string) => import(/* @vite-ignore */ new URL(name, script?.src || location.href).href);
 
 const chunks = __CHATDROP_CHUNKS__;
+let attempt = 0;
 
 const start = () => {
   // Loaded twice (a site pasted the snippet twice): one widget is enough.
   if (document.querySelector('chatdrop-widget')) return;
-  mountWidget(script, (lang) =>
-    Promise.all([
-      chunk(chunks.panel) as Promise<PanelModule>,
+  mountWidget(script, (lang) => {
+    // A browser may keep a failed module fetch in its module map and fail every later import()
+    // of that URL (whatwg/html#6768): after a failure (offline), each try asks for a URL of its
+    // own. The server ignores the query.
+    const retry = attempt++ ? `?retry=${attempt}` : '';
+    return Promise.all([
+      chunk(chunks.panel + retry) as Promise<PanelModule>,
       // English is in the panel; another language's table is a chunk of its own.
-      lang in chunks.strings ? chunk(chunks.strings[lang]!).then((m: { default: Strings }) => m.default) : undefined,
-    ]),
-  );
+      lang in chunks.strings ? chunk(chunks.strings[lang]! + retry).then((m: { default: Strings }) => m.default) : undefined,
+    ]);
+  });
 };
 
 if (document.body) start();

@@ -182,4 +182,21 @@ describe('the loader and the panel it loads on intent, in Chromium', () => {
     expect(paths.filter((p) => p.startsWith('/widget/strings-') && !p.endsWith(arabic))).toEqual([]);
     expect(violations).toEqual([]);
   });
+
+  it('tries the panel again on the next intent when it could not be fetched (a dropped connection)', async () => {
+    const { page } = await open();
+    await idle(page);
+    let attempts = 0;
+    await page.route(`**/${panelFile}*`, async (route) => {
+      if (attempts++ === 0) await route.abort('connectionreset');
+      else await route.continue();
+    });
+    const launcher = page.getByRole('button', { name: 'Open chat' });
+    await launcher.hover();
+    await expect.poll(() => attempts).toBe(1);
+    await page.mouse.move(0, 0);
+    await launcher.click();
+    await page.getByRole('textbox', { name: 'Message' }).waitFor();
+    expect(attempts).toBe(2);
+  });
 });

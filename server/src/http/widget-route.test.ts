@@ -116,6 +116,9 @@ describe('the widget files', () => {
 
   it('caches the hashed chunks for a year as immutable, and widget.js for five minutes, revalidated', async () => {
     expect((await get(`/${PANEL_FILE}`)).headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    // The loader's retry after a failed import asks with a query of its own: the same file.
+    const retried = await get(`/${PANEL_FILE}?retry=2`);
+    expect([retried.status, retried.body.toString()]).toEqual([200, PANEL]);
     expect((await get('/widget.js')).headers['cache-control']).toBe('public, max-age=300, must-revalidate');
   });
 
