@@ -24,7 +24,7 @@ export function appUnavailable(): string | undefined {
  * of streams, which in production would be thousands of visitors.
  * Called inside `server-child.ts`.
  */
-export async function createBenchApp(upstreamUrl: string, dataDir: string): Promise<{ server: Server; close: () => Promise<void> }> {
+export async function createBenchApp(upstreamUrl: string, dataDir: string, demoDir?: string): Promise<{ server: Server; close: () => Promise<void> }> {
   const { createServer } = await import('node:http');
   const { parseConfig } = await serverModule<typeof import('../server/src/config.js')>('config');
   const { createApp } = await serverModule<typeof import('../server/src/app.js')>('app');
@@ -43,7 +43,7 @@ export async function createBenchApp(upstreamUrl: string, dataDir: string): Prom
   // The client main.ts builds (its fetch and agents are part of what is measured).
   const openai = createUpstreamClient(config);
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
-  const app = createApp({ config, store, openai, logger, demo: false });
+  const app = createApp({ config, store, openai, logger, demo: false, ...(demoDir ? { demoDir } : {}) });
   const server = createServer(app);
   server.keepAliveTimeout = 60_000;
   return { server, close: () => store.close() };
@@ -59,10 +59,13 @@ async function serverModule<T>(name: string): Promise<T> {
   return (await import(url)) as T;
 }
 
-/** Starts the real app in a child process (its own loop and RSS) with a fresh database. */
-export async function startAppChild(upstreamUrl: string): Promise<ChildServer> {
+/**
+ * Starts the real app in a child process (its own loop and RSS) with a fresh database; `demoDir`
+ * replaces the built demo page it serves at `/`.
+ */
+export async function startAppChild(upstreamUrl: string, demoDir?: string): Promise<ChildServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'chatdrop-bench-app-'));
-  const child = await startChildServer(['app', upstreamUrl, dataDir]).catch(async (error: unknown) => {
+  const child = await startChildServer(['app', upstreamUrl, dataDir, ...(demoDir ? [demoDir] : [])]).catch(async (error: unknown) => {
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   });

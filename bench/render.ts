@@ -159,6 +159,11 @@ window.__measure = async (mode, prompt) => {
     await frame();
   }
   window.Chatdrop.open();
+  // The panel is a chunk the loader imports on open(): the render starts once it is on screen.
+  while (!root.querySelector('[role="dialog"]')) {
+    if (performance.now() > deadline) return 'the panel did not open';
+    await frame();
+  }
   await frame(); await frame();
   const t0 = performance.now();
   window.Chatdrop.send(prompt);

@@ -6,6 +6,8 @@ import { bubbleTime } from './bubble-time.js';
 import { capacity } from './capacity.js';
 import { startChildServer } from './child-server.js';
 import { notMeasured, stamp, type Measured } from './figure.js';
+import { pageCost } from './page-cost.js';
+import { panelTime } from './panel-time.js';
 import { proxyCost } from './proxy-cost.js';
 import { proxyOverhead } from './proxy-overhead.js';
 import { render } from './render.js';
@@ -29,7 +31,9 @@ const parts: { name: string; run: (appError: string | undefined) => Promise<Meas
   { name: 'widget weight', run: () => widgetWeight() },
   { name: 'store', run: () => storeBench() },
   { name: 'knowledge', run: () => knowledgeBench() },
-  { name: 'bubble time', run: (appError) => withApiForBubble(appError) },
+  { name: 'bubble time', run: (appError) => withApp(appError, bubbleTime) },
+  { name: 'panel time', run: (appError) => withApp(appError, panelTime) },
+  { name: 'page cost (lighthouse)', run: (appError) => (appError === undefined ? pageCost() : Promise.resolve([notMeasured('page cost (Lighthouse)', '', appError)])) },
   { name: 'render', run: (appError) => render(appError) },
   { name: 'proxy cpu cost', run: (appError) => proxyCost(appError) },
   { name: 'proxy overhead', run: (appError) => proxyOverhead(appError) },
@@ -68,14 +72,14 @@ process.stdout.write(
     `${((performance.now() - started) / 1000).toFixed(0)} s · written to bench/${resultsFile}\n`,
 );
 
-/** The widget asks `/api/config` as it starts, so bubble time runs against the real app. */
-async function withApiForBubble(appError: string | undefined): Promise<Measured[]> {
-  if (appError !== undefined) return bubbleTime(undefined);
+/** The widget asks `/api/config` once it mounts its panel, so these run against the real app. */
+async function withApp(appError: string | undefined, part: (apiUrl: string | undefined) => Promise<Measured[]>): Promise<Measured[]> {
+  if (appError !== undefined) return part(undefined);
   const mock = await startChildServer(['mock']);
   try {
     const app = await startAppChild(mock.url);
     try {
-      return await bubbleTime(app.url);
+      return await part(app.url);
     } finally {
       await app.stop();
     }

@@ -6,10 +6,10 @@ import { createPipeProxy } from './pipe-proxy.js';
 
 /**
  * Entry of a child process that runs one server, so that each server has its own event loop and
- * its own measurable RSS: `mock`, `pipe <upstream>` or `app <upstream> <db dir>`.
+ * its own measurable RSS: `mock`, `pipe <upstream>` or `app <upstream> <db dir> [<demo dir>]`.
  * It reports `{ port }` over IPC once listening and exits when told `stop` or when the parent goes.
  */
-const [role, upstream = '', dataDir = ''] = process.argv.slice(2);
+const [role, upstream = '', dataDir = '', demoDir] = process.argv.slice(2);
 
 async function start(): Promise<{ server: Server; close: () => Promise<void> }> {
   switch (role) {
@@ -19,7 +19,7 @@ async function start(): Promise<{ server: Server; close: () => Promise<void> }> 
       return { server: createPipeProxy(upstream), close: async () => {} };
     case 'app': {
       const { createBenchApp } = await import('./bench-app.js');
-      return createBenchApp(upstream, dataDir);
+      return createBenchApp(upstream, dataDir, demoDir);
     }
     default:
       throw new Error(`unknown role ${role}`);

@@ -1,17 +1,27 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { widgetRouter } from '../src/http/widget-route.js';
 import { freePort } from '../src/test/redis-server.js';
+import { writeWidgetBuild } from '../src/test/widget-build.js';
 import { renderNginxConfig } from './nginx-config.js';
 
 // CI installs Debian's nginx; a missing one must fail this file loudly, never skip it.
 const NGINX = process.env.NGINX ?? '/usr/sbin/nginx';
 if (spawnSync(NGINX, ['-v']).error) throw new Error(`nginx is not installed (looked for "${NGINX}"); install it (apt-get install nginx) or set NGINX`);
+
+/** One widget build, served by both instances through the real widget route. */
+const widgetDir = mkdtempSync(join(tmpdir(), 'chatdrop-nginx-widget-'));
+const PANEL = 'widget/panel-Hash_123.js';
+writeWidgetBuild(widgetDir, { 'widget.js': `console.log(${JSON.stringify('chatdrop '.repeat(100))});`, [PANEL]: 'export{};' });
+const widget = express().use(widgetRouter({ widgetDir }));
 
 /** A stand-in for one Chatdrop instance: enough HTTP to see what nginx does in between. */
 class Instance {
@@ -33,16 +43,9 @@ class Instance {
         void this.#released.then(() => res.end(`id: 2\ndata: ${JSON.stringify({ type: 'text-delta', delta: 'last' })}\n\n`));
         return;
       }
-      if (path === '/widget.js') {
+      if (path === '/widget.js' || path.startsWith('/widget/')) {
         this.widgetHits++;
-        const etag = '"bundle-1"';
-        res.setHeader('Cache-Control', 'public, max-age=300, must-revalidate');
-        res.setHeader('ETag', etag);
-        if (req.headers['if-none-match'] === etag) {
-          res.writeHead(304).end();
-          return;
-        }
-        res.writeHead(200, { 'Content-Type': 'text/javascript' }).end('console.log("chatdrop");');
+        widget(req, res);
         return;
       }
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ name, headers: req.headers }));
@@ -106,6 +109,7 @@ afterAll(async () => {
     instance.server.close();
   }
   if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  await rm(widgetDir, { recursive: true, force: true });
 });
 
 describe('renderNginxConfig', () => {
@@ -182,21 +186,43 @@ describe('nginx.conf in front of two instances', () => {
     }
   });
 
-  it('serves widget.js from its cache with the instance ETag and Cache-Control, and answers 304', async () => {
-    const first = await fetch(`${base}/widget.js`);
-    expect(await first.text()).toBe('console.log("chatdrop");');
-    const second = await fetch(`${base}/widget.js`);
-    expect(await second.text()).toBe('console.log("chatdrop");');
-    expect(second.headers.get('x-cache-status')).toBe('HIT');
-    // Strong from the instance; weak (W/) when nginx gzipped it on the way, which is correct.
-    expect(second.headers.get('etag')).toMatch(/^(W\/)?"bundle-1"$/);
-    expect(second.headers.get('cache-control')).toBe('public, max-age=300, must-revalidate');
-    expect(instances[0]!.widgetHits + instances[1]!.widgetHits).toBe(1);
+  it('caches widget.js once per coding with the instance ETag and Cache-Control, compresses nothing itself, and answers 304', async () => {
+    const hits = () => instances[0]!.widgetHits + instances[1]!.widgetHits;
+    const before = hits();
+    const etags = new Map<string, string>();
+    for (const coding of ['br', 'gzip', 'br', 'gzip']) {
+      const res = await fetch(`${base}/widget.js`, { headers: { 'Accept-Encoding': coding } });
+      expect(await res.text()).toContain('chatdrop chatdrop');
+      // The instance's coding and strong ETag, passed through (nginx's own gzip would weaken it).
+      expect(res.headers.get('content-encoding')).toBe(coding);
+      expect(res.headers.get('vary')).toMatch(/Accept-Encoding/);
+      expect(res.headers.get('etag')).toMatch(/^"[\w-]+"$/);
+      expect(res.headers.get('cache-control')).toBe('public, max-age=300, must-revalidate');
+      if (etags.has(coding)) {
+        expect(res.headers.get('x-cache-status')).toBe('HIT');
+        expect(res.headers.get('etag')).toBe(etags.get(coding));
+      }
+      etags.set(coding, res.headers.get('etag')!);
+    }
+    expect(etags.get('br')).not.toBe(etags.get('gzip'));
+    expect(hits() - before).toBe(2); // one per coding
 
-    for (const etag of ['"bundle-1"', second.headers.get('etag')!]) {
-      const revalidated = await fetch(`${base}/widget.js`, { headers: { 'If-None-Match': etag } });
+    for (const coding of ['br', 'gzip']) {
+      const revalidated = await fetch(`${base}/widget.js`, { headers: { 'Accept-Encoding': coding, 'If-None-Match': etags.get(coding)! } });
       expect(revalidated.status).toBe(304);
     }
+  });
+
+  it('caches the hashed chunks as the instances say: immutable, for a year', async () => {
+    const first = await fetch(`${base}/${PANEL}`, { headers: { 'Accept-Encoding': 'br' } });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(first.headers.get('access-control-allow-origin')).toBe('*');
+    const again = await fetch(`${base}/${PANEL}`, { headers: { 'Accept-Encoding': 'br' } });
+    expect(again.headers.get('x-cache-status')).toBe('HIT');
+    const missing = await fetch(`${base}/widget/panel-Missing1.js`);
+    expect(missing.status).toBe(404);
+    expect((await fetch(`${base}/widget/panel-Missing1.js`)).headers.get('x-cache-status')).not.toBe('HIT');
   });
 });
 

@@ -26,6 +26,7 @@ import { securityHeaders } from './http/security-headers.js';
 import { STRICT_ROUTING, strictRouter } from './http/strict-router.js';
 import { MemoryStreamBuffer } from './replies/stream-buffer/memory-stream-buffer.js';
 import { runningTtlMs, type StreamBuffer } from './replies/stream-buffer/stream-buffer.js';
+import { demoRouter } from './http/demo-route.js';
 import { widgetRouter } from './http/widget-route.js';
 import { handoffRouter } from './handoff/handoff-route.js';
 import type { HandoffService } from './handoff/handoff-service.js';
@@ -41,8 +42,8 @@ export interface AppOptions {
   /** True when the offline demo model answers; `/api/config` says so. */
   demo: boolean;
   now?: () => number;
-  /** Defaults to `widget/dist/widget.js` beside this package. */
-  widgetFile?: string;
+  /** The widget build (its `manifest.json` lists what is served); defaults to `widget/dist` beside this package. */
+  widgetDir?: string;
   /** Defaults to `demo/dist` beside this package. */
   demoDir?: string;
   /** The running replies; pass one in to reach them from outside (shutdown). */
@@ -98,6 +99,8 @@ export function createApp(options: AppOptions): express.Express {
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
 
   app.use(requestId(logger, now));
+  // The widget's files carry their own headers, not helmet's page headers (widget-route.ts).
+  app.use(widgetRouter({ widgetDir: options.widgetDir ?? fileURLToPath(new URL('../../widget/dist/', import.meta.url)) }));
   app.use(securityHeaders());
 
   const api = strictRouter();
@@ -133,12 +136,7 @@ export function createApp(options: AppOptions): express.Express {
   app.use(readyzRouter({ redis: options.redis, knowledgeReady: knowledge && (() => knowledge.ready) }));
 
   // After the API, so no file in the demo folder can shadow an API path.
-  app.use(
-    widgetRouter({
-      widgetFile: options.widgetFile ?? fileURLToPath(new URL('../../widget/dist/widget.js', import.meta.url)),
-      demoDir: options.demoDir ?? fileURLToPath(new URL('../../demo/dist/', import.meta.url)),
-    }),
-  );
+  app.use(demoRouter({ demoDir: options.demoDir ?? fileURLToPath(new URL('../../demo/dist/', import.meta.url)) }));
 
   app.use(apiErrorHandler);
   return app;

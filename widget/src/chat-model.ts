@@ -76,7 +76,10 @@ export interface ChatModelOptions {
   client: ChatClient;
   /** Undefined when the page forbids storage (sandboxed iframes, some privacy modes). */
   storage: Storage | undefined;
-  /** `chatdrop:<api origin>`; `<key>:rev` is bumped when a reply ends, for other tabs. */
+  /**
+   * `chatdrop:<api origin>`; `<key>:rev` is bumped when a reply ends, for other tabs; `<key>:run` is
+   * set while a reply streams, so that the next page's loader loads the panel to follow it.
+   */
   key: string;
   onMessage?: (detail: MessageEventDetail) => void;
   /** A hand-off was stored; for `Chatdrop.on('handoff')`. */
@@ -137,6 +140,7 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff }: 
   /** Ends the running reply's view state; an empty reply leaves no bubble behind. */
   const settle = (reply: UiMessage, state: MessageState) =>
     batch(() => {
+      store(`${key}:run`, undefined);
       run = undefined;
       status.value = 'idle';
       reply.state.value = state;
@@ -190,6 +194,7 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff }: 
           reply.sources.value = undefined;
           conversationId.value = event.conversationId;
           store(key, event.conversationId);
+          store(`${key}:run`, '1');
           break;
         case 'sources':
           reply.sources.value = event.sources;
@@ -304,6 +309,9 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff }: 
   function restore() {
     const pending = load(true).finally(() => {
       if (restoring === pending) restoring = undefined;
+      // Nothing left to follow (the reply ended while no page was open, or the conversation is
+      // gone): the next page need not load the panel for it.
+      if (!run) store(`${key}:run`, undefined);
     });
     restoring = pending;
     return pending;

@@ -1,8 +1,10 @@
 /**
- * `window.Chatdrop`, the page's handle on the widget (contract: "The embed").
+ * `window.Chatdrop`, the page's handle on the widget (contract: "The embed"), installed by the
+ * loader (`widget.js`). Its listeners live here, in the loader, so `on()` works at once; calls
+ * that need the panel wait for it in the loader's queue (mount-widget.ts).
  *
  * Calls made before widget.js has loaded are kept by this stub, which a site pastes before the
- * script tag (also in the README), and replayed in order once the widget is up:
+ * script tag (also in the README), and replayed in order once the loader is up:
  *
  *   <script>
  *     window.Chatdrop = window.Chatdrop || { q: [] };
@@ -28,8 +30,6 @@ export interface ChatdropApi {
    */
   on(event: ChatdropEventName, handler: (detail?: unknown) => void): () => void;
 }
-
-const METHODS = ['open', 'close', 'toggle', 'send', 'reset', 'destroy', 'on'] as const;
 
 export function createEmitter() {
   const handlers = new Map<ChatdropEventName, Set<(detail?: unknown) => void>>();
@@ -64,7 +64,9 @@ export function installApi(win: Window, api: ChatdropApi): void {
   if (!Array.isArray(queued)) return;
   for (const entry of queued) {
     const [name, args] = Array.isArray(entry) ? entry : [];
-    if (!METHODS.includes(name)) continue;
-    (api[name as (typeof METHODS)[number]] as (...a: unknown[]) => void)(...(Array.isArray(args) ? args : []));
+    // Only the API's own methods: a queued "constructor" or "__proto__" calls nothing.
+    if (typeof name === 'string' && Object.hasOwn(api, name)) {
+      (api[name as keyof ChatdropApi] as (...a: unknown[]) => void)(...(Array.isArray(args) ? args : []));
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { effect } from '@preact/signals';
 import { h } from 'preact';
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/preact';
 import type { Source } from '@chatdrop/shared';
@@ -5,17 +6,26 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createChatClient } from './chat-client.js';
 import { ChatWidget } from './chat-widget.js';
 import { createChatModel } from './chat-model.js';
+import { createLauncher } from './launcher.js';
 import { mergeSettings } from './settings.js';
-import { pickLocale } from './strings.js';
+import ar from './strings-ar.js';
+import es from './strings-es.js';
+import { LAUNCHER, localeOf } from './strings.js';
 import { createFakeApi, delta, end, json, sse, start, until, type Handler } from './test/fake-api.js';
 import { createWidgetView } from './widget-view.js';
 
-afterEach(cleanup);
+/** The loader's launcher, wired to the view as in the page (mount-widget.ts, mount-panel.tsx). */
+let launcher: { remove(): void } | undefined;
+afterEach(() => {
+  cleanup();
+  launcher?.remove();
+  launcher = undefined;
+});
 
 function setup(routes: Record<string, Handler>, { lang = 'en', handoff = true } = {}) {
   localStorage.clear();
   const api = createFakeApi(routes);
-  const locale = pickLocale(lang);
+  const locale = localeOf(lang, lang === 'es' ? es : lang === 'ar' ? ar : undefined);
   const handoffs: unknown[] = [];
   const model = createChatModel({
     client: createChatClient(api.origin, api.fetch),
@@ -24,7 +34,12 @@ function setup(routes: Record<string, Handler>, { lang = 'en', handoff = true } 
     onHandoff: (detail) => handoffs.push(detail),
   });
   const config = { title: 'Help', greeting: '', starters: [], models: [], demo: false, ...(handoff ? { handoff: true } : {}) };
-  const view = createWidgetView(document, locale, mergeSettings(config, { api: api.origin, position: 'right', theme: 'light', open: false }, locale.t), () => {});
+  const view = createWidgetView(document, locale, mergeSettings(config, {}, locale.t), () => {});
+  launcher?.remove();
+  const { button, draw } = createLauncher(document.body, LAUNCHER[lang]!);
+  button.addEventListener('click', () => view.setOpen(!view.open.peek()));
+  const undraw = effect(() => draw(view.open.value, view.unread.value));
+  launcher = { remove: () => (undraw(), button.remove()) };
   render(<ChatWidget model={model} view={view} />);
   return { api, handoffs };
 }

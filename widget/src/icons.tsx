@@ -1,7 +1,7 @@
 import { h, type JSX } from 'preact';
 
 /**
- * Stroke icons (24x24 grid, styled in styles.ts), decorative: the buttons carry the names. No
+ * Stroke icons (24x24 grid, styled in launcher-styles.ts; the launcher's own two are in launcher.ts), decorative: the buttons carry the names. No
  * `focusable="false"`: only IE and old Edge put SVGs in the tab order, and neither can run the widget.
  */
 const icon = (d: string, transform?: string) => (): JSX.Element => (
@@ -10,7 +10,6 @@ const icon = (d: string, transform?: string) => (): JSX.Element => (
   </svg>
 );
 
-export const ChatIcon = icon('M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-5A8 8 0 1 1 21 12z');
 export const CloseIcon = icon('M6 6l12 12M18 6L6 18');
 export const NewIcon = icon('M12 5v14M5 12h14');
 export const CopyIcon = icon('M9 9h11v11H9zM5 15H4V4h11v1');

@@ -1,7 +1,16 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatdropApi } from './chatdrop-api.js';
 import { mountWidget } from './mount-widget.js';
+import type { LoadPanel } from './panel-host.js';
 import { createFakeApi, delta, end, gate, json, sse, start, until } from './test/fake-api.js';
+
+/** The real panel and strings modules, as the built loader imports their chunks; counts the loads. */
+const loads: string[] = [];
+const load: LoadPanel = async (lang) => {
+  loads.push(lang);
+  const strings = lang === 'es' ? import('./strings-es.js') : lang === 'ar' ? import('./strings-ar.js') : undefined;
+  return [await import('./mount-panel.js'), (await strings)?.default];
+};
 
 type Holder = { Chatdrop?: unknown };
 const holder = window as unknown as Holder;
@@ -21,6 +30,7 @@ const routes = {
 
 let mounted: ChatdropApi | undefined;
 afterEach(() => {
+  loads.length = 0;
   mounted?.destroy();
   mounted = undefined;
   delete holder.Chatdrop;
@@ -36,12 +46,12 @@ describe('mountWidget', () => {
   it('adds exactly one <chatdrop-widget> with an open shadow root, styled by one adopted sheet', () => {
     const before = document.body.children.length;
     const api = createFakeApi(routes);
-    mounted = mountWidget(script(), api.fetch);
+    mounted = mountWidget(script(), load, api.fetch);
     expect(document.body.children.length).toBe(before + 1);
     expect(document.querySelectorAll('chatdrop-widget')).toHaveLength(1);
     const root = shadow();
     expect(root.mode).toBe('open');
-    expect(root.adoptedStyleSheets).toHaveLength(1);
+    expect(root.adoptedStyleSheets).toHaveLength(1); // the loader's; the panel adds its own
     expect(root.querySelector('style')).toBeNull();
     expect(root.querySelector('[style]')).toBeNull();
     expect(launcher().getAttribute('aria-label')).toBe('Open chat');
@@ -50,7 +60,7 @@ describe('mountWidget', () => {
 
   it("uses the script's origin for the API, data-api when given, and attributes over /api/config", async () => {
     const api = createFakeApi(routes, 'https://api.example.org');
-    mounted = mountWidget(script({ 'data-api': 'https://api.example.org/', 'data-title': 'Ask us', 'data-position': 'left', 'data-theme': 'dark', 'data-color': '#fde047' }), api.fetch);
+    mounted = mountWidget(script({ 'data-api': 'https://api.example.org/', 'data-title': 'Ask us', 'data-position': 'left', 'data-theme': 'dark', 'data-color': '#fde047' }), load, api.fetch);
     const host = document.querySelector('chatdrop-widget') as HTMLElement;
     expect(host.getAttribute('data-position')).toBe('left');
     expect(host.getAttribute('data-theme')).toBe('dark');
@@ -65,7 +75,7 @@ describe('mountWidget', () => {
 
   it('takes the greeting and starter questions from data-greeting and data-starters', async () => {
     const api = createFakeApi(routes);
-    mounted = mountWidget(script({ 'data-greeting': 'Ask the billing team', 'data-starters': 'Where is my invoice? | Change my plan|' }), api.fetch);
+    mounted = mountWidget(script({ 'data-greeting': 'Ask the billing team', 'data-starters': 'Where is my invoice? | Change my plan|' }), load, api.fetch);
     mounted.open();
     await until(() => shadow().textContent!.includes('Ask the billing team'), 'greeting');
     const starters = [...shadow().querySelectorAll('button')].map((b) => b.textContent).filter((t) => t === 'Where is my invoice?' || t === 'Change my plan');
@@ -75,7 +85,7 @@ describe('mountWidget', () => {
 
   it('window.Chatdrop opens, closes, toggles, sends and reports events', async () => {
     const api = createFakeApi(routes);
-    mounted = mountWidget(script(), api.fetch);
+    mounted = mountWidget(script(), load, api.fetch);
     const seen: string[] = [];
     const off = mounted.on('open', () => seen.push('open'));
     mounted.on('close', () => seen.push('close'));
@@ -102,7 +112,7 @@ describe('mountWidget', () => {
     const events: unknown[] = [];
     (stub.on as (e: string, h: (d: unknown) => void) => void)('message', (d) => events.push(d));
     (stub.send as (t: string) => void)('Queued question');
-    mounted = mountWidget(script(), api.fetch);
+    mounted = mountWidget(script(), load, api.fetch);
     expect(holder.Chatdrop).toBe(mounted);
     await until(() => events.length === 2, 'queued send answered');
     expect(events[0]).toEqual({ role: 'user', content: 'Queued question', status: 'complete' });
@@ -112,7 +122,7 @@ describe('mountWidget', () => {
   it('shows an unread dot when a reply finishes while the panel is closed', async () => {
     const hold = gate();
     const api = createFakeApi({ 'POST /api/chat': () => sse([start(), delta('Reply')], { hold: hold.promise, after: [end()] }) });
-    mounted = mountWidget(script(), api.fetch);
+    mounted = mountWidget(script(), load, api.fetch);
     mounted.send('Hi');
     await until(() => !!q('[role=dialog]'), 'opened by send');
     mounted.close();
@@ -130,7 +140,7 @@ describe('mountWidget', () => {
       'GET /api/conversations/:id': (req) =>
         json(200, { id: req.params[0], messages: [{ id: 'u', role: 'user', content: 'Earlier question', createdAt: 'x', status: 'complete' }] }),
     });
-    mounted = mountWidget(script(), api.fetch);
+    mounted = mountWidget(script(), load, api.fetch);
     mounted.open();
     await until(() => shadow().textContent?.includes('Earlier question') ?? false, 'restored');
   });
@@ -142,7 +152,7 @@ describe('mountWidget', () => {
       ...routes,
       'GET /api/conversations/:id': () => json(200, { id: 'c7', messages: [{ id: 'u', role: 'user', content, createdAt: 'x', status: 'complete' }] }),
     });
-    mounted = mountWidget(script(), api.fetch);
+    mounted = mountWidget(script(), load, api.fetch);
     mounted.open();
     await until(() => shadow().textContent?.includes('First') ?? false, 'restored');
     content = 'Second';
@@ -165,7 +175,9 @@ describe('mountWidget', () => {
     const api = createFakeApi(routes);
     let api2: ChatdropApi;
     try {
-      api2 = mountWidget(script(), api.fetch);
+      api2 = mountWidget(script(), load, api.fetch);
+      api2.open(); // the panel's listeners too
+      await until(() => !!q('[role=dialog]'), 'panel open');
     } finally {
       for (const spy of spies) spy.mockRestore();
       matchMedia.mockRestore();
@@ -173,7 +185,6 @@ describe('mountWidget', () => {
     expect(added.map(([type]) => type)).toEqual(expect.arrayContaining(['storage', 'change']));
     const signals = added.map(([, o]) => (typeof o === 'object' ? o.signal : undefined));
     expect(signals.every((s) => s instanceof AbortSignal)).toBe(true);
-    api2.open();
     api2.destroy();
     expect(signals.every((s) => s?.aborted)).toBe(true);
     expect(document.querySelector('chatdrop-widget')).toBeNull();
@@ -202,7 +213,7 @@ describe('mountWidget', () => {
       'GET /api/chat/:id/stream': (req) =>
         sse([start('c7', 'a'), delta('Half an'), delta(' answer')], { signal: req.signal, hold: hold.promise, after: [delta(', whole.'), end()] }),
     });
-    mounted = mountWidget(script(), api.fetch);
+    mounted = mountWidget(script(), load, api.fetch);
     mounted.open();
     await until(() => shadow().textContent?.includes('Half an answer') ?? false, 'replayed');
     expect(q('button.stop')).toBeTruthy();
@@ -218,7 +229,7 @@ describe('mountWidget', () => {
       'POST /api/chat': () => sse([start('c1', 'a1'), delta('Cut')], { fail: true }),
       'POST /api/chat/:id/stop': () => new Response(null, { status: 204 }),
     });
-    mounted = mountWidget(script(), api.fetch);
+    mounted = mountWidget(script(), load, api.fetch);
     mounted.send('Hi');
     await until(() => shadow().textContent?.includes('Cut') ?? false, 'first delta');
     await new Promise((r) => setTimeout(r, 20)); // the stream has broken; the resume waits
@@ -233,7 +244,184 @@ describe('mountWidget', () => {
 
   it('picks the language from <html lang> when data-lang is absent', () => {
     document.documentElement.lang = 'es-MX';
-    mounted = mountWidget(script(), createFakeApi(routes).fetch);
+    mounted = mountWidget(script(), load, createFakeApi(routes).fetch);
     expect(launcher().getAttribute('aria-label')).toBe('Abrir chat');
+  });
+});
+
+describe('the loader', () => {
+  /** happy-dom has no requestIdleCallback: this one runs its callbacks when `settle` says the page is idle. */
+  const idleCallbacks: (() => void)[] = [];
+  const idleWindow = window as unknown as { requestIdleCallback?: (run: () => void) => number };
+  beforeEach(() => {
+    idleWindow.requestIdleCallback = (run) => idleCallbacks.push(run);
+  });
+  afterEach(() => {
+    delete idleWindow.requestIdleCallback;
+    idleCallbacks.length = 0;
+  });
+
+  /** The page has loaded, every pending task has run, and the browser has been idle: nothing is left to do. */
+  const settle = async () => {
+    if (document.readyState !== 'complete') await new Promise((r) => window.addEventListener('load', r, { once: true }));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+    for (const run of idleCallbacks.splice(0)) run();
+    for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+  };
+
+  it('draws the launcher at once and loads nothing, not even /api/config, while the visitor shows no intent', async () => {
+    const api = createFakeApi(routes);
+    mounted = mountWidget(script(), load, api.fetch);
+    expect(launcher().getAttribute('aria-label')).toBe('Open chat');
+    expect(launcher().getAttribute('aria-expanded')).toBe('false');
+    await settle();
+    expect(loads).toEqual([]);
+    expect(api.calls).toEqual([]);
+    // Listening, closing, resetting and leaving are not intent either.
+    mounted.on('open', () => {});
+    mounted.close();
+    mounted.reset();
+    await settle();
+    expect(loads).toEqual([]);
+  });
+
+  for (const type of ['pointerenter', 'focus', 'touchstart']) {
+    it(`loads the panel on ${type} over the launcher, closed, so that the click opens it at once`, async () => {
+      const api = createFakeApi(routes);
+      mounted = mountWidget(script(), load, api.fetch);
+      launcher().dispatchEvent(new Event(type));
+      launcher().dispatchEvent(new Event(type)); // once is enough
+      expect(loads).toEqual(['en']);
+      // Mounted closed: it fetches the config, shows nothing yet.
+      await until(() => api.calls.some((c) => c.path === '/api/config'), 'config fetched');
+      expect(q('[role=dialog]')).toBeNull();
+      launcher().click();
+      // Preact renders on its next tick; there is no chunk to wait for (bench: "panel open, warm").
+      await until(() => !!q('[role=dialog]'), 'opened');
+      expect(launcher().getAttribute('aria-label')).toBe('Close chat');
+      expect(launcher().getAttribute('aria-expanded')).toBe('true');
+      expect(loads).toEqual(['en']);
+    });
+  }
+
+  it('a click with no intent before loads the panel and opens it when it arrives', async () => {
+    mounted = mountWidget(script(), load, createFakeApi(routes).fetch);
+    launcher().click();
+    await until(() => !!q('[role=dialog]'), 'opened');
+    expect(loads).toEqual(['en']);
+  });
+
+  it('loads the panel for open(), toggle() and send()', async () => {
+    for (const call of [(a: ChatdropApi) => a.open(), (a: ChatdropApi) => a.toggle(), (a: ChatdropApi) => a.send('Hi')]) {
+      const api = createFakeApi(routes);
+      mounted = mountWidget(script(), load, api.fetch);
+      call(mounted);
+      await until(() => !!q('[role=dialog]'), 'opened');
+      mounted.destroy();
+    }
+    expect(loads).toEqual(['en', 'en', 'en']);
+  });
+
+  it('loads and opens the panel for data-open', async () => {
+    mounted = mountWidget(script({ 'data-open': '' }), load, createFakeApi(routes).fetch);
+    await until(() => !!q('[role=dialog]'), 'opened');
+    expect(loads).toEqual(['en']);
+  });
+
+  it('loads the panel closed when the last page left a reply running, and follows it to the unread dot', async () => {
+    localStorage.setItem('chatdrop:https://chat.example.com', 'c7');
+    localStorage.setItem('chatdrop:https://chat.example.com:run', '1');
+    const api = createFakeApi({
+      ...routes,
+      'GET /api/conversations/:id': () =>
+        json(200, { id: 'c7', messages: [{ id: 'u', role: 'user', content: 'Q', createdAt: 'x', status: 'complete' }, { id: 'a', role: 'assistant', content: 'Half', createdAt: 'y', status: 'incomplete' }] }),
+      'GET /api/chat/:id/stream': (req) => sse([start('c7', 'a'), delta('Half'), delta(' and the rest.'), end()], { signal: req.signal }),
+    });
+    mounted = mountWidget(script(), load, api.fetch);
+    expect(loads).toEqual([]); // the mark is read when the page is idle, off its first paint
+    await settle();
+    expect(loads).toEqual(['en']);
+    await until(() => !!q('.dot'), 'unread dot');
+    expect(q('[role=dialog]')).toBeNull();
+    expect(localStorage.getItem('chatdrop:https://chat.example.com:run')).toBeNull();
+  });
+
+  it('keeps the run mark only while a reply streams, so a later page loads nothing', async () => {
+    const hold = gate();
+    const api = createFakeApi({ ...routes, 'POST /api/chat': (req) => sse([start(), delta('Reply')], { signal: req.signal, hold: hold.promise, after: [end()] }) });
+    mounted = mountWidget(script(), load, api.fetch);
+    mounted.send('Hi');
+    await until(() => localStorage.getItem('chatdrop:https://chat.example.com:run') === '1', 'marked running');
+    hold.open();
+    await until(() => localStorage.getItem('chatdrop:https://chat.example.com:run') === null, 'mark cleared');
+    mounted.destroy();
+    loads.length = 0;
+    mounted = mountWidget(script(), load, api.fetch);
+    await settle();
+    expect(loads).toEqual([]);
+  });
+
+  it('replays calls made while the panel loads, in order', async () => {
+    const api = createFakeApi(routes);
+    mounted = mountWidget(script(), load, api.fetch);
+    const seen: string[] = [];
+    mounted.on('open', () => seen.push('open'));
+    mounted.on('close', () => seen.push('close'));
+    mounted.open();
+    mounted.close();
+    mounted.toggle();
+    expect(seen).toEqual([]);
+    await until(() => !!q('[role=dialog]'), 'opened');
+    expect(seen).toEqual(['open', 'close', 'open']);
+    expect(loads).toEqual(['en']);
+  });
+
+  it('reset() before any intent forgets the stored conversation without loading the panel', async () => {
+    localStorage.setItem('chatdrop:https://chat.example.com', 'c7');
+    const api = createFakeApi(routes);
+    mounted = mountWidget(script(), load, api.fetch);
+    mounted.reset();
+    expect(localStorage.getItem('chatdrop:https://chat.example.com')).toBeNull();
+    expect(loads).toEqual([]);
+  });
+
+  it('destroy() while the panel is loading removes everything and mounts nothing', async () => {
+    const arrived = gate();
+    const api = createFakeApi(routes);
+    const slow: LoadPanel = async (lang) => {
+      const chunks = await load(lang);
+      await arrived.promise;
+      return chunks;
+    };
+    mounted = mountWidget(script(), slow, api.fetch);
+    mounted.send('Hello?');
+    mounted.destroy();
+    expect(document.querySelector('chatdrop-widget')).toBeNull();
+    expect('Chatdrop' in window).toBe(false);
+    arrived.open();
+    await settle();
+    expect(api.calls).toEqual([]);
+    expect(document.querySelector('chatdrop-widget')).toBeNull();
+  });
+
+  it('tries again on the next intent when the panel failed to load (offline)', async () => {
+    let fail = true;
+    const flaky: LoadPanel = (lang) => (fail ? Promise.reject(new TypeError('Failed to fetch dynamically imported module')) : load(lang));
+    mounted = mountWidget(script(), flaky, createFakeApi(routes).fetch);
+    launcher().dispatchEvent(new Event('pointerenter'));
+    await settle();
+    fail = false;
+    launcher().click();
+    await until(() => !!q('[role=dialog]'), 'opened on the second try');
+  });
+
+  it('loads the strings of the page\'s language beside the panel, and names the launcher in it at once', async () => {
+    mounted = mountWidget(script({ 'data-lang': 'ar-EG' }), load, createFakeApi(routes).fetch);
+    expect(launcher().getAttribute('aria-label')).toBe('فتح المحادثة');
+    mounted.open();
+    await until(() => !!q('[role=dialog]'), 'opened');
+    expect(loads).toEqual(['ar']);
+    expect(q('[role=dialog]')!.getAttribute('dir')).toBe('rtl');
+    expect(q('button.send')!.textContent).toBe('إرسال');
   });
 });

@@ -1,5 +1,5 @@
 import type { ModelOption, WidgetConfig } from '@chatdrop/shared';
-import type { EmbedOptions } from './embed-options.js';
+import type { PanelOptions } from './embed-options.js';
 import type { Strings } from './strings.js';
 import { safeHref } from './safe-href.js';
 
@@ -18,7 +18,7 @@ export interface Settings {
   handoff: boolean;
 }
 
-export function mergeSettings(server: Partial<WidgetConfig>, embed: EmbedOptions, t: Strings): Settings {
+export function mergeSettings(server: Partial<WidgetConfig>, embed: PanelOptions, t: Strings): Settings {
   const support = safeLink(server.supportUrl);
   const avatar = embed.avatar ?? (server as { avatar?: unknown }).avatar;
   return {

@@ -1,12 +1,12 @@
 /**
  * Every text the visitor sees or hears, per language. English is the default; a language picks
  * itself from `data-lang` or the page's `<html lang>`, by its primary subtag ("es-MX" -> es).
+ * A new language is a `strings-<lang>.ts` table, its launcher names in `LAUNCHER`, and an entry in
+ * the build (vite.config.ts); the types make a missing string a build error.
  */
 export interface Strings {
   /** The dialog's name until `/api/config` or `data-title` gives one. */
   title: string;
-  open: string;
-  close: string;
   /** The header's own close button; not "Close chat", so that name stays unique to the launcher. */
   hide: string;
   newConversation: string;
@@ -42,10 +42,8 @@ export interface Strings {
   sources: string;
 }
 
-const en: Strings = {
+export const en: Strings = {
   title: 'Chat',
-  open: 'Open chat',
-  close: 'Close chat',
   hide: 'Minimize chat',
   newConversation: 'New conversation',
   demo: 'Demo',
@@ -74,73 +72,28 @@ const en: Strings = {
   sources: 'Sources',
 };
 
-const es: Strings = {
-  title: 'Chat',
-  open: 'Abrir chat',
-  close: 'Cerrar chat',
-  hide: 'Minimizar chat',
-  newConversation: 'Nueva conversación',
-  demo: 'Demo',
-  message: 'Mensaje',
-  send: 'Enviar',
-  stop: 'Detener',
-  retry: 'Reintentar',
-  copy: 'Copiar',
-  copied: 'Copiado',
-  helpful: 'Útil',
-  notHelpful: 'No es útil',
-  typing: 'Escribiendo…',
-  cutOff: 'Esta respuesta quedó incompleta.',
-  cutShort: 'Recortada al llegar al límite de longitud.',
-  error: 'Algo salió mal. Inténtalo de nuevo.',
-  retryIn: 'Demasiados mensajes. Inténtalo de nuevo en {s} s.',
-  contact: 'Contactar con soporte',
-  model: 'Modelo',
-  left: 'Quedan {n} caracteres',
-  you: 'Tú',
-  assistant: 'Asistente',
-  person: 'Hablar con una persona',
-  email: 'Correo',
-  note: 'Nota (opcional)',
-  sent: '¡Gracias! El equipo te escribirá a {e}.',
-  sources: 'Fuentes',
+/**
+ * The launcher's accessible names (while the panel is closed, while it is open) for every language that has a table. The loader
+ * draws the launcher before the panel and its strings load, so these few live in the loader; the
+ * panel's tables are `en` here and one chunk per other language (`strings-es.ts`, `strings-ar.ts`),
+ * fetched only for pages in that language.
+ */
+export const LAUNCHER: Record<string, readonly [open: string, close: string]> = {
+  en: ['Open chat', 'Close chat'],
+  es: ['Abrir chat', 'Cerrar chat'],
+  ar: ['فتح المحادثة', 'إغلاق المحادثة'],
 };
-
-const ar: Strings = {
-  title: 'محادثة',
-  open: 'فتح المحادثة',
-  close: 'إغلاق المحادثة',
-  hide: 'تصغير المحادثة',
-  newConversation: 'محادثة جديدة',
-  demo: 'تجريبي',
-  message: 'الرسالة',
-  send: 'إرسال',
-  stop: 'إيقاف',
-  retry: 'إعادة المحاولة',
-  copy: 'نسخ',
-  copied: 'تم النسخ',
-  helpful: 'مفيد',
-  notHelpful: 'غير مفيد',
-  typing: 'يكتب…',
-  cutOff: 'انقطع هذا الرد.',
-  cutShort: 'اقتُطع الرد عند حد الطول.',
-  error: 'حدث خطأ ما. يرجى المحاولة مرة أخرى.',
-  retryIn: 'رسائل كثيرة جدًا. حاول مرة أخرى بعد {s} ثانية.',
-  contact: 'التواصل مع الدعم',
-  model: 'النموذج',
-  left: 'متبقٍ {n} حرفًا',
-  you: 'أنت',
-  assistant: 'المساعد',
-  person: 'التحدث إلى شخص',
-  email: 'البريد الإلكتروني',
-  note: 'ملاحظة (اختيارية)',
-  sent: 'شكرًا! سيراسلك الفريق على {e}.',
-  sources: 'المصادر',
-};
-
-const TABLE: Record<string, Strings> = { en, es, ar };
 /** Primary subtags written right to left (only Arabic has a table today; the others fall back to English). */
 const RTL = ['ar', 'he', 'fa', 'ur'];
+
+/**
+ * The language a BCP 47 tag asks for ("es-MX" -> es) when there is a table for it, else English.
+ * Own keys only: `lang="constructor"` must not find Object.prototype's.
+ */
+export function pickLanguage(tag: string | null | undefined): string {
+  const primary = (tag ?? '').toLowerCase().split(/[-_]/)[0] ?? '';
+  return Object.hasOwn(LAUNCHER, primary) ? primary : 'en';
+}
 
 export interface Locale {
   lang: string;
@@ -148,13 +101,9 @@ export interface Locale {
   t: Strings;
 }
 
-/** Picks the table for a BCP 47 tag; unknown languages get English, left to right. */
-export function pickLocale(tag: string | null | undefined): Locale {
-  const primary = (tag ?? '').toLowerCase().split(/[-_]/)[0] ?? '';
-  // Own keys only: `lang="constructor"` must not find Object.prototype's.
-  const t = Object.hasOwn(TABLE, primary) ? TABLE[primary] : undefined;
-  if (!t) return { lang: 'en', dir: 'ltr', t: en };
-  return { lang: primary, dir: RTL.includes(primary) ? 'rtl' : 'ltr', t };
+/** The locale of a language `pickLanguage` chose, with its table (English when it has none). */
+export function localeOf(lang: string, t: Strings = en): Locale {
+  return { lang, dir: RTL.includes(lang) ? 'rtl' : 'ltr', t };
 }
 
 /** Fills `{name}` placeholders. */

@@ -1,38 +1,15 @@
 /**
- * The widget's one stylesheet, constructed and adopted by the shadow root: no `<style>` text and
- * no `style="..."` attributes, so a page whose CSP has no 'unsafe-inline' for styles accepts it.
- * Per-site values (accent) arrive as custom properties set through CSSOM on the host.
- *
- * The host element lives in the page's tree, where hostile rules such as
- * `* { display: block !important; position: static !important }` reach it. `!important` rules
- * from a shadow context beat the page's `!important` rules (CSS Cascade 4, "context"), so
- * `:host { all: initial !important }` puts every property of the host back to its initial value
- * whatever the page says (an empty inline box: no layout shift), and stops inherited page styles.
- * What the host must pass down (font, colour, color-scheme) is `!important` for the same reason;
- * the launcher and panel are fixed-position children, out of reach of page selectors.
- *
- * Themes ride on `color-scheme` and `light-dark()`: `data-theme=auto` is `light dark`, so the
- * visitor's prefers-color-scheme picks the branch with no script and no duplicated palette.
- * (light-dark() needs Chrome 123, Safari 17.5, Firefox 120; constructed sheets already need
- * Safari 16.4.) Both palettes keep body text and controls at or above 4.5:1.
+ * The panel's stylesheet, adopted beside the loader's (launcher-styles.ts, which has the host
+ * rules, the accent and the shared button, focus and icon rules) when the panel mounts. The rest
+ * of the palette lives here, since only the panel uses it; both palettes keep body text and
+ * controls at or above 4.5:1 in the light and the dark theme.
  */
 const CSS = `
-:host{all:initial!important;font:15px/1.45 system-ui,sans-serif!important;color:var(--cd-fg)!important;color-scheme:light!important;
---cd-accent:#0f766e;--cd-on-accent:#fff;--cd-bg:light-dark(#fff,#111827);--cd-fg:light-dark(#1f2937,#f3f4f6);--cd-muted:light-dark(#4b5563,#d1d5db);--cd-soft:light-dark(#f3f4f6,#1f2937);--cd-line:light-dark(#d1d5db,#4b5563);--cd-err:light-dark(#b91c1c,#fca5a5);--cd-gap:20px}
-:host([data-theme=dark]){color-scheme:dark!important}
-:host([data-theme=auto]){color-scheme:light dark!important}
-*{box-sizing:border-box}
-button,textarea,select,input{font:inherit;color:inherit;margin:0}
-button{cursor:pointer;border:0;background:none;padding:6px 10px;border-radius:8px}
+:host{--cd-bg:light-dark(#fff,#111827);--cd-muted:light-dark(#4b5563,#d1d5db);--cd-soft:light-dark(#f3f4f6,#1f2937);--cd-line:light-dark(#d1d5db,#4b5563);--cd-err:light-dark(#b91c1c,#fca5a5)}
+textarea,select,input{font:inherit;color:inherit;margin:0}
 button:disabled{opacity:.6}
-:focus-visible{outline:2px solid var(--cd-fg);outline-offset:2px}
-svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round;flex:none}
 .sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0;padding:0}
-.launcher,.panel{z-index:2147483000}
-.launcher{position:fixed;bottom:calc(var(--cd-gap) + env(safe-area-inset-bottom));right:var(--cd-gap);width:56px;height:56px;border-radius:50%;display:grid;place-items:center;background:var(--cd-accent);color:var(--cd-on-accent);box-shadow:0 4px 14px rgb(0 0 0/.25)}
-:host([data-position=left]) .launcher{right:auto;left:var(--cd-gap)}
-.dot{position:absolute;top:4px;right:4px;width:12px;height:12px;border-radius:50%;background:#dc2626;border:2px solid #fff}
-.panel{position:fixed;bottom:calc(var(--cd-gap) + 68px);right:var(--cd-gap);width:min(380px,calc(100vw - 2 * var(--cd-gap)));height:min(600px,calc(100vh - 108px));display:flex;flex-direction:column;background:var(--cd-bg);color:var(--cd-fg);border:1px solid var(--cd-line);border-radius:14px;box-shadow:0 10px 40px rgb(0 0 0/.3);overflow:hidden}
+.panel{position:fixed;bottom:calc(var(--cd-gap) + 68px);right:var(--cd-gap);width:min(380px,calc(100vw - 2 * var(--cd-gap)));height:min(600px,calc(100vh - 108px));display:flex;flex-direction:column;background:var(--cd-bg);color:var(--cd-fg);border:1px solid var(--cd-line);border-radius:14px;box-shadow:0 10px 40px rgb(0 0 0/.3);overflow:hidden;z-index:2147483000}
 :host([data-position=left]) .panel{right:auto;left:var(--cd-gap)}
 .head{display:flex;align-items:center;gap:6px;padding:10px 8px 10px 14px;background:var(--cd-accent);color:var(--cd-on-accent)}
 .head h2{flex:1;margin:0;font-size:16px}
@@ -86,11 +63,11 @@ svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-l
 
 let sheet: CSSStyleSheet | undefined;
 
-/** One sheet per page, shared if the widget is ever mounted again after `destroy()`. */
+/** Adds the panel's sheet after the loader's; one per page, shared across mounts. */
 export function adoptStyles(root: ShadowRoot): void {
   if (!sheet) {
     sheet = new CSSStyleSheet();
     sheet.replaceSync(CSS);
   }
-  root.adoptedStyleSheets = [sheet];
+  if (!root.adoptedStyleSheets.includes(sheet)) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
 }

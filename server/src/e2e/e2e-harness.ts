@@ -7,7 +7,9 @@ import type { Env } from '../config.js';
 import { launchChromium } from './chromium.js';
 import { startHostPage, type HostPage, type HostPageOptions } from './host-page.js';
 
-/** The real bundle: `pnpm test` builds it before the tests run. */
+/** The real widget build (loader, chunks, their brotli and gzip copies, the manifest): `pnpm test` builds it first. */
+export const WIDGET_DIR = fileURLToPath(new URL('../../../widget/dist/', import.meta.url));
+/** Its loader, the URL site owners paste. */
 export const WIDGET_FILE = fileURLToPath(new URL('../../../widget/dist/widget.js', import.meta.url));
 
 export interface E2e {
@@ -32,19 +34,19 @@ export interface Site {
 
 /**
  * The whole product as a site owner runs it: the real server (SQLite file, real `openai` SDK to the
- * mock upstream over HTTP) serving the built `widget.js`, and a host page on another origin that
- * only pastes the script tag.
+ * mock upstream over HTTP) serving the whole widget build (the loader and the chunks it imports),
+ * and a host page on another origin that only pastes the script tag.
  */
 export async function startSite(env: Env = {}): Promise<Site> {
-  if (!existsSync(WIDGET_FILE)) {
-    throw new Error(`${WIDGET_FILE} is missing: build the widget first (pnpm test does).`);
+  if (!existsSync(`${WIDGET_DIR}manifest.json`)) {
+    throw new Error(`${WIDGET_DIR}manifest.json is missing: build the widget first (pnpm test does).`);
   }
   const upstream = await startMockUpstream();
   const host = await startHostPage();
   const hostOrigin = new URL(host.url).origin;
   const server = await startTestServer({
     upstream,
-    widgetFile: WIDGET_FILE,
+    widgetDir: WIDGET_DIR,
     env: { ALLOWED_ORIGINS: hostOrigin, ...env },
   });
   const widgetUrl = `${server.url}/widget.js`;

@@ -1,9 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANARY_KEY, startTestServer, type TestServer } from '../test/test-server.js';
 import { startMockUpstream, type MockUpstream } from '../test/mock-upstream.js';
 import { postChat, readEvents } from '../test/read-sse.js';
+import { writeWidgetBuild } from '../test/widget-build.js';
 
 let upstream: MockUpstream;
 let server: TestServer;
@@ -136,7 +136,7 @@ describe('static routes and headers', () => {
     expect(again.body).toBe('');
 
     // A rebuilt bundle gets a new ETag, so the old one no longer matches.
-    writeFileSync(server.widgetFile, 'console.log("chatdrop widget v2, a longer build");\n');
+    writeWidgetBuild(server.widgetDir, { 'widget.js': 'console.log("chatdrop widget v2, a longer build");\n' });
     const rebuilt = await call('/widget.js', { headers: { 'If-None-Match': etag } });
     expect(rebuilt.response.status).toBe(200);
     expect(rebuilt.body).toContain('v2');

@@ -5,7 +5,8 @@ import type { RequestHandler } from 'express';
  * helmet on every response (issue 2/5), with its defaults loosened only where embedding needs it:
  *
  * - `Cross-Origin-Resource-Policy` stays `same-origin` here; `widget-route.ts` sets `cross-origin`
- *   on `/widget.js` alone, because other sites must load it with a plain `<script>` tag. API
+ *   on the widget's files alone (`/widget.js`, `/widget/*`), because other sites load them with a
+ *   plain `<script>` tag and `import()`. API
  *   answers need nothing: CORP is not applied to CORS requests, CORS governs those.
  * - CSP is helmet's default for the demo page (`script-src 'self'`, no inline scripts), minus
  *   `upgrade-insecure-requests`: the server is often run over plain http on a LAN or in a dev box,

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createApp, type AppOptions } from '../app.js';
 import { createLogger } from '../observability/logger.js';
 import { SecretRedactor } from '../observability/secret-redactor.js';
@@ -16,6 +16,7 @@ import { createHandoff, type HandoffService } from '../handoff/handoff-service.j
 import type { CrawlLimits } from '../knowledge/crawl.js';
 import { Knowledge } from '../knowledge/knowledge.js';
 import { SqliteKnowledgeStore } from '../knowledge/sqlite-knowledge-store.js';
+import { writeWidgetBuild } from './widget-build.js';
 
 /** A key no response, header or log line may ever contain. */
 export const CANARY_KEY = 'sk-canary-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e';
@@ -28,7 +29,9 @@ export interface TestServerOptions {
   dbPath?: string;
   maxRetries?: number;
   demo?: boolean;
-  /** A real bundle to serve (browser tests); a one-line stand-in in a temp folder otherwise. */
+  /** A real widget build to serve (browser tests: `widget/dist`); a one-file stand-in in a temp folder otherwise. */
+  widgetDir?: string;
+  /** The same as `widgetDir` for the folder holding this `widget.js`. */
   widgetFile?: string;
   /** Another store (Redis); closed with the server. A fresh SQLite file otherwise. */
   store?: ConversationStore;
@@ -51,7 +54,8 @@ export interface TestServer {
   dbPath: string;
   /** Every log line, raw JSON. */
   logs: string[];
-  widgetFile: string;
+  /** The widget build served; the stand-in's can be rewritten with `writeWidgetBuild`. */
+  widgetDir: string;
   /** "Talk to a person", when the environment configures a channel (or the test passed one). */
   handoff: HandoffService | undefined;
   /** Set when `env` has `CHATDROP_KNOWLEDGE`. */
@@ -68,8 +72,9 @@ export interface TestServer {
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'chatdrop-test-'));
   const dbPath = options.dbPath ?? join(dir, 'chatdrop.db');
-  const widgetFile = options.widgetFile ?? join(dir, 'widget.js');
-  if (options.widgetFile === undefined) writeFileSync(widgetFile, 'console.log("chatdrop widget");\n');
+  const given = options.widgetDir ?? (options.widgetFile === undefined ? undefined : dirname(options.widgetFile));
+  const widgetDir = given ?? join(dir, 'widget');
+  if (given === undefined) writeWidgetBuild(widgetDir, { 'widget.js': 'console.log("chatdrop widget");\n' });
   // Listening first, so the server's public origin (its own, for CORS) is the address it really has.
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -114,7 +119,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     logger,
     demo: options.demo ?? false,
     replies,
-    widgetFile,
+    widgetDir,
     demoDir: join(dir, 'demo'),
     ...options.shared,
     handoff,
@@ -130,7 +135,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     replies,
     dbPath,
     logs,
-    widgetFile,
+    widgetDir,
     handoff,
     knowledge,
     dropConnections() {
