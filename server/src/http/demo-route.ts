@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import express, { Router } from 'express';
+import express, { type Router } from 'express';
+import { strictRouter } from './strict-router.js';
 
 export interface DemoRouteOptions {
   /** The built demo page, `demo/dist`; its `index.html` is served at `/`. */
@@ -8,7 +9,7 @@ export interface DemoRouteOptions {
 
 /** The demo page at `/` (and its assets), and `GET /healthz`. */
 export function demoRouter(options: DemoRouteOptions): Router {
-  const router = Router();
+  const router = strictRouter();
   router.get('/healthz', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
     res.json({ status: 'ok' });
