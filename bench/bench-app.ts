@@ -26,6 +26,9 @@ export function appUnavailable(): string | undefined {
  */
 export async function createBenchApp(upstreamUrl: string, dataDir: string, demoDir?: string): Promise<{ server: Server; close: () => Promise<void> }> {
   const { createServer } = await import('node:http');
+  // BENCH_KNOWLEDGE=<folder>: every question is grounded in that folder's pages (a local source,
+  // indexed into the same SQLite file before the child reports its port).
+  const knowledgeDir = process.env.BENCH_KNOWLEDGE;
   const { parseConfig } = await serverModule<typeof import('../server/src/config.js')>('config');
   const { createApp } = await serverModule<typeof import('../server/src/app.js')>('app');
   const { SqliteStore } = await serverModule<typeof import('../server/src/store/sqlite-store.js')>('store/sqlite-store');
@@ -38,15 +41,32 @@ export async function createBenchApp(upstreamUrl: string, dataDir: string, demoD
     CHATDROP_RATE_LIMIT: '1000000',
     CHATDROP_MAX_STREAMS_PER_IP: '100000',
     CHATDROP_MODELS: 'fast=bench-model',
+    ...(knowledgeDir === undefined ? {} : { CHATDROP_KNOWLEDGE: `${knowledgeDir}=https://help.example.com/` }),
   });
   const store = new SqliteStore({ path: config.dbPath });
   // The client main.ts builds (its fetch and agents are part of what is measured).
   const openai = createUpstreamClient(config);
   const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
-  const app = createApp({ config, store, openai, logger, demo: false, ...(demoDir ? { demoDir } : {}) });
+  let knowledge: { knowledge: import('../server/src/knowledge/knowledge.js').Knowledge; close(): Promise<void> } | undefined;
+  if (knowledgeDir !== undefined) {
+    const { startKnowledge } = await serverModule<typeof import('../server/src/knowledge/start-knowledge.js')>('knowledge/start-knowledge');
+    knowledge = startKnowledge({ config, openai, logger, redis: undefined, demo: false });
+    const deadline = Date.now() + 60_000;
+    while (knowledge?.knowledge.ready !== true) {
+      if (Date.now() > deadline) throw new Error('the knowledge index was not ready within 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  const app = createApp({ config, store, openai, logger, demo: false, ...(demoDir ? { demoDir } : {}), ...(knowledge ? { knowledge: knowledge.knowledge } : {}) });
   const server = createServer(app);
   server.keepAliveTimeout = 60_000;
-  return { server, close: () => store.close() };
+  return {
+    server,
+    close: async () => {
+      await knowledge?.close();
+      await store.close();
+    },
+  };
 }
 
 /**
@@ -63,9 +83,10 @@ async function serverModule<T>(name: string): Promise<T> {
  * Starts the real app in a child process (its own loop and RSS) with a fresh database; `demoDir`
  * replaces the built demo page it serves at `/`.
  */
-export async function startAppChild(upstreamUrl: string, demoDir?: string): Promise<ChildServer> {
+export async function startAppChild(upstreamUrl: string, demoDir?: string, options: { knowledgeDir?: string } = {}): Promise<ChildServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'chatdrop-bench-app-'));
-  const child = await startChildServer(['app', upstreamUrl, dataDir, ...(demoDir ? [demoDir] : [])]).catch(async (error: unknown) => {
+  const env = options.knowledgeDir === undefined ? {} : { BENCH_KNOWLEDGE: options.knowledgeDir };
+  const child = await startChildServer(['app', upstreamUrl, dataDir, ...(demoDir ? [demoDir] : [])], env).catch(async (error: unknown) => {
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   });

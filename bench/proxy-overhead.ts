@@ -9,6 +9,8 @@ const LEVELS = [10, 100, 1_000] as const;
 const CHUNKS = 50;
 const INTERVAL_MS = 10;
 const ROUNDS = 2;
+/** The target: with 100 chats at once, the first token added at most this many times what the `pipe()` floor adds. */
+const TARGET_TIMES_PIPE = 4;
 /**
  * The steady case: 200 streams whose starts are spread over 1 s, each lasting about 0.5 s, so
  * about 100 are open at any moment and each new one arrives among them, as on a busy site,
@@ -35,7 +37,7 @@ interface Target {
  * `message-start` before the upstream answers, which would flatter it.
  */
 export async function proxyOverhead(appError: string | undefined): Promise<Measured[]> {
-  if (appError !== undefined) return [notMeasured('proxy overhead', 'ms', appError, 'adds ≤ 1 ms p50, ≤ 5 ms p99 at N=100')];
+  if (appError !== undefined) return [notMeasured('proxy overhead', 'ms', appError, `first token adds ≤ ${TARGET_TIMES_PIPE}× what pipe() adds at N=100`)];
   const { mock, pipe, app, stop } = await startProxyTrio();
   try {
     const prompt = benchPrompt('stamped', CHUNKS, INTERVAL_MS);
@@ -59,7 +61,7 @@ export async function proxyOverhead(appError: string | undefined): Promise<Measu
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) steady.get(t.name)?.push(...(await run(t, STEADY.streams, STEADY.spreadMs)).results);
     }
-    rows.push(...levelRows(`~${STEADY.open} open, starts spread`, true, steady));
+    rows.push(...levelRows(`~${STEADY.open} open, starts spread`, false, steady));
     return rows;
   } finally {
     await stop();
@@ -81,8 +83,11 @@ function levelRows(level: string, targeted: boolean, samples: Map<string, Stream
       const proxy = stat('proxy', pick, p);
       const direct = stat('direct', pick, p);
       const added = round(proxy - direct, 2);
+      const pipeAdded = round(stat('pipe', pick, p) - direct, 2);
       const hasTarget = targeted && label === 'first token';
-      const limit = p === 50 ? 1 : 5;
+      // A floor that adds nothing measurable (it can even come out below the direct streams on a
+      // busy machine) is taken as 1 ms, so the target never asks for less than 4 ms.
+      const limit = round(TARGET_TIMES_PIPE * Math.max(1, pipeAdded), 2);
       rows.push(
         measured({
           figure: `${level} ${label} p${p}, proxy`,
@@ -90,9 +95,13 @@ function levelRows(level: string, targeted: boolean, samples: Map<string, Stream
           value: proxy,
           baseline: 'straight from mock',
           baselineValue: direct,
-          target: hasTarget ? `adds ≤ ${limit} ms` : '',
+          target: hasTarget ? `adds ≤ ${TARGET_TIMES_PIPE}× what pipe() adds` : '',
           met: hasTarget ? added <= limit : null,
-          note: [`adds ${added} ms`, hasTarget && added > limit ? `over by ${round(added - limit, 2)} ms` : '', failures('proxy')]
+          note: [
+            `adds ${added} ms (pipe() ${pipeAdded} ms${pipeAdded > 0 ? `: ${round(added / pipeAdded, 1)}×` : ''})`,
+            hasTarget && added > limit ? `over ${limit} ms by ${round(added - limit, 2)} ms` : '',
+            failures('proxy'),
+          ]
             .filter((s) => s !== '')
             .join('; '),
         }),

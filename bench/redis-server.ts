@@ -35,7 +35,8 @@ export async function startRedis(): Promise<RedisProcess> {
   throw new Error('redis-server did not start');
 }
 
-function freePort(): Promise<number> {
+/** A loopback port the OS hands out (asked for, then released for whoever listens on it next). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
