@@ -205,7 +205,7 @@ describe('the daily token budget', () => {
       upstream.script({ kind: 'deltas', deltas: ['Some ', 'words ', 'then ', 'silence'], hangAfter: 3, usage: null });
       const browser = new AbortController();
       const response = await postChat(server.url, { message: 'Tell me a story' }, { signal: browser.signal });
-      await readEvents(response, (_event, all) => (all.filter((e) => e.event.type === 'text-delta').length === 3 ? 'stop' : undefined));
+      await readEvents(response, (_event, all) => (textOf(all) === 'Some words then ' ? 'stop' : undefined));
       browser.abort();
       await expect.poll(() => budget.used(), { timeout: 10_000 }).toBeGreaterThan(0);
       const spent = await budget.used();

@@ -6,6 +6,7 @@ import type { ConversationStore } from '../store/conversation-store.js';
 import type { StreamBuffer } from '../replies/stream-buffer/stream-buffer.js';
 import type { UpstreamMessage } from './history.js';
 import type { MaxTokensField } from '../config.js';
+import { DeltaCoalescer } from './delta-coalescer.js';
 import { streamCompletion, toUpstreamError, type UpstreamError, type UpstreamFinishReason } from '../upstream/upstream.js';
 
 export interface ReplyRunOptions {
@@ -45,6 +46,8 @@ export interface ReplyRunOptions {
   buffer: StreamBuffer;
   /** At most one store write per this many ms while text streams in (plus a final write). */
   persistIntervalMs?: number;
+  /** Text arriving within this many ms of the last `text-delta` goes out with the next one (`DeltaCoalescer`). */
+  coalesceMs?: number;
   /** `CHATDROP_LOG_CONTENT=1`: the question and the reply go into the summary log line. */
   logContent?: boolean;
   /** Told about every upstream failure, fallbacks included (metrics: upstream errors by kind). */
@@ -72,6 +75,11 @@ export type ReplyListener = (event: StreamEvent, id: number) => void;
 export type AbortReason = 'stop' | 'disconnect' | 'shutdown' | 'deleted';
 
 const DEFAULT_PERSIST_INTERVAL_MS = 250;
+/**
+ * Below what a reader can see (the widget paints at most once per ~16 ms frame), above the gap
+ * between a fast model's chunks (a few ms), so such a model's deltas leave several at a time.
+ */
+const DEFAULT_COALESCE_MS = 25;
 
 /**
  * One assistant reply being produced: the upstream call, the persistence of its text, and the
@@ -81,7 +89,8 @@ const DEFAULT_PERSIST_INTERVAL_MS = 250;
  * Every event gets its SSE id (1, 2, ...) and goes to the reader attached from the start and to
  * the stream buffer (one copy, there), where a reader coming back on any instance, even shortly
  * after the end, replays what it missed and follows the rest. Exactly one `message-end` closes
- * the stream; an `error` comes just before it.
+ * the stream; an `error` comes just before it. Text that arrives close together leaves as one
+ * `text-delta` (`DeltaCoalescer`), and anything held leaves before the `error` or the end.
  *
  * Persistence: the text is written as it streams (at most every `persistIntervalMs`) and once
  * more at the end, before `message-end` goes out, so a client that reads the conversation after
@@ -187,6 +196,7 @@ export class ReplyRun {
 
     this.#emit({ type: 'message-start', conversationId: o.conversationId, messageId: o.messageId, model: o.modelAlias });
     if (o.sources !== undefined) this.#emit({ type: 'sources', sources: o.sources });
+    const deltas = new DeltaCoalescer(o.coalesceMs ?? DEFAULT_COALESCE_MS, (delta) => this.#emit({ type: 'text-delta', delta }));
     const models = o.fallbackModel === undefined ? [o.model] : [o.model, o.fallbackModel];
     for (const [attempt, model] of models.entries()) {
       upstreamModel = model;
@@ -205,7 +215,7 @@ export class ReplyRun {
             case 'text':
               firstTokenMs ??= o.now() - started;
               this.#text += event.text;
-              this.#emit({ type: 'text-delta', delta: event.text });
+              deltas.push(event.text);
               this.#persistSoon();
               break;
             case 'finish':
@@ -241,6 +251,9 @@ export class ReplyRun {
         'model failed before its first token; asking the fallback model',
       );
     }
+
+    // Whatever text is held goes out before anything else (the end, Stop, an error): in order.
+    deltas.close();
 
     const finishReason: FinishReason = this.#controller.signal.aborted && failure === undefined
       ? 'aborted'

@@ -48,13 +48,14 @@ function resume(messageId: string, lastEventId?: string, on: TestServer = server
   });
 }
 
-/** Starts a reply and leaves after `deltas` text deltas, as a phone losing its network would. */
-async function startAndDrop(deltas: number, on: TestServer = server): Promise<{ seen: ReceivedEvent[]; messageId: string; conversationId: string }> {
+/**
+ * Starts a reply of `words` and leaves once the first `count` of them arrived (in however many
+ * events: close deltas may leave as one), as a phone losing its network would.
+ */
+async function startAndDrop(count: number, on: TestServer = server): Promise<{ seen: ReceivedEvent[]; messageId: string; conversationId: string }> {
   const browser = new AbortController();
   const response = await postChat(on.url, { message: 'Tell me a story' }, { signal: browser.signal });
-  const { events } = await readEvents(response, (_event, all) =>
-    all.filter((e) => e.event.type === 'text-delta').length >= deltas ? 'stop' : undefined,
-  );
+  const { events } = await readEvents(response, (_event, all) => (textOf(all).startsWith(words.slice(0, count).join('')) ? 'stop' : undefined));
   browser.abort();
   const start = events[0]!.event as Extract<StreamEvent, { type: 'message-start' }>;
   return { seen: events, messageId: start.messageId, conversationId: start.conversationId };

@@ -24,7 +24,9 @@ describe('the offline demo model', () => {
   it('streams a canned reply that says it is the demo and how to set a key, through the real path', async () => {
     const { events } = await readEvents(await postChat(server.url, { message: 'How do I reset my password?' }));
     expect(events.map((e) => e.event.type).filter((t) => t !== 'text-delta')).toEqual(['message-start', 'message-end']);
-    expect(events.filter((e) => e.event.type === 'text-delta').length).toBeGreaterThan(20);
+    // Word by word from the demo model (1 ms apart here), several words to an event after the
+    // proxy's coalescing: streamed, not one block.
+    expect(events.filter((e) => e.event.type === 'text-delta').length).toBeGreaterThan(1);
     const text = textOf(events);
     expect(text).toContain('offline demo model');
     expect(text).toContain('OPENAI_API_KEY');
