@@ -202,34 +202,39 @@ export class ReplyRun {
       upstreamModel = model;
       failure = undefined;
       try {
-        for await (const event of streamCompletion(o.openai, {
-          model,
-          messages: o.messages,
-          signal: this.#controller.signal,
-          firstTokenTimeoutMs: o.firstTokenTimeoutMs,
-          idleTimeoutMs: o.idleTimeoutMs,
-          maxOutputTokens: o.maxOutputTokens,
-          maxTokensField: o.maxTokensField,
-        })) {
-          switch (event.type) {
-            case 'text':
-              firstTokenMs ??= o.now() - started;
-              this.#text += event.text;
-              deltas.push(event.text);
-              this.#persistSoon();
-              break;
-            case 'finish':
-              finish = event.reason;
-              break;
-            case 'usage':
-              usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
-              break;
-            default: {
-              const unexpected: never = event;
-              throw new Error(`unexpected upstream event ${JSON.stringify(unexpected)}`);
+        // One plain call per upstream event (no async iteration per chunk).
+        await streamCompletion(
+          o.openai,
+          {
+            model,
+            messages: o.messages,
+            signal: this.#controller.signal,
+            firstTokenTimeoutMs: o.firstTokenTimeoutMs,
+            idleTimeoutMs: o.idleTimeoutMs,
+            maxOutputTokens: o.maxOutputTokens,
+            maxTokensField: o.maxTokensField,
+          },
+          (event) => {
+            switch (event.type) {
+              case 'text':
+                firstTokenMs ??= o.now() - started;
+                this.#text += event.text;
+                deltas.push(event.text);
+                this.#persistSoon();
+                break;
+              case 'finish':
+                finish = event.reason;
+                break;
+              case 'usage':
+                usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
+                break;
+              default: {
+                const unexpected: never = event;
+                throw new Error(`unexpected upstream event ${JSON.stringify(unexpected)}`);
+              }
             }
-          }
-        }
+          },
+        );
       } catch (error) {
         failure = toUpstreamError(error);
         o.onUpstreamError?.(failure);

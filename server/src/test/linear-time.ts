@@ -33,3 +33,27 @@ export function expectLinear(name: string, make: (chars: number) => string, run:
 
 /** `unit` repeated to at least `chars` characters. */
 export const repeat = (unit: string, chars: number): string => unit.repeat(Math.ceil(chars / unit.length));
+
+/** `expectLinear` for work that completes asynchronously (a stream read to its end). */
+export async function expectLinearAsync(name: string, make: (chars: number) => string, run: (input: string) => Promise<unknown>): Promise<void> {
+  const time = async (input: string): Promise<number> => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      let runs = 0;
+      const started = performance.now();
+      do {
+        await run(input);
+        runs++;
+      } while (performance.now() - started < 20);
+      best = Math.min(best, (performance.now() - started) / runs);
+    }
+    return best;
+  };
+  const [small, medium, large] = [1_000, 10_000, 100_000].map((n) => make(n));
+  expect((large as string).length).toBeGreaterThanOrEqual(100_000);
+  await time(medium as string); // warm-up: JIT
+  await time(small as string);
+  const t10k = Math.max(await time(medium as string), 0.05);
+  const t100k = await time(large as string);
+  expect(t100k / t10k, `${name}: 10k chars took ${t10k.toFixed(2)} ms, 100k took ${t100k.toFixed(2)} ms`).toBeLessThan(25);
+}

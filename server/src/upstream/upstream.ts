@@ -3,6 +3,7 @@ import type { ApiErrorCode } from '@chatdrop/shared';
 import type { UpstreamMessage } from '../chat/history.js';
 import { SecretRedactor } from '../observability/secret-redactor.js';
 import type { MaxTokensField } from '../config.js';
+import { readEventStream } from './read-event-stream.js';
 
 /** What one upstream chunk means to us: text, the end reason, or the token count. */
 export type UpstreamEvent =
@@ -52,15 +53,22 @@ const VISITOR_MESSAGES: Record<UpstreamError['code'], string> = {
 };
 
 /**
- * Streams one chat completion through the real `openai` SDK and yields text, the finish reason and
- * usage, in wire order. Ends quietly when `signal` aborts (an abort is a normal outcome: the
- * caller checks `signal.aborted`); throws `UpstreamError` for every failure, timeouts included.
+ * Streams one chat completion through the real `openai` SDK and hands text, the finish reason and
+ * usage to `onEvent`, in wire order, as each chunk arrives. Resolves when the stream ends, and
+ * quietly when `signal` aborts (an abort is a normal outcome: the caller checks `signal.aborted`);
+ * rejects with `UpstreamError` for every failure, timeouts included.
  *
- * The SDK's `timeout` only covers waiting for response headers, and an aborted SDK stream ends its
- * loop silently, so both timeouts are ours: one timer for the first chunk, then one for the gap
- * after each chunk, aborting an inner controller that also follows `signal`.
+ * The SDK stays the client: it builds and authenticates the request, retries 429/5xx and
+ * connection failures, and turns an error status into its `APIError`. Its answer is taken raw
+ * (`asResponse()`) and the event stream read here (`read-event-stream.ts`), with the SDK's own
+ * rules: `[DONE]` ends the chunks, a chunk carrying `error` fails the stream as the SDK's
+ * `APIError` (no status: retryable), a chunk that is not JSON fails it too.
+ *
+ * The SDK's `timeout` only covers waiting for response headers, so both timeouts are ours: one
+ * timer for the first chunk, then one for the gap after each chunk, aborting an inner controller
+ * that also follows `signal`.
  */
-export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest): AsyncGenerator<UpstreamEvent> {
+export async function streamCompletion(openai: OpenAI, request: UpstreamRequest, onEvent: (event: UpstreamEvent) => void): Promise<void> {
   const inner = new AbortController();
   const follow = (): void => inner.abort();
   request.signal.addEventListener('abort', follow, { once: true });
@@ -74,7 +82,7 @@ export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest
   };
   let timer = setTimeout(onTimeout, request.firstTokenTimeoutMs);
   // After the first chunk: the idle timer, pushed back by each chunk with `refresh()` (no new
-  // timer per chunk; issue 7).
+  // timer per chunk).
   const chunkArrived = (): void => {
     if (waitingFor === 'idle') {
       timer.refresh();
@@ -85,41 +93,55 @@ export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest
     timer = setTimeout(onTimeout, request.idleTimeoutMs);
   };
 
+  let ended = false;
   try {
-    const pending = openai.chat.completions.create(
-      {
-        model: request.model,
-        messages: request.messages,
-        stream: true,
-        stream_options: { include_usage: true },
-        ...(request.maxTokensField === 'max_tokens'
-          ? { max_tokens: request.maxOutputTokens }
-          : { max_completion_tokens: request.maxOutputTokens }),
-      },
-      { signal: inner.signal },
-    );
+    const pending = openai.chat.completions
+      .create(
+        {
+          model: request.model,
+          messages: request.messages,
+          stream: true,
+          stream_options: { include_usage: true },
+          ...(request.maxTokensField === 'max_tokens'
+            ? { max_tokens: request.maxOutputTokens }
+            : { max_completion_tokens: request.maxOutputTokens }),
+        },
+        { signal: inner.signal },
+      )
+      .asResponse();
     // The SDK sleeps between retries with a plain timer and looks at the signal only when it
     // wakes; an upstream that answers 429 with `retry-after: 3600` would hold Stop, shutdown and
     // our timeouts for an hour. So the wait for the stream also ends on our abort; the SDK's own
     // promise then rejects later into nothing.
     pending.catch(() => {});
-    const stream = await Promise.race([pending, rejectOnAbort(inner.signal)]);
-    for await (const chunk of stream) {
+    const response = await Promise.race([pending, rejectOnAbort(inner.signal)]);
+    let done = false;
+    await readEventStream(response.body, (message) => {
+      // Like the SDK's stream: nothing after `[DONE]` counts, but the body is read to its end.
+      if (done) return;
+      if (message.data.startsWith('[DONE]')) {
+        done = true;
+        return;
+      }
+      const chunk = JSON.parse(message.data) as ChunkOnTheWire | null;
+      if (typeof chunk !== 'object' || chunk === null) throw new TypeError('an upstream chunk is not a JSON object');
+      if (chunk.error) throw new OpenAI.APIError(undefined, chunk.error, undefined, response.headers);
       chunkArrived();
-      // Chunks have no choices in the usage chunk, and may have several with `n` > 1 (never sent).
-      const choice = chunk.choices[0];
+      // The usage chunk has no choices, and a chunk may have several with `n` > 1 (never asked).
+      const choice = chunk.choices?.[0];
       if (choice !== undefined) {
         // A refusal is text the visitor should see (the model says why it will not answer).
-        const text = (choice.delta.content ?? '') + (choice.delta.refusal ?? '');
-        if (text !== '') yield { type: 'text', text };
+        const text = (choice.delta?.content ?? '') + (choice.delta?.refusal ?? '');
+        if (text !== '') onEvent({ type: 'text', text });
         if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
-          yield { type: 'finish', reason: mapFinishReason(choice.finish_reason) };
+          onEvent({ type: 'finish', reason: mapFinishReason(choice.finish_reason) });
         }
       }
       if (chunk.usage) {
-        yield { type: 'usage', inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
+        onEvent({ type: 'usage', inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens });
       }
-    }
+    });
+    ended = true;
   } catch (error) {
     if (timedOut !== undefined) throw timeoutError(timedOut, request);
     if (request.signal.aborted) return;
@@ -127,9 +149,15 @@ export async function* streamCompletion(openai: OpenAI, request: UpstreamRequest
   } finally {
     clearTimeout(timer);
     request.signal.removeEventListener('abort', follow);
+    // A stream given up on (a bad chunk, an error chunk) must not keep its connection: as the
+    // SDK's own stream does when its reader stops early.
+    if (!ended) inner.abort();
   }
   if (timedOut !== undefined) throw timeoutError(timedOut, request);
 }
+
+/** A chunk as it comes over the wire: the SDK's type, read without trusting it to be complete. */
+type ChunkOnTheWire = Partial<OpenAI.Chat.Completions.ChatCompletionChunk> & { error?: unknown };
 
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
   return new Promise((_resolve, reject) => {

@@ -1,0 +1,97 @@
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { EventSourceMessage } from 'eventsource-parser';
+import { readEventStream } from './read-event-stream.js';
+import { expectLinearAsync, repeat } from '../test/linear-time.js';
+
+const WIRE = 'data: {"a":"héllo 👋"}\r\n\r\n: a comment\n\nevent: note\ndata: one\ndata: two\n\ndata: [DONE]\n\n';
+const MESSAGES = [
+  { data: '{"a":"héllo 👋"}' },
+  { event: 'note', data: 'one\ntwo' },
+  { data: '[DONE]' },
+];
+
+/** The wire as bytes cut at every awkward place: inside `data:`, between CR and LF, inside 👋. */
+function awkwardChunks(wire: string, sizes = [1, 3, 2, 7, 1, 5, 11]): Buffer[] {
+  const bytes = Buffer.from(wire, 'utf8');
+  const chunks: Buffer[] = [];
+  for (let at = 0, i = 0; at < bytes.length; i++) {
+    const size = sizes[i % sizes.length]!;
+    chunks.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return chunks;
+}
+
+async function collect(body: unknown): Promise<EventSourceMessage[]> {
+  const seen: EventSourceMessage[] = [];
+  await readEventStream(body, (message) => seen.push(message));
+  return seen.map(({ event, data }) => (event === undefined ? { data } : { event, data }));
+}
+
+function webStream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+}
+
+describe('readEventStream', () => {
+  it('reads a Node stream cut at awkward places: CRLF across chunks, a multibyte character in two, comments, multi-line data', async () => {
+    expect(await collect(Readable.from(awkwardChunks(WIRE)))).toEqual(MESSAGES);
+  });
+
+  it('reads a web ReadableStream (any other fetch) the same way', async () => {
+    expect(await collect(webStream(awkwardChunks(WIRE)))).toEqual(MESSAGES);
+  });
+
+  it('rejects with the body\'s own error, a dropped connection or an abort', async () => {
+    const body = new PassThrough();
+    const reading = collect(body);
+    body.write('data: first\n\n');
+    const dropped = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    body.destroy(dropped);
+    await expect(reading).rejects.toBe(dropped);
+  });
+
+  it('rejects as fetch does (TypeError: terminated) when the body closes without ending', async () => {
+    const body = new PassThrough();
+    const reading = collect(body);
+    body.write('data: first\n\n');
+    body.destroy();
+    await expect(reading).rejects.toThrow(new TypeError('terminated'));
+  });
+
+  it('stops at the first message the handler refuses, and destroys the body', async () => {
+    const body = new PassThrough();
+    const seen: string[] = [];
+    const reading = readEventStream(body, (message) => {
+      if (message.data === 'bad') throw new SyntaxError('not JSON');
+      seen.push(message.data);
+    });
+    body.write('data: good\n\ndata: bad\n\ndata: never\n\n');
+    await expect(reading).rejects.toThrow(SyntaxError);
+    expect(seen).toEqual(['good']);
+    expect(body.destroyed).toBe(true);
+  });
+
+  it('fails an event that grows without end (no line end for a megabyte) instead of buffering it', async () => {
+    const body = new PassThrough();
+    const reading = collect(body);
+    const piece = `data: ${'x'.repeat(64 * 1024)}`;
+    for (let i = 0; i < 20 && !body.destroyed; i++) body.write(piece);
+    await expect(reading).rejects.toThrow(/max buffer size/);
+  });
+
+  it('answers an event stream without a body with a clear error', async () => {
+    await expect(readEventStream(null, () => {})).rejects.toThrow(/without a body/);
+  });
+
+  it('takes time linear in its input, however it is cut', async () => {
+    // One long line in 7-byte chunks, then many small events: the two ways a parser turns quadratic.
+    const make = (chars: number) => `data: ${repeat('a', chars / 2)}\n\n${repeat('data: b\n\n', chars / 2)}`;
+    await expectLinearAsync('readEventStream', make, (input) => collect(Readable.from(awkwardChunks(input, [7]))));
+  });
+});
