@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CANARY_KEY, startTestServer, type TestServer } from '../test/test-server.js';
 import { readFixture, startMockUpstream, type MockUpstream } from '../test/mock-upstream.js';
 import { postChat, readEvents, textOf } from '../test/read-sse.js';
+import { contentTokens } from './history.js';
 
 let upstream: MockUpstream;
 let server: TestServer;
@@ -78,6 +79,28 @@ describe('POST /api/chat', () => {
     expect(textOf(fast)).toBe(many.join(''));
     expect(fast.map((e) => e.id)).toEqual(fast.map((_, i) => String(i + 1)));
     expect(fast.filter((e) => e.event.type === 'text-delta').length).toBeLessThan(many.length);
+  });
+
+  it('stores the question with its token count, and the reply\'s once the next turn has counted it', async () => {
+    const question = 'What is the capital of France?';
+    const answer = 'Paris is the capital. 🇫🇷';
+    upstream.script({ kind: 'deltas', deltas: ['Paris ', 'is the ', 'capital. 🇫🇷'] });
+    const { events } = await readEvents(await postChat(server.url, { message: question }));
+    const start = events[0]!.event;
+    if (start.type !== 'message-start') throw new Error('no start');
+    const counts = async () => (await server.store.getConversation(start.conversationId))?.messages.map((m) => [m.content, m.tokens]);
+    expect(await counts()).toEqual([
+      [question, contentTokens(question)],
+      [answer, undefined],
+    ]);
+    upstream.script({ kind: 'deltas', deltas: ['About 2 million.'] });
+    await readEvents(await postChat(server.url, { conversationId: start.conversationId, message: 'Its population?' }));
+    expect(await counts()).toEqual([
+      [question, contentTokens(question)],
+      [answer, contentTokens(answer)],
+      ['Its population?', contentTokens('Its population?')],
+      ['About 2 million.', undefined],
+    ]);
   });
 
   it.each(['openai-stream-plain.sse', 'openai-stream-logprobs.sse', 'openai-stream-leading-newline.sse', 'openai-stream-refusal.sse'])(

@@ -1,13 +1,13 @@
 import { Router, type RequestHandler } from 'express';
 import type OpenAI from 'openai';
-import type { ChatMessage, Source } from '@chatdrop/shared';
+import type { Source } from '@chatdrop/shared';
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { outputCap, visitorModels, type Config } from '../config.js';
 import type { ConcurrencyLimiter, ReleaseSlot } from '../limits/concurrency-limiter.js';
 import type { BudgetReservation, TokenBudget } from '../limits/token-budget.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { ConversationStore } from '../store/conversation-store.js';
+import type { ConversationStore, StoredMessage } from '../store/conversation-store.js';
 import { ApiError } from '../http/api-error.js';
 import { checkConversationCaps } from './conversation-caps.js';
 import { chatRateLimit } from '../limits/chat-rate-limit.js';
@@ -54,7 +54,7 @@ export interface ChatRouteOptions {
  * The path of a turn: rate limit → validate → a stream slot for the client IP (`busy`) → find the
  * conversation → its caps and the history within the token budget (`too-large`) → a hold on the
  * site's daily budget for the input and the output cap (`budget-exceeded`), all before any write
- * or upstream call → create the conversation if new → store the visitor's message → store an
+ * or upstream call → in one store step, the conversation if new, the visitor's message and an
  * empty `incomplete` reply → stream. The slot and the hold last until the reply ends (not until
  * the reader leaves: the upstream call is what costs), when the hold settles to what the reply
  * spent; every path that does not reach the stream gives both back. From there the `ReplyRun` owns the reply; this
@@ -104,7 +104,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
       }
 
       let conversationId: string | undefined;
-      let history: readonly ChatMessage[] = [];
+      let history: readonly StoredMessage[] = [];
       if (request.conversationId !== undefined) {
         const conversation = await store.getConversation(request.conversationId);
         // An unknown id is not quietly replaced by a new conversation (issue 3): the widget
@@ -147,19 +147,27 @@ export function chatRouter(options: ChatRouteOptions): Router {
           );
         }
       }
-      conversationId ??= await store.createConversation();
-
       // The visitor's words are stored before the upstream call: nothing they typed is lost.
       if (retry !== undefined) {
         // It may still be running (its reader dropped before it knew the id, and the grace has
         // not run out), here or on another instance: stop it first, so nobody pays for it twice.
         await bus.requestStop(retry.reply.id);
         await replies.get(retry.reply.id)?.done;
-        await store.deleteMessage(conversationId, retry.reply.id);
       }
-      const question = retry?.question ?? (await store.appendMessage(conversationId, { role: 'user', content: request.message, status: 'complete' }));
-      const reply = question && (await store.appendMessage(conversationId, { role: 'assistant', content: '', status: 'incomplete', ...(sources === undefined ? {} : { sources }) }));
-      if (reply === undefined) throw new ApiError('not-found', 404, 'This conversation no longer exists.');
+      // One step: the conversation if new, the failed reply of a Retry gone, the question (with
+      // its token count, so later turns need not count it again), the empty reply, and the counts
+      // of earlier replies counted for this history.
+      const turn = await store.appendTurn({
+        counts: built.counted,
+        ...(conversationId === undefined ? {} : { conversationId }),
+        ...(retry === undefined
+          ? { question: { role: 'user', content: request.message, status: 'complete', tokens: built.messageTokens } }
+          : { replaces: retry.reply.id }),
+        reply: { role: 'assistant', content: '', status: 'incomplete', ...(sources === undefined ? {} : { sources }) },
+      });
+      if (turn === undefined) throw new ApiError('not-found', 404, 'This conversation no longer exists.');
+      conversationId = turn.conversationId;
+      const reply = turn.reply;
 
       const log = requestLog(res);
       const slot = release;
@@ -230,7 +238,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
  * The last turn, when the new message asks its question again and its reply did not finish
  * (stored `incomplete`: an error, a timeout, Stop, a crash, or still running for nobody).
  */
-function failedTurn(history: readonly ChatMessage[], message: string): { question: ChatMessage; reply: ChatMessage } | undefined {
+function failedTurn(history: readonly StoredMessage[], message: string): { question: StoredMessage; reply: StoredMessage } | undefined {
   const [question, reply] = history.slice(-2);
   if (question?.role !== 'user' || question.content !== message) return undefined;
   if (reply?.role !== 'assistant' || reply.status !== 'incomplete') return undefined;

@@ -2,7 +2,7 @@ import type { ChatMessage } from '@chatdrop/shared';
 import fc from 'fast-check';
 import { encodeChat } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
-import { buildUpstreamMessages, type UpstreamMessage } from './history.js';
+import { buildUpstreamMessages, contentTokens, type UpstreamMessage } from './history.js';
 
 // The independent measure: gpt-tokenizer's own chat encoding for an o200k model, which counts
 // the per-message wrapping and the reply priming itself.
@@ -149,6 +149,35 @@ describe('buildUpstreamMessages', () => {
     const result = ok(buildUpstreamMessages({ systemPrompt: SYSTEM, history: [], message: 'what is <|endoftext|> or <|im_end|>?', budgetTokens: 8000 }));
     expect(result.messages.at(-1)?.content).toBe('what is <|endoftext|> or <|im_end|>?');
     expect(result.inputTokens).toBeGreaterThan(chatTokens([{ role: 'system', content: SYSTEM }, { role: 'user', content: 'what is or ?' }]));
+  });
+
+  it('takes a stored message\'s token count instead of counting it again, and hands back the counts it made', () => {
+    const counted = history.map((m, i) => (i % 2 === 0 ? { ...m, tokens: contentTokens(m.content) } : m));
+    const plain = ok(buildUpstreamMessages({ systemPrompt: SYSTEM, history, message: 'And to Sweden?', budgetTokens: 8000 }));
+    const withCounts = ok(buildUpstreamMessages({ systemPrompt: SYSTEM, history: counted, message: 'And to Sweden?', budgetTokens: 8000 }));
+    expect(withCounts.messages).toEqual(plain.messages);
+    expect(withCounts.inputTokens).toBe(plain.inputTokens);
+    // Counted here, to be kept: exactly the messages that came without a count.
+    expect(withCounts.counted).toEqual(
+      history.filter((_, i) => i % 2 === 1).map((m) => ({ messageId: m.id, tokens: contentTokens(m.content) })).reverse(),
+    );
+    expect(plain.counted).toHaveLength(history.length);
+    // The stored count is what is used (here a false one, to show it): the oldest turn no longer fits.
+    const inflated = history.map((m, i) => (i === 1 ? { ...m, tokens: 10_000 } : m));
+    const result = ok(buildUpstreamMessages({ systemPrompt: SYSTEM, history: inflated, message: 'And to Sweden?', budgetTokens: 8000 }));
+    expect(contents(result.messages)).toEqual([`system: ${SYSTEM}`, ...history.slice(2).map((m) => `${m.role}: ${m.content}`), 'user: And to Sweden?']);
+  });
+
+  it('hands back no count for an incomplete reply, whose text may still change', () => {
+    const cut = [msg('user', 'List the steps.'), msg('assistant', 'First, open the', 'incomplete')];
+    const result = ok(buildUpstreamMessages({ systemPrompt: SYSTEM, history: cut, message: 'Go on', budgetTokens: 8000 }));
+    expect(result.counted.map((c) => c.messageId)).toEqual([cut[0]!.id]);
+  });
+
+  it('gives the new message\'s own count, to be stored with it', () => {
+    const result = ok(buildUpstreamMessages({ systemPrompt: SYSTEM, history, message: 'And to Sweden? 🇸🇪', budgetTokens: 8000 }));
+    expect(result.messageTokens).toBe(contentTokens('And to Sweden? 🇸🇪'));
+    expect(result.messageTokens).toBe(chatTokens([{ role: 'user', content: 'And to Sweden? 🇸🇪' }]) - chatTokens([{ role: 'user', content: '' }]));
   });
 
   it('always keeps the most recent whole turns that fit, for any history and budget', () => {

@@ -1,10 +1,9 @@
 import type OpenAI from 'openai';
 import type { Logger } from 'pino';
 import type { FinishReason, Source, StreamEvent, Usage } from '@chatdrop/shared';
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { StreamBuffer } from '../replies/stream-buffer/stream-buffer.js';
-import type { UpstreamMessage } from './history.js';
+import { contentTokens, type UpstreamMessage } from './history.js';
 import type { MaxTokensField } from '../config.js';
 import { DeltaCoalescer } from './delta-coalescer.js';
 import { streamCompletion, toUpstreamError, type UpstreamError, type UpstreamFinishReason } from '../upstream/upstream.js';
@@ -185,6 +184,7 @@ export class ReplyRun {
   async run(): Promise<void> {
     const o = this.#options;
     const started = o.now();
+    this.#lastPersist = started;
     let firstTokenMs: number | undefined;
     let finish: UpstreamFinishReason | undefined;
     let usage: Usage | undefined;
@@ -271,12 +271,13 @@ export class ReplyRun {
       o.onUpstreamError?.(failure);
     }
     const complete = finishReason === 'stop' || finishReason === 'length';
+    // The reply is counted (o200k) by the next turn that sends it as history, and kept from then on.
     await this.#persist(complete);
 
     // No usage chunk (a compatible server that sends none, a drop, an abort): our own count of the
     // input and of the text that came, so the budget and the metrics still see what was probably
     // billed; nothing when every attempt was refused by the upstream outright.
-    usage ??= billable ? { inputTokens: o.inputTokens, outputTokens: this.#estimateOutputTokens() } : { inputTokens: 0, outputTokens: 0 };
+    usage ??= billable ? { inputTokens: o.inputTokens, outputTokens: countReply(this.#text) } : { inputTokens: 0, outputTokens: 0 };
     const summary: ReplySummary = {
       modelAlias: o.modelAlias,
       upstreamModel,
@@ -346,7 +347,10 @@ export class ReplyRun {
     buffer.end(messageId).catch(() => {});
   }
 
-  /** Writes the partial text at most once per interval; writes are chained so they land in order. */
+  /**
+   * Writes the partial text at most once per interval (the first an interval after the start: a
+   * short reply is written once, at its end); writes are chained so they land in order.
+   */
   #persistSoon(): void {
     const o = this.#options;
     const now = o.now();
@@ -363,13 +367,14 @@ export class ReplyRun {
       .catch((error: unknown) => o.log.error({ err: error, messageId: o.messageId }, 'could not store the reply'));
     return this.#writes;
   }
+}
 
-  #estimateOutputTokens(): number {
-    try {
-      return countTokens(this.#text, { disallowedSpecial: new Set<string>() });
-    } catch {
-      return 0;
-    }
+/** Our count of the reply's text, for the usage estimate; 0 should the tokenizer fail on it. */
+function countReply(text: string): number {
+  try {
+    return contentTokens(text);
+  } catch {
+    return 0;
   }
 }
 

@@ -262,6 +262,90 @@ export function conversationStoreSuite(name: string, open: (clock: SuiteClock) =
       expect((await reopened.getConversation(id))?.messages).toHaveLength(3);
     });
 
+    it('starts a turn in one step: a new conversation with the question and the empty reply', async () => {
+      const turn = await store.appendTurn({ question: { ...user('Hello?'), tokens: 2 }, reply: { ...streaming(), sources: [] } });
+      if (!turn?.question) throw new Error('no turn');
+      expect(turn.conversationId).toMatch(ID_SHAPE);
+      expect(turn.question).toEqual({ id: expect.stringMatching(ID_SHAPE), role: 'user', content: 'Hello?', status: 'complete', createdAt: new Date(START).toISOString(), tokens: 2 });
+      expect(turn.reply).toEqual({ id: expect.stringMatching(ID_SHAPE), role: 'assistant', content: '', status: 'incomplete', createdAt: new Date(START).toISOString(), sources: [] });
+      expect(await store.getConversation(turn.conversationId)).toEqual({ id: turn.conversationId, messages: [turn.question, turn.reply] });
+    });
+
+    it('starts a turn in an existing conversation after its messages, and counts it as activity', async () => {
+      const id = await store.createConversation();
+      const first = await store.appendMessage(id, user('One'));
+      now = START + 20 * DAY;
+      const turn = await store.appendTurn({ conversationId: id, question: user('Two'), reply: streaming() });
+      expect(turn?.conversationId).toBe(id);
+      expect((await store.getConversation(id))?.messages).toEqual([first, turn?.question, turn?.reply]);
+      expect(await store.deleteIdleSince(START + 20 * DAY)).toBe(0);
+    });
+
+    it('starts a Retry in one step: the failed reply and its rating deleted, the stored question kept, a new reply after it', async () => {
+      const id = await store.createConversation();
+      const question = await store.appendMessage(id, user('Why?'));
+      const failed = await store.appendMessage(id, { role: 'assistant', content: 'Becau', status: 'incomplete' });
+      if (!question || !failed) throw new Error('append failed');
+      await store.setFeedback(id, failed.id, 'down');
+      const turn = await store.appendTurn({ conversationId: id, replaces: failed.id, reply: streaming() });
+      expect(turn?.question).toBeUndefined();
+      expect((await store.getConversation(id))?.messages).toEqual([question, turn?.reply]);
+      expect(await store.getFeedback(id, failed.id)).toBeUndefined();
+      // A reply to replace that is already gone (or never was) is no obstacle.
+      const again = await store.appendTurn({ conversationId: id, replaces: failed.id, reply: streaming() });
+      expect((await store.getConversation(id))?.messages).toEqual([question, turn?.reply, again?.reply]);
+    });
+
+    it('writes nothing for a turn in an unknown or malformed conversation', async () => {
+      for (const bad of [UNKNOWN_ID, ...MALFORMED_IDS]) {
+        expect(await store.appendTurn({ conversationId: bad, question: user('hello'), reply: streaming() })).toBeUndefined();
+        expect(await store.getConversation(bad)).toBeUndefined();
+      }
+      // Nor can a turn reach into another conversation to delete its message.
+      const id = await store.createConversation();
+      const other = await store.createConversation();
+      const kept = await store.appendMessage(other, streaming());
+      await store.appendTurn({ conversationId: id, replaces: kept?.id, reply: streaming() });
+      expect((await store.getConversation(other))?.messages).toEqual([kept]);
+    });
+
+    it('keeps the counts a turn hands over for complete messages without one, and no other', async () => {
+      const id = await store.createConversation();
+      const other = await store.createConversation();
+      const counted = await store.appendMessage(id, { ...user('Hi'), tokens: 1 });
+      const done = await store.appendMessage(id, { role: 'assistant', content: 'Hello there.', status: 'complete' });
+      const cut = await store.appendMessage(id, { role: 'assistant', content: 'Hel', status: 'incomplete' });
+      const elsewhere = await store.appendMessage(other, { role: 'assistant', content: 'Not yours.', status: 'complete' });
+      if (!counted || !done || !cut || !elsewhere) throw new Error('append failed');
+      await store.appendTurn({
+        conversationId: id,
+        question: user('Next'),
+        reply: streaming(),
+        counts: [
+          { messageId: counted.id, tokens: 99 },
+          { messageId: done.id, tokens: 3 },
+          { messageId: cut.id, tokens: 1 },
+          { messageId: elsewhere.id, tokens: 3 },
+          { messageId: UNKNOWN_ID, tokens: 3 },
+        ],
+      });
+      const messages = (await store.getConversation(id))?.messages ?? [];
+      expect(messages.slice(0, 3).map((m) => m.tokens)).toEqual([1, 3, undefined]);
+      expect((await store.getConversation(other))?.messages[0]).not.toHaveProperty('tokens');
+    });
+
+    it('keeps a message\'s token count with it, and drops it when an update does not give one', async () => {
+      const id = await store.createConversation();
+      const reply = await store.appendMessage(id, { ...streaming(), tokens: 0 });
+      if (!reply) throw new Error('append failed');
+      expect((await store.getConversation(id))?.messages[0]?.tokens).toBe(0);
+      // Mid-stream the count is not known: none is better than a stale one.
+      expect(await store.updateMessage(id, reply.id, { content: 'Once upon', status: 'incomplete' })).toBe(true);
+      expect((await store.getConversation(id))?.messages[0]).not.toHaveProperty('tokens');
+      expect(await store.updateMessage(id, reply.id, { content: 'Once upon a time.', status: 'complete', tokens: 5 })).toBe(true);
+      expect((await store.getConversation(id))?.messages[0]).toMatchObject({ content: 'Once upon a time.', tokens: 5 });
+    });
+
     it('never hands out the same id twice in 10,000 conversations', async () => {
       const ids = new Set<string>();
       for (let batch = 0; batch < 20; batch++) {

@@ -8,11 +8,55 @@ export interface NewMessage {
   status: MessageStatus;
   /** An assistant reply's knowledge pages (`[]`: knowledge on, nothing relevant); absent: none given. */
   sources?: Source[];
+  /** The content's token count (o200k, see `history.ts`), when the caller has it. */
+  tokens?: number;
 }
 
 export interface MessagePatch {
   content: string;
   status: MessageStatus;
+  /** The new content's token count; absent: not known, and any count kept before is dropped. */
+  tokens?: number;
+}
+
+/**
+ * A message as the store keeps it: the contract's fields, and what only the server needs. Routes
+ * answer the contract's fields alone (`conversations-route.ts`).
+ */
+export interface StoredMessage extends ChatMessage {
+  /**
+   * The content's token count, kept with it so that building the next turn's history does not
+   * count the whole conversation again. Absent when not known (older rows, a reply cut mid-way).
+   */
+  tokens?: number;
+}
+
+export interface StoredConversation extends Conversation {
+  messages: StoredMessage[];
+}
+
+/** The start of a turn, stored in one step before the upstream call (`appendTurn`). */
+export interface NewTurn {
+  /** Absent: a new conversation is created in the same step. */
+  conversationId?: string;
+  /** The visitor's message; absent when a stored question is asked again (Retry). */
+  question?: NewMessage;
+  /** A failed reply that makes way for this one (Retry): deleted in the same step, if still there. */
+  replaces?: string;
+  /** The reply the upstream's answer streams into, stored empty and `incomplete`. */
+  reply: NewMessage;
+  /**
+   * Token counts of earlier messages that had none, counted for this turn's history: kept in the
+   * same step for the turns after it. Only a `complete` message without a count takes one (its
+   * text no longer changes); any other is left as it is.
+   */
+  counts?: readonly { messageId: string; tokens: number }[];
+}
+
+export interface StartedTurn {
+  conversationId: string;
+  question?: StoredMessage;
+  reply: StoredMessage;
 }
 
 /**
@@ -29,9 +73,16 @@ export interface ConversationStore {
   /** Creates an empty conversation and returns its id. */
   createConversation(): Promise<string>;
   /** The conversation with its messages in the order they were appended, or undefined. */
-  getConversation(id: string): Promise<Conversation | undefined>;
+  getConversation(id: string): Promise<StoredConversation | undefined>;
   /** Appends a message; answers undefined when the conversation does not exist. */
-  appendMessage(conversationId: string, message: NewMessage): Promise<ChatMessage | undefined>;
+  appendMessage(conversationId: string, message: NewMessage): Promise<StoredMessage | undefined>;
+  /**
+   * A turn's writes as one atomic step (one transaction, one script): the conversation created
+   * when new, a replaced reply deleted, the question and the empty reply appended, the
+   * conversation's activity touched. Answers undefined, having written nothing, when
+   * `conversationId` names no conversation.
+   */
+  appendTurn(turn: NewTurn): Promise<StartedTurn | undefined>;
   /** Replaces the text and status of a message (a reply being streamed). False when unknown. */
   updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<boolean>;
   /** Deletes one message and its rating (a failed reply being retried). False when unknown. */

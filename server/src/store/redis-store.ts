@@ -1,9 +1,19 @@
-import type { ChatMessage, ChatRole, Conversation, MessageStatus, Source } from '@chatdrop/shared';
+import type { ChatRole, MessageStatus, Source } from '@chatdrop/shared';
 import { Redis } from 'ioredis';
-import type { ConversationStore, MessagePatch, NewMessage, Rating } from './conversation-store.js';
+import type {
+  ConversationStore,
+  MessagePatch,
+  NewMessage,
+  NewTurn,
+  Rating,
+  StartedTurn,
+  StoredConversation,
+  StoredMessage,
+} from './conversation-store.js';
 import { isWellFormedId, newId } from './new-id.js';
 import {
   APPEND_MESSAGE,
+  APPEND_TURN,
   CREATE_CONVERSATION,
   DELETE_CONVERSATION,
   SET_FEEDBACK,
@@ -34,6 +44,7 @@ const SWEEP_BATCH = 200;
 interface Scripts {
   createConversation(...keysAndArgs: (string | number)[]): Promise<number>;
   appendMessage(...keysAndArgs: (string | number)[]): Promise<number>;
+  appendTurn(...keysAndArgs: (string | number)[]): Promise<number>;
   updateMessage(...keysAndArgs: (string | number)[]): Promise<number>;
   deleteMessage(...keysAndArgs: (string | number)[]): Promise<number>;
   setFeedback(...keysAndArgs: (string | number)[]): Promise<number>;
@@ -76,6 +87,7 @@ export class RedisStore implements ConversationStore {
     this.#redis.on('error', onError);
     this.#redis.defineCommand('createConversation', { lua: CREATE_CONVERSATION, numberOfKeys: 5 });
     this.#redis.defineCommand('appendMessage', { lua: APPEND_MESSAGE, numberOfKeys: 5 });
+    this.#redis.defineCommand('appendTurn', { lua: APPEND_TURN, numberOfKeys: 5 });
     this.#redis.defineCommand('updateMessage', { lua: UPDATE_MESSAGE, numberOfKeys: 5 });
     this.#redis.defineCommand('deleteMessage', { lua: DELETE_MESSAGE, numberOfKeys: 5 });
     this.#redis.defineCommand('setFeedback', { lua: SET_FEEDBACK, numberOfKeys: 5 });
@@ -123,7 +135,7 @@ export class RedisStore implements ConversationStore {
     return id;
   }
 
-  async getConversation(id: string): Promise<Conversation | undefined> {
+  async getConversation(id: string): Promise<StoredConversation | undefined> {
     if (!isWellFormedId(id)) return undefined;
     const [conversation, order, fields] = this.#keys(id);
     // One MULTI: the list and the fields are read at the same instant, so a message appended
@@ -135,24 +147,25 @@ export class RedisStore implements ConversationStore {
     for (const [error] of replies) if (error) throw new StoreUnavailableError('Redis read failed', { cause: error });
     const [exists, ids, values] = replies.map(([, value]) => value) as [number, string[], Record<string, string>];
     if (exists === 0) return undefined;
-    const messages = ids.flatMap((messageId): ChatMessage[] => {
+    const messages = ids.flatMap((messageId): StoredMessage[] => {
       const role = values[`${messageId}:role`];
       if (role === undefined) return []; // cannot happen: the append script writes both at once
-      return [
-        {
-          id: messageId,
-          role: role as ChatRole,
-          content: values[`${messageId}:content`] ?? '',
-          status: (values[`${messageId}:status`] ?? 'incomplete') as MessageStatus,
-          createdAt: new Date(Number(values[`${messageId}:createdAt`])).toISOString(),
-          ...sourcesOf(values[`${messageId}:sources`]),
-        },
-      ];
+      const message: StoredMessage = {
+        id: messageId,
+        role: role as ChatRole,
+        content: values[`${messageId}:content`] ?? '',
+        status: (values[`${messageId}:status`] ?? 'incomplete') as MessageStatus,
+        createdAt: new Date(Number(values[`${messageId}:createdAt`])).toISOString(),
+        ...sourcesOf(values[`${messageId}:sources`]),
+      };
+      const tokens = values[`${messageId}:tokens`];
+      if (tokens !== undefined) message.tokens = Number(tokens);
+      return [message];
     });
     return { id, messages };
   }
 
-  async appendMessage(conversationId: string, message: NewMessage): Promise<ChatMessage | undefined> {
+  async appendMessage(conversationId: string, message: NewMessage): Promise<StoredMessage | undefined> {
     if (!isWellFormedId(conversationId)) return undefined;
     const id = newId();
     const now = this.#now();
@@ -161,12 +174,34 @@ export class RedisStore implements ConversationStore {
         ...this.#keys(conversationId),
         conversationId, id, message.role, message.status, message.content, now, this.#ttl,
         message.sources === undefined ? '' : JSON.stringify(message.sources),
+        message.tokens ?? '',
+      ),
+    );
+    if (appended !== 1) return undefined;
+    return storedAs(id, message, now);
+  }
+
+  async appendTurn(turn: NewTurn): Promise<StartedTurn | undefined> {
+    if (turn.conversationId !== undefined && !isWellFormedId(turn.conversationId)) return undefined;
+    const conversationId = turn.conversationId ?? newId();
+    const questionId = newId();
+    const replyId = newId();
+    const now = this.#now();
+    const replaces = turn.replaces !== undefined && isWellFormedId(turn.replaces) ? turn.replaces : '';
+    const appended = await this.#call(() =>
+      this.#scripts.appendTurn(
+        ...this.#keys(conversationId),
+        conversationId, turn.conversationId === undefined ? '1' : '0', now, this.#ttl, replaces,
+        ...(turn.question === undefined ? ['', '', '', '', '', ''] : messageArgs(questionId, turn.question)),
+        ...messageArgs(replyId, turn.reply),
+        ...(turn.counts ?? []).filter((c) => isWellFormedId(c.messageId)).flatMap((c) => [c.messageId, c.tokens]),
       ),
     );
     if (appended !== 1) return undefined;
     return {
-      id, role: message.role, content: message.content, status: message.status, createdAt: new Date(now).toISOString(),
-      ...(message.sources === undefined ? {} : { sources: message.sources }),
+      conversationId,
+      ...(turn.question === undefined ? {} : { question: storedAs(questionId, turn.question, now) }),
+      reply: storedAs(replyId, turn.reply, now),
     };
   }
 
@@ -175,7 +210,7 @@ export class RedisStore implements ConversationStore {
     const updated = await this.#call(() =>
       this.#scripts.updateMessage(
         ...this.#keys(conversationId),
-        conversationId, messageId, patch.status, patch.content, this.#now(), this.#ttl,
+        conversationId, messageId, patch.status, patch.content, this.#now(), this.#ttl, patch.tokens ?? '',
       ),
     );
     return updated === 1;
@@ -262,6 +297,19 @@ export class RedisStore implements ConversationStore {
       throw new StoreUnavailableError(`Redis command failed: ${messageOf(error)}`, { cause: error });
     }
   }
+}
+
+/** A message's six values as APPEND_TURN takes them (redis-scripts.ts). */
+function messageArgs(id: string, message: NewMessage): (string | number)[] {
+  return [id, message.role, message.status, message.content, message.sources === undefined ? '' : JSON.stringify(message.sources), message.tokens ?? ''];
+}
+
+/** The message as `getConversation` will read it back. */
+function storedAs(id: string, message: NewMessage, now: number): StoredMessage {
+  const stored: StoredMessage = { id, role: message.role, content: message.content, status: message.status, createdAt: new Date(now).toISOString() };
+  if (message.sources !== undefined) stored.sources = message.sources;
+  if (message.tokens !== undefined) stored.tokens = message.tokens;
+  return stored;
 }
 
 /** A stored reply's sources field: absent, or the JSON array the append script wrote. */

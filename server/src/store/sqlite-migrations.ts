@@ -110,6 +110,11 @@ const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 4 -> 5: each message's token count (o200k), kept so a turn does not count its whole history
+  // again; NULL: not known (rows written before, a reply cut mid-way).
+  `
+  ALTER TABLE messages ADD COLUMN tokens INTEGER;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -1,8 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ChatMessage, ChatRole, Conversation, MessageStatus, Source } from '@chatdrop/shared';
-import type { ConversationStore, MessagePatch, NewMessage, Rating } from './conversation-store.js';
+import type { ChatRole, MessageStatus, Source } from '@chatdrop/shared';
+import type {
+  ConversationStore,
+  MessagePatch,
+  NewMessage,
+  NewTurn,
+  Rating,
+  StartedTurn,
+  StoredConversation,
+  StoredMessage,
+} from './conversation-store.js';
 import { isWellFormedId, newId } from './new-id.js';
 import { migrate } from './sqlite-migrations.js';
 
@@ -20,6 +29,7 @@ interface MessageRow {
   status: MessageStatus;
   created_at: number;
   sources: string | null;
+  tokens: number | null;
 }
 
 /** How long a write waits for another process's lock before failing (a second instance, a backup). */
@@ -74,15 +84,18 @@ export class SqliteStore implements ConversationStore {
         'UPDATE conversations SET updated_at = ? WHERE id = ?',
       ),
       selectMessages: db.prepare<[string], MessageRow>(
-        `SELECT id, role, content, status, created_at, sources FROM messages
+        `SELECT id, role, content, status, created_at, sources, tokens FROM messages
          WHERE conversation_id = ? ORDER BY seq`,
       ),
-      insertMessage: db.prepare<[string, string, ChatRole, string, MessageStatus, number, string | null]>(
-        `INSERT INTO messages (id, conversation_id, role, content, status, created_at, sources)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      insertMessage: db.prepare<[string, string, ChatRole, string, MessageStatus, number, string | null, number | null]>(
+        `INSERT INTO messages (id, conversation_id, role, content, status, created_at, sources, tokens)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      updateMessage: db.prepare<[string, MessageStatus, string, string]>(
-        'UPDATE messages SET content = ?, status = ? WHERE id = ? AND conversation_id = ?',
+      updateMessage: db.prepare<[string, MessageStatus, number | null, string, string]>(
+        'UPDATE messages SET content = ?, status = ?, tokens = ? WHERE id = ? AND conversation_id = ?',
+      ),
+      keepTokens: db.prepare<[number, string, string]>(
+        `UPDATE messages SET tokens = ? WHERE id = ? AND conversation_id = ? AND status = 'complete' AND tokens IS NULL`,
       ),
       messageRole: db
         .prepare<[string, string], ChatRole>(
@@ -105,19 +118,33 @@ export class SqliteStore implements ConversationStore {
       deleteIdle: db.prepare<[number]>('DELETE FROM conversations WHERE updated_at < ?'),
     };
     const sql = this.#sql;
+    const insert = (conversationId: string, id: string, message: NewMessage, now: number): void => {
+      const sources = message.sources === undefined ? null : JSON.stringify(message.sources);
+      sql.insertMessage.run(id, conversationId, message.role, message.content, message.status, now, sources, message.tokens ?? null);
+    };
     this.#tx = {
       // One read transaction, so a reply being written cannot show up half in one query and not the other.
-      readConversation: db.transaction((id: string): Conversation | undefined => {
+      readConversation: db.transaction((id: string): StoredConversation | undefined => {
         if (sql.conversationExists.get(id) === undefined) return undefined;
-        return { id, messages: sql.selectMessages.all(id).map(toChatMessage) };
+        return { id, messages: sql.selectMessages.all(id).map(toStoredMessage) };
       }),
       appendMessage: db.transaction((conversationId: string, id: string, message: NewMessage, now: number): boolean => {
         if (sql.touchConversation.run(now, conversationId).changes === 0) return false;
-        sql.insertMessage.run(id, conversationId, message.role, message.content, message.status, now, message.sources === undefined ? null : JSON.stringify(message.sources));
+        insert(conversationId, id, message, now);
+        return true;
+      }),
+      // A chat turn's writes before its upstream call, one commit instead of three.
+      appendTurn: db.transaction((turn: NewTurn, conversationId: string, isNew: boolean, ids: { question: string; reply: string }, now: number): boolean => {
+        if (isNew) sql.insertConversation.run(conversationId, now, now);
+        else if (sql.touchConversation.run(now, conversationId).changes === 0) return false;
+        if (turn.replaces !== undefined) sql.deleteMessage.run(turn.replaces, conversationId);
+        if (turn.question !== undefined) insert(conversationId, ids.question, turn.question, now);
+        insert(conversationId, ids.reply, turn.reply, now);
+        for (const { messageId, tokens } of turn.counts ?? []) sql.keepTokens.run(tokens, messageId, conversationId);
         return true;
       }),
       updateMessage: db.transaction((conversationId: string, messageId: string, patch: MessagePatch, now: number): boolean => {
-        const { changes } = sql.updateMessage.run(patch.content, patch.status, messageId, conversationId);
+        const { changes } = sql.updateMessage.run(patch.content, patch.status, patch.tokens ?? null, messageId, conversationId);
         if (changes === 0) return false;
         // A reply still streaming is activity: retention must not sweep a conversation in use.
         sql.touchConversation.run(now, conversationId);
@@ -140,17 +167,32 @@ export class SqliteStore implements ConversationStore {
     return id;
   }
 
-  async getConversation(id: string): Promise<Conversation | undefined> {
+  async getConversation(id: string): Promise<StoredConversation | undefined> {
     if (!isWellFormedId(id)) return undefined;
     return this.#tx.readConversation(id);
   }
 
-  async appendMessage(conversationId: string, message: NewMessage): Promise<ChatMessage | undefined> {
+  async appendMessage(conversationId: string, message: NewMessage): Promise<StoredMessage | undefined> {
     if (!isWellFormedId(conversationId)) return undefined;
     const id = newId();
     const now = this.#now();
     if (!this.#tx.appendMessage(conversationId, id, message, now)) return undefined;
-    return { id, role: message.role, content: message.content, status: message.status, createdAt: iso(now), ...(message.sources === undefined ? {} : { sources: message.sources }) };
+    return appended(id, message, now);
+  }
+
+  async appendTurn(turn: NewTurn): Promise<StartedTurn | undefined> {
+    if (turn.conversationId !== undefined && !isWellFormedId(turn.conversationId)) return undefined;
+    const conversationId = turn.conversationId ?? newId();
+    const ids = { question: newId(), reply: newId() };
+    const now = this.#now();
+    // A malformed id to replace cannot name a stored message: nothing to delete.
+    const replaces = turn.replaces !== undefined && isWellFormedId(turn.replaces) ? turn.replaces : undefined;
+    if (!this.#tx.appendTurn({ ...turn, replaces }, conversationId, turn.conversationId === undefined, ids, now)) return undefined;
+    return {
+      conversationId,
+      ...(turn.question === undefined ? {} : { question: appended(ids.question, turn.question, now) }),
+      reply: appended(ids.reply, turn.reply, now),
+    };
   }
 
   async updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<boolean> {
@@ -191,10 +233,19 @@ export class SqliteStore implements ConversationStore {
   }
 }
 
-function toChatMessage(row: MessageRow): ChatMessage {
-  const message: ChatMessage = { id: row.id, role: row.role, content: row.content, status: row.status, createdAt: iso(row.created_at) };
+function toStoredMessage(row: MessageRow): StoredMessage {
+  const message: StoredMessage = { id: row.id, role: row.role, content: row.content, status: row.status, createdAt: iso(row.created_at) };
   if (row.sources !== null) message.sources = JSON.parse(row.sources) as Source[];
+  if (row.tokens !== null) message.tokens = row.tokens;
   return message;
+}
+
+/** The message as `getConversation` will read it back. */
+function appended(id: string, message: NewMessage, now: number): StoredMessage {
+  const stored: StoredMessage = { id, role: message.role, content: message.content, status: message.status, createdAt: iso(now) };
+  if (message.sources !== undefined) stored.sources = message.sources;
+  if (message.tokens !== undefined) stored.tokens = message.tokens;
+  return stored;
 }
 
 function iso(epochMs: number): string {
