@@ -212,7 +212,10 @@ export function chatRouter(options: ChatRouteOptions): Router {
       // The browser left while we were preparing, before it could learn the message id: nobody
       // can resume this (a Stop pressed now could not name it), so it is not worth a grace.
       if (readerGone) run.abort('disconnect');
-      await run.run();
+      // Not awaited: the run owns the reply from here and never rejects, so this handler returns
+      // at once, and what only it held (the history, the request, its router frames) is freed
+      // for the minutes a reply may stream, instead of living as long as the stream.
+      void run.run();
     } catch (error) {
       await release?.().catch(() => {});
       // Refused before the upstream call: nothing was spent.

@@ -95,28 +95,9 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
 
   let ended = false;
   try {
-    const pending = openai.chat.completions
-      .create(
-        {
-          model: request.model,
-          messages: request.messages,
-          stream: true,
-          stream_options: { include_usage: true },
-          ...(request.maxTokensField === 'max_tokens'
-            ? { max_tokens: request.maxOutputTokens }
-            : { max_completion_tokens: request.maxOutputTokens }),
-        },
-        { signal: inner.signal },
-      )
-      .asResponse();
-    // The SDK sleeps between retries with a plain timer and looks at the signal only when it
-    // wakes; an upstream that answers 429 with `retry-after: 3600` would hold Stop, shutdown and
-    // our timeouts for an hour. So the wait for the stream also ends on our abort; the SDK's own
-    // promise then rejects later into nothing.
-    pending.catch(() => {});
-    const response = await Promise.race([pending, rejectOnAbort(inner.signal)]);
+    const body = await openStream(openai, request, inner.signal);
     let done = false;
-    await readEventStream(response.body, (message) => {
+    await readEventStream(body, (message) => {
       // Like the SDK's stream: nothing after `[DONE]` counts, but the body is read to its end.
       if (done) return;
       if (message.data.startsWith('[DONE]')) {
@@ -125,7 +106,7 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
       }
       const chunk = JSON.parse(message.data) as ChunkOnTheWire | null;
       if (typeof chunk !== 'object' || chunk === null) throw new TypeError('an upstream chunk is not a JSON object');
-      if (chunk.error) throw new OpenAI.APIError(undefined, chunk.error, undefined, response.headers);
+      if (chunk.error) throw new OpenAI.APIError(undefined, chunk.error, undefined, undefined);
       chunkArrived();
       // The usage chunk has no choices, and a chunk may have several with `n` > 1 (never asked).
       const choice = chunk.choices?.[0];
@@ -156,15 +137,52 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
   if (timedOut !== undefined) throw timeoutError(timedOut, request);
 }
 
+/**
+ * The request through the SDK, up to the response's headers; answers the event stream's body
+ * alone, so the response, its headers and the SDK's request state are not kept alive for the
+ * minutes a reply may stream (this frame ends here).
+ */
+async function openStream(openai: OpenAI, request: UpstreamRequest, signal: AbortSignal): Promise<unknown> {
+  const pending = openai.chat.completions
+    .create(
+      {
+        model: request.model,
+        messages: request.messages,
+        stream: true,
+        stream_options: { include_usage: true },
+        ...(request.maxTokensField === 'max_tokens'
+          ? { max_tokens: request.maxOutputTokens }
+          : { max_completion_tokens: request.maxOutputTokens }),
+      },
+      { signal },
+    )
+    .asResponse();
+  // The SDK sleeps between retries with a plain timer and looks at the signal only when it
+  // wakes; an upstream that answers 429 with `retry-after: 3600` would hold Stop, shutdown and
+  // our timeouts for an hour. So the wait for the stream also ends on our abort; the SDK's own
+  // promise then rejects later into nothing.
+  pending.catch(() => {});
+  const aborted = rejectOnAbort(signal);
+  try {
+    return (await Promise.race([pending, aborted.promise])).body;
+  } finally {
+    // A listener left on the signal would keep the race, and through it the response, alive.
+    aborted.dispose();
+  }
+}
+
 /** A chunk as it comes over the wire: the SDK's type, read without trusting it to be complete. */
 type ChunkOnTheWire = Partial<OpenAI.Chat.Completions.ChatCompletionChunk> & { error?: unknown };
 
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise((_resolve, reject) => {
-    const fail = (): void => reject(new OpenAI.APIUserAbortError());
-    if (signal.aborted) fail();
-    else signal.addEventListener('abort', fail, { once: true });
+/** A promise that rejects when `signal` aborts; `dispose` takes its listener off the signal. */
+function rejectOnAbort(signal: AbortSignal): { promise: Promise<never>; dispose(): void } {
+  let fail = (): void => {};
+  const promise = new Promise<never>((_resolve, reject) => {
+    fail = (): void => reject(new OpenAI.APIUserAbortError());
   });
+  if (signal.aborted) fail();
+  else signal.addEventListener('abort', fail, { once: true });
+  return { promise, dispose: () => signal.removeEventListener('abort', fail) };
 }
 
 function timeoutError(which: 'first' | 'idle', request: UpstreamRequest): UpstreamError {
