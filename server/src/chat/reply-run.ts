@@ -110,6 +110,8 @@ export class ReplyRun {
   /** When a reader on another instance last said it follows this reply (`readerSeen`). */
   #remoteReaderAt = -Infinity;
   #bufferFailed = false;
+  /** One handler for every append's failure, not a closure per event. */
+  readonly #onBufferError = (error: unknown): void => this.#bufferFailedOnce(error);
   readonly done: Promise<void>;
   #resolveDone!: () => void;
 
@@ -331,7 +333,7 @@ export class ReplyRun {
     for (const listener of this.#listeners) listener(event, id);
     // After a failed append the buffer would have a hole: resumed readers get what came before.
     if (this.#bufferFailed) return;
-    this.#options.buffer.append(this.#options.messageId, id, event).catch((error: unknown) => this.#bufferFailedOnce(error));
+    this.#options.buffer.append(this.#options.messageId, id, event)?.catch(this.#onBufferError);
   }
 
   /**

@@ -22,6 +22,8 @@ export class SseResponse {
   /** Framed events sent in this tick and not yet written. */
   #pending = '';
   #flushQueued = false;
+  /** Bound once: queuing a flush allocates nothing. */
+  readonly #flushNow = (): void => this.#flush();
 
   constructor(res: Response, options: { pingIntervalMs?: number; firstId?: number } = {}) {
     this.#res = res;
@@ -81,7 +83,7 @@ export class SseResponse {
   #queueFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    process.nextTick(() => this.#flush());
+    process.nextTick(this.#flushNow);
   }
 
   #flush(): void {

@@ -36,21 +36,23 @@ export class MemoryStreamBuffer implements StreamBuffer {
     this.#maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
   }
 
-  async append(messageId: string, id: number, event: StreamEvent): Promise<void> {
+  /** Stored at once: undefined, or a rejected promise for an append that is refused. */
+  append(messageId: string, id: number, event: StreamEvent): Promise<void> | undefined {
     let stream = this.#streams.get(messageId);
     if (stream === undefined) {
       stream = { events: [], ended: false, wakers: new Set(), timer: this.#dropLater(messageId, this.#runningTtlMs) };
       this.#streams.set(messageId, stream);
     }
-    if (stream.ended) throw new Error(`Stream ${messageId} has ended; cannot append event ${id}`);
+    if (stream.ended) return Promise.reject(new Error(`Stream ${messageId} has ended; cannot append event ${id}`));
     const last = stream.events.at(-1);
     // The same rule Redis enforces on stream entry ids, so both backends fail alike.
-    if (last !== undefined && id <= last.id) throw new Error(`Stream ${messageId}: event id ${id} is not after ${last.id}`);
+    if (last !== undefined && id <= last.id) return Promise.reject(new Error(`Stream ${messageId}: event id ${id} is not after ${last.id}`));
     stream.events.push({ id, event });
     if (stream.events.length > this.#maxEvents) stream.events.shift();
     // refresh() restarts the running safety net without allocating a timer per token.
     stream.timer.refresh();
     wake(stream);
+    return undefined;
   }
 
   async end(messageId: string): Promise<void> {
@@ -111,6 +113,8 @@ export class MemoryStreamBuffer implements StreamBuffer {
 }
 
 function wake(stream: Stream): void {
+  // The common case on the per-token path: nobody is waiting.
+  if (stream.wakers.size === 0) return;
   const wakers = [...stream.wakers];
   stream.wakers.clear();
   for (const waker of wakers) waker();

@@ -16,9 +16,11 @@ export interface StreamBuffer {
   /**
    * Adds the event with SSE id `id` to the stream of `messageId` (creating it on first use). Ids
    * must count up. This is on the per-token path: appends of one stream are stored in call order,
-   * so the writer need not await each one (attach a `.catch`); `end` waits for all of them.
+   * so the writer need not await each one (attach a `.catch`); `end` waits for all of them. A
+   * backend that stores the event at once answers undefined rather than a promise (no promise
+   * and no `.catch` per token); a failure is then a rejected promise all the same.
    */
-  append(messageId: string, id: number, event: StreamEvent): Promise<void>;
+  append(messageId: string, id: number, event: StreamEvent): Promise<void> | undefined;
   /**
    * Marks the stream done: readers stop after its last event even when no `message-end` was
    * appended, and the buffer is dropped after the short end expiry (default 60 s). Idempotent.
