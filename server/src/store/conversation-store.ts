@@ -1,4 +1,5 @@
 import type { ChatMessage, ChatRole, Conversation, MessageStatus } from '@chatdrop/shared';
+import type { DayFigures, InboxPage, InboxQuery, ReplyMeta, Transcript } from './inbox-query.js';
 
 export type Rating = 'up' | 'down';
 
@@ -6,11 +7,22 @@ export interface NewMessage {
   role: ChatRole;
   content: string;
   status: MessageStatus;
+  /**
+   * The page the visitor was on (no query or fragment; checked at the edge). The conversation
+   * keeps the first one it is given as the page it started on.
+   */
+  page?: string;
 }
 
 export interface MessagePatch {
   content: string;
   status: MessageStatus;
+  /**
+   * Given once, with the reply's final text: what it came to. The partial writes while it streams
+   * carry none, and a reply becomes searchable only with this one (the search index is written
+   * once per reply, not on every streamed write).
+   */
+  meta?: ReplyMeta;
 }
 
 /**
@@ -42,5 +54,14 @@ export interface ConversationStore {
   getFeedback(conversationId: string, messageId: string): Promise<Rating | undefined>;
   /** Deletes conversations whose last activity is older than `cutoffMs` (epoch ms). */
   deleteIdleSince(cutoffMs: number): Promise<number>;
+  /**
+   * The support inbox's listing (`inbox-query.ts`): conversations newest first that match the
+   * filter, one page at a time. Only the inbox calls this, behind its sign-in.
+   */
+  listConversations(query: InboxQuery): Promise<InboxPage>;
+  /** One conversation for the inbox: every message with its rating and reply metadata. */
+  getTranscript(id: string): Promise<Transcript | undefined>;
+  /** The figures of each UTC day in [fromMs, toMs) (day boundaries), oldest first, empty days included. */
+  dailyFigures(fromMs: number, toMs: number): Promise<DayFigures[]>;
   close(): Promise<void>;
 }

@@ -3,8 +3,10 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessage, ChatRole, Conversation, MessageStatus } from '@chatdrop/shared';
 import type { ConversationStore, MessagePatch, NewMessage, Rating } from './conversation-store.js';
+import type { DayFigures, InboxPage, InboxQuery, ReplyMeta, Transcript } from './inbox-query.js';
 import { isWellFormedId, newId } from './new-id.js';
 import { migrate } from './sqlite-migrations.js';
+import { SEARCH_SPAN, SqliteInbox } from './sqlite-inbox.js';
 
 export interface SqliteStoreOptions {
   /** The database file (`CHATDROP_DB`); its folder is created when missing. */
@@ -29,8 +31,8 @@ const BUSY_TIMEOUT_MS = 5_000;
  *
  * better-sqlite3 is synchronous, so every method does its work before its promise is returned:
  * appends made in one tick land in call order, and there is no interleaving to guard against.
- * Lookups are by primary key only; nothing here lists conversations, because the id is the
- * credential that lets a browser read one.
+ * The chat's lookups are by primary key only: the id is the credential that lets a browser read
+ * a conversation. Only the support inbox lists and searches them (`sqlite-inbox.ts`).
  */
 export class SqliteStore implements ConversationStore {
   readonly #db: Database.Database;
@@ -42,6 +44,7 @@ export class SqliteStore implements ConversationStore {
    * five writes took 80 µs of JavaScript with a wrapper per call, 58 µs with these).
    */
   readonly #tx;
+  readonly #inbox: SqliteInbox;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -102,8 +105,32 @@ export class SqliteStore implements ConversationStore {
       deleteMessage: db.prepare<[string, string]>('DELETE FROM messages WHERE id = ? AND conversation_id = ?'),
       deleteConversation: db.prepare<[string]>('DELETE FROM conversations WHERE id = ?'),
       deleteIdle: db.prepare<[number]>('DELETE FROM conversations WHERE updated_at < ?'),
+      // The inbox's part of a write: the page a conversation started on, a reply's metadata, and
+      // the message's one row in the search index (see sqlite-migrations.ts, step 2).
+      setPage: db.prepare<[string, string]>('UPDATE conversations SET page = ? WHERE id = ? AND page IS NULL'),
+      finishMessage: db.prepare<[string, MessageStatus, string, string, string, string | null, number | null, number, number, number, string, string]>(
+        `UPDATE messages SET content = ?, status = ?, model = ?, upstream_model = ?, finish_reason = ?, error_code = ?,
+           first_token_ms = ?, duration_ms = ?, input_tokens = ?, output_tokens = ?
+         WHERE id = ? AND conversation_id = ?`,
+      ),
+      nextSearchRowid: db
+        .prepare<[string], number>(
+          `UPDATE conversations SET indexed_count = indexed_count + 1 WHERE id = ?
+           RETURNING num * ${SEARCH_SPAN} + indexed_count`,
+        )
+        .pluck(),
+      indexMessage: db.prepare<[number, string]>('INSERT INTO messages_search (rowid, content) VALUES (?, ?)'),
+      setSearchRowid: db.prepare<[number, string]>('UPDATE messages SET search_rowid = ? WHERE id = ?'),
     };
+
     const sql = this.#sql;
+    /** Puts a message's final text into the search index (a row it had before goes by trigger). */
+    const index = (conversationId: string, messageId: string, content: string): void => {
+      const rowid = sql.nextSearchRowid.get(conversationId);
+      if (rowid === undefined) return;
+      sql.indexMessage.run(rowid, content);
+      sql.setSearchRowid.run(rowid, messageId);
+    };
     this.#tx = {
       // One read transaction, so a reply being written cannot show up half in one query and not the other.
       readConversation: db.transaction((id: string): Conversation | undefined => {
@@ -113,6 +140,9 @@ export class SqliteStore implements ConversationStore {
       appendMessage: db.transaction((conversationId: string, id: string, message: NewMessage, now: number): boolean => {
         if (sql.touchConversation.run(now, conversationId).changes === 0) return false;
         sql.insertMessage.run(id, conversationId, message.role, message.content, message.status, now);
+        if (message.page !== undefined) sql.setPage.run(message.page, conversationId);
+        // A visitor's words are final when stored; a reply is indexed when it ends (finishMessage).
+        if (message.role === 'user') index(conversationId, id, message.content);
         return true;
       }),
       updateMessage: db.transaction((conversationId: string, messageId: string, patch: MessagePatch, now: number): boolean => {
@@ -120,6 +150,16 @@ export class SqliteStore implements ConversationStore {
         if (changes === 0) return false;
         // A reply still streaming is activity: retention must not sweep a conversation in use.
         sql.touchConversation.run(now, conversationId);
+        return true;
+      }),
+      finishMessage: db.transaction((conversationId: string, messageId: string, patch: MessagePatch, meta: ReplyMeta, now: number): boolean => {
+        const { changes } = sql.finishMessage.run(
+          patch.content, patch.status, meta.model, meta.upstreamModel, meta.finishReason, meta.errorCode ?? null,
+          meta.firstTokenMs ?? null, meta.durationMs, meta.inputTokens, meta.outputTokens, messageId, conversationId,
+        );
+        if (changes === 0) return false;
+        sql.touchConversation.run(now, conversationId);
+        index(conversationId, messageId, patch.content);
         return true;
       }),
       setFeedback: db.transaction((conversationId: string, messageId: string, rating: Rating, now: number): boolean => {
@@ -130,6 +170,7 @@ export class SqliteStore implements ConversationStore {
         return true;
       }),
     };
+    this.#inbox = new SqliteInbox(db, (id) => this.#tx.readConversation(id));
   }
 
   async createConversation(): Promise<string> {
@@ -154,6 +195,7 @@ export class SqliteStore implements ConversationStore {
 
   async updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<boolean> {
     if (!isWellFormedId(conversationId) || !isWellFormedId(messageId)) return false;
+    if (patch.meta !== undefined) return this.#tx.finishMessage(conversationId, messageId, patch, patch.meta, this.#now());
     return this.#tx.updateMessage(conversationId, messageId, patch, this.#now());
   }
 
@@ -183,6 +225,19 @@ export class SqliteStore implements ConversationStore {
     // Messages and feedback go with their conversation through ON DELETE CASCADE;
     // `changes` counts only the conversations themselves.
     return this.#sql.deleteIdle.run(cutoffMs).changes;
+  }
+
+  async listConversations(query: InboxQuery): Promise<InboxPage> {
+    return this.#inbox.list(query);
+  }
+
+  async getTranscript(id: string): Promise<Transcript | undefined> {
+    if (!isWellFormedId(id)) return undefined;
+    return this.#inbox.transcript(id);
+  }
+
+  async dailyFigures(fromMs: number, toMs: number): Promise<DayFigures[]> {
+    return this.#inbox.figures(fromMs, toMs);
   }
 
   async close(): Promise<void> {
