@@ -72,6 +72,8 @@ export interface ChatModelOptions {
   /** `chatdrop:<api origin>`; `<key>:rev` is bumped when a reply ends, for other tabs. */
   key: string;
   onMessage?: (detail: MessageEventDetail) => void;
+  /** The page the visitor asks from, sent with each message for the team's inbox. */
+  page?: () => string | undefined;
 }
 
 /**
@@ -100,7 +102,7 @@ const make = (role: UiMessage['role'], text: string, state: MessageState, id?: s
   sources: signal(sources),
 });
 
-export function createChatModel({ client, storage, key, onMessage }: ChatModelOptions): ChatModel {
+export function createChatModel({ client, storage, key, onMessage, page }: ChatModelOptions): ChatModel {
   const messages = signal<readonly UiMessage[]>([]);
   const status = signal<'idle' | 'streaming'>('idle');
   const error = signal<ModelError | undefined>(undefined);
@@ -145,7 +147,7 @@ export function createChatModel({ client, storage, key, onMessage }: ChatModelOp
     onMessage?.({ role: 'user', content: text, status: 'complete' });
     const id = conversationId.peek();
     // Undefined fields vanish in JSON: a first message names no conversation.
-    const request = { message: text, conversationId: id, model: model.peek() };
+    const request = { message: text, conversationId: id, model: model.peek(), page: page?.() };
     await follow(reply, id, (on, signal) => client.chat(request, on, signal));
   }
 

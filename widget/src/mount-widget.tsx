@@ -47,6 +47,8 @@ export function mountWidget(script: HTMLScriptElement | null, fetchFn?: typeof f
     client,
     storage,
     key,
+    // Origin and path only (the server drops anything else too); none on an about: or file: page.
+    page: () => (win.location.origin != 'null' ? win.location.origin + win.location.pathname : undefined),
     onMessage(detail) {
       if (detail.role === 'assistant' && !view.open.peek()) view.unread.value = true;
       events.emit('message', detail);
