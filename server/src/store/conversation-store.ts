@@ -1,5 +1,5 @@
 import type { ChatMessage, ChatRole, Conversation, MessageStatus } from '@chatdrop/shared';
-import type { DayFigures, InboxPage, InboxQuery, ReplyMeta, Transcript } from './inbox-query.js';
+import type { DayFigures, InboxPage, InboxQuery, ReplyMeta, StoredSession, Transcript } from './inbox-query.js';
 
 export type Rating = 'up' | 'down';
 
@@ -63,5 +63,12 @@ export interface ConversationStore {
   getTranscript(id: string): Promise<Transcript | undefined>;
   /** The figures of each UTC day in [fromMs, toMs) (day boundaries), oldest first, empty days included. */
   dailyFigures(fromMs: number, toMs: number): Promise<DayFigures[]>;
+  /**
+   * Support inbox sessions, shared by every instance on this store and kept across restarts.
+   * `putSession` creates or replaces one; `getSession` answers undefined once it has expired.
+   */
+  putSession(idHash: string, session: StoredSession): Promise<void>;
+  getSession(idHash: string): Promise<StoredSession | undefined>;
+  deleteSession(idHash: string): Promise<void>;
   close(): Promise<void>;
 }

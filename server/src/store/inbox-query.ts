@@ -113,6 +113,18 @@ export interface DayFigures {
   tokens: number;
 }
 
+/**
+ * A support inbox sign-in as the store keeps it, under the SHA-256 of its id (the id itself is
+ * only ever in the browser's cookie, so a copy of the store opens no session).
+ */
+export interface StoredSession {
+  user: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Epoch ms; the store forgets the session then (the inbox sets it from its idle and absolute lifetimes). */
+  expiresAt: number;
+}
+
 /** How much of the first question a summary carries. */
 export const FIRST_QUESTION_CHARS = 280;
 

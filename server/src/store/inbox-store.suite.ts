@@ -259,5 +259,35 @@ export function inboxStoreSuite(name: string, open: (clock: SuiteClock) => Promi
       expect(figures[2]).toMatchObject({ conversations: 0, messages: 0 });
       expect(figures[3]).toMatchObject({ conversations: 1, messages: 2, up: 0, down: 1, failed: 0, tokens: 42 });
     });
+
+    it('keeps an inbox session until it expires, replaces it when written again, and deletes it', async () => {
+      const hash = 'a'.repeat(64);
+      const session = { user: 'alice', createdAt: now, lastSeenAt: now, expiresAt: now + 10 * MINUTE };
+      expect(await store.getSession(hash)).toBeUndefined();
+      await store.putSession(hash, session);
+      expect(await store.getSession(hash)).toEqual(session);
+      expect(await store.getSession('b'.repeat(64))).toBeUndefined();
+      now += 9 * MINUTE;
+      const touched = { ...session, lastSeenAt: now, expiresAt: now + 10 * MINUTE };
+      await store.putSession(hash, touched);
+      now += 9 * MINUTE;
+      expect(await store.getSession(hash)).toEqual(touched);
+      now += 2 * MINUTE;
+      expect(await store.getSession(hash)).toBeUndefined();
+
+      await store.putSession(hash, { ...touched, expiresAt: now + MINUTE });
+      await store.deleteSession(hash);
+      expect(await store.getSession(hash)).toBeUndefined();
+      await store.deleteSession(hash);
+    });
+
+    it('still has an inbox session after it is closed and opened again', async (ctx) => {
+      if (!opened.reopen) return ctx.skip();
+      const session = { user: 'bob', createdAt: now, lastSeenAt: now, expiresAt: now + 60 * MINUTE };
+      await store.putSession('c'.repeat(64), session);
+      await store.close();
+      store = await opened.reopen();
+      expect(await store.getSession('c'.repeat(64))).toEqual(session);
+    });
   });
 }

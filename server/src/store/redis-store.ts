@@ -1,7 +1,7 @@
 import type { ChatMessage, ChatRole, Conversation, MessageStatus } from '@chatdrop/shared';
 import { Redis } from 'ioredis';
 import type { ConversationStore, MessagePatch, NewMessage, Rating } from './conversation-store.js';
-import type { DayFigures, InboxPage, InboxQuery, Transcript } from './inbox-query.js';
+import type { DayFigures, InboxPage, InboxQuery, StoredSession, Transcript } from './inbox-query.js';
 import { RedisInbox } from './redis-inbox.js';
 import { isWellFormedId, newId } from './new-id.js';
 import {
@@ -246,6 +246,36 @@ export class RedisStore implements ConversationStore {
     return this.#inbox.figures(fromMs, toMs);
   }
 
+  /** One hash per session that Redis itself expires at `expiresAt` (and the store's clock checks too). */
+  async putSession(idHash: string, session: StoredSession): Promise<void> {
+    const key = this.#sessionKey(idHash);
+    const replies = await this.#call(() =>
+      this.#redis
+        .multi()
+        .hset(key, 'user', session.user, 'createdAt', session.createdAt, 'lastSeenAt', session.lastSeenAt, 'expiresAt', session.expiresAt)
+        .pexpireat(key, session.expiresAt)
+        .exec(),
+    );
+    if (!replies) throw new StoreUnavailableError('Redis aborted a write transaction');
+    for (const [error] of replies) if (error) throw new StoreUnavailableError('Redis write failed', { cause: error });
+  }
+
+  async getSession(idHash: string): Promise<StoredSession | undefined> {
+    const fields = await this.#call(() => this.#redis.hgetall(this.#sessionKey(idHash)));
+    if (fields.user === undefined) return undefined;
+    const session = {
+      user: fields.user,
+      createdAt: Number(fields.createdAt),
+      lastSeenAt: Number(fields.lastSeenAt),
+      expiresAt: Number(fields.expiresAt),
+    };
+    return session.expiresAt > this.#now() ? session : undefined;
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.#call(() => this.#redis.del(this.#sessionKey(idHash)));
+  }
+
   async close(): Promise<void> {
     const status = this.#redis.status;
     if (status === 'end') return;
@@ -268,6 +298,10 @@ export class RedisStore implements ConversationStore {
 
   #indexKey(): string {
     return `${this.#prefix}conversations-by-activity`;
+  }
+
+  #sessionKey(idHash: string): string {
+    return `${this.#prefix}inbox-session:${idHash}`;
   }
 
   /** What the support inbox lists from: conversation ids by creation time (redis-inbox.ts). */

@@ -156,6 +156,18 @@ const MIGRATIONS: readonly string[] = [
     WHERE id = (SELECT conversation_id FROM messages WHERE id = old.message_id);
   END;
   `,
+
+  // 2 -> 3: support inbox sign-ins, by the SHA-256 of the session id; gone once expired.
+  `
+  CREATE TABLE inbox_sessions (
+    id_hash      TEXT PRIMARY KEY,
+    user         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX inbox_sessions_expires ON inbox_sessions (expires_at);
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -69,7 +69,7 @@ describe('SqliteStore', () => {
     const store = new SqliteStore({ path });
     await store.close();
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
-    expect(tablesOf(path)).toEqual(['conversations', 'feedback', 'messages', 'messages_search']);
+    expect(tablesOf(path)).toEqual(['conversations', 'feedback', 'inbox_sessions', 'messages', 'messages_search']);
   });
 
   it('migrates an existing database at version 0 and leaves what else is in it alone', async () => {
@@ -85,7 +85,7 @@ describe('SqliteStore', () => {
     await store.close();
 
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
-    expect(tablesOf(path)).toEqual(['conversations', 'feedback', 'messages', 'messages_search', 'notes']);
+    expect(tablesOf(path)).toEqual(['conversations', 'feedback', 'inbox_sessions', 'messages', 'messages_search', 'notes']);
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT text FROM notes').pluck().get()).toBe('keep me');
     db.close();

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChatMessage, ChatRole, Conversation, MessageStatus } from '@chatdrop/shared';
 import type { ConversationStore, MessagePatch, NewMessage, Rating } from './conversation-store.js';
-import type { DayFigures, InboxPage, InboxQuery, ReplyMeta, Transcript } from './inbox-query.js';
+import type { DayFigures, InboxPage, InboxQuery, ReplyMeta, StoredSession, Transcript } from './inbox-query.js';
 import { isWellFormedId, newId } from './new-id.js';
 import { migrate } from './sqlite-migrations.js';
 import { SEARCH_SPAN, SqliteInbox } from './sqlite-inbox.js';
@@ -121,6 +121,14 @@ export class SqliteStore implements ConversationStore {
         .pluck(),
       indexMessage: db.prepare<[number, string]>('INSERT INTO messages_search (rowid, content) VALUES (?, ?)'),
       setSearchRowid: db.prepare<[number, string]>('UPDATE messages SET search_rowid = ? WHERE id = ?'),
+      putSession: db.prepare<[string, string, number, number, number]>(
+        `INSERT OR REPLACE INTO inbox_sessions (id_hash, user, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+      ),
+      getSession: db.prepare<[string, number], { user: string; created_at: number; last_seen_at: number; expires_at: number }>(
+        'SELECT user, created_at, last_seen_at, expires_at FROM inbox_sessions WHERE id_hash = ? AND expires_at > ?',
+      ),
+      deleteSession: db.prepare<[string]>('DELETE FROM inbox_sessions WHERE id_hash = ?'),
+      deleteExpiredSessions: db.prepare<[number]>('DELETE FROM inbox_sessions WHERE expires_at <= ?'),
     };
 
     const sql = this.#sql;
@@ -238,6 +246,21 @@ export class SqliteStore implements ConversationStore {
 
   async dailyFigures(fromMs: number, toMs: number): Promise<DayFigures[]> {
     return this.#inbox.figures(fromMs, toMs);
+  }
+
+  async putSession(idHash: string, session: StoredSession): Promise<void> {
+    // Expired sign-ins go whenever one is written: a handful of rows, by index.
+    this.#sql.deleteExpiredSessions.run(this.#now());
+    this.#sql.putSession.run(idHash, session.user, session.createdAt, session.lastSeenAt, session.expiresAt);
+  }
+
+  async getSession(idHash: string): Promise<StoredSession | undefined> {
+    const row = this.#sql.getSession.get(idHash, this.#now());
+    return row && { user: row.user, createdAt: row.created_at, lastSeenAt: row.last_seen_at, expiresAt: row.expires_at };
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    this.#sql.deleteSession.run(idHash);
   }
 
   async close(): Promise<void> {
