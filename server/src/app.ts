@@ -26,6 +26,9 @@ import { securityHeaders } from './http/security-headers.js';
 import { MemoryStreamBuffer } from './replies/stream-buffer/memory-stream-buffer.js';
 import { runningTtlMs, type StreamBuffer } from './replies/stream-buffer/stream-buffer.js';
 import { widgetRouter } from './http/widget-route.js';
+import type { InboxHandoffs, KnowledgeStatus } from './inbox/inbox-inputs.js';
+import { inboxPageRouter } from './inbox/inbox-page-route.js';
+import { inboxApiRouter } from './inbox/inbox-router.js';
 
 export interface AppOptions {
   config: Config;
@@ -59,6 +62,12 @@ export interface AppOptions {
    * shares across instances lives there. Unset: one instance, memory and SQLite.
    */
   redis?: Redis;
+  /** Defaults to `server/inbox-ui/dist` (the support inbox's page; served only with `CHATDROP_INBOX_USERS`). */
+  inboxUiDir?: string;
+  /** Hand-off marks and the hand-off filter for the support inbox (server/src/handoff); absent: none. */
+  inboxHandoffs?: InboxHandoffs;
+  /** The knowledge index's state for the support inbox (server/src/knowledge); absent: no panel. */
+  inboxKnowledgeStatus?: () => Promise<KnowledgeStatus>;
 }
 
 /**
@@ -81,6 +90,27 @@ export function createApp(options: AppOptions): express.Express {
 
   app.use(requestId(logger, now));
   app.use(securityHeaders());
+
+  // The support inbox, before `/api` and its CORS: no other origin may use it. Without
+  // CHATDROP_INBOX_USERS none of it exists, and `/inbox` and `/api/inbox` are 404s.
+  if (config.inboxUsers !== undefined) {
+    app.use(
+      '/api/inbox',
+      inboxApiRouter({
+        config,
+        users: config.inboxUsers,
+        store,
+        budget,
+        replies,
+        bus,
+        now,
+        ...(options.redis === undefined ? {} : { redis: options.redis }),
+        ...(options.inboxHandoffs === undefined ? {} : { handoffs: options.inboxHandoffs }),
+        ...(options.inboxKnowledgeStatus === undefined ? {} : { knowledgeStatus: options.inboxKnowledgeStatus }),
+      }),
+    );
+    app.use('/inbox', inboxPageRouter({ dir: options.inboxUiDir ?? fileURLToPath(new URL('../inbox-ui/dist/', import.meta.url)) }));
+  }
 
   const api = express.Router();
   api.use(cors({ allowedOrigins: config.allowedOrigins }));

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { parseInboxUsers } from './inbox/inbox-users.js';
+import type { PasswordHash } from './inbox/password-hash.js';
 
 /** One entry of the model allowlist (`CHATDROP_MODELS`): the alias browsers send, the id upstream gets. */
 export interface ModelEntry {
@@ -71,6 +73,11 @@ export interface Config {
    * site can turn the picker on before it adds a second model.
    */
   modelPicker: boolean;
+  /**
+   * `CHATDROP_INBOX_USERS`: the support team's sign-ins for `/inbox`, name to password hash
+   * (`pnpm inbox-user NAME` prints an entry). Undefined: no inbox, `/inbox` and `/api/inbox` 404.
+   */
+  inboxUsers: ReadonlyMap<string, PasswordHash> | undefined;
 }
 
 /** A configuration mistake; the message names the variable, so the operator can fix it. */
@@ -139,6 +146,7 @@ export function parseConfig(env: Env): Config {
     metricsToken: metricsToken(get('CHATDROP_METRICS_TOKEN')),
     supportUrl: supportUrl(get('CHATDROP_SUPPORT_URL')),
     modelPicker: flag(get('CHATDROP_MODEL_PICKER'), 'CHATDROP_MODEL_PICKER'),
+    inboxUsers: inboxUsers(get('CHATDROP_INBOX_USERS')),
   };
 }
 
@@ -232,6 +240,15 @@ function supportUrl(raw: string | undefined): string | undefined {
     throw new ConfigError(`CHATDROP_SUPPORT_URL: expected an http(s):// URL or a mailto: address, got "${raw}"${hint}`);
   }
   return raw;
+}
+
+function inboxUsers(raw: string | undefined): Config['inboxUsers'] {
+  if (raw === undefined) return undefined;
+  try {
+    return parseInboxUsers(raw);
+  } catch (error) {
+    throw new ConfigError(`CHATDROP_INBOX_USERS: ${(error as Error).message}`);
+  }
 }
 
 function optionalUrl(raw: string | undefined, name: string): string | undefined {

@@ -29,6 +29,10 @@ export interface TestServerOptions {
   store?: ConversationStore;
   /** Shared parts, e.g. one `TokenBudget` or `ConcurrencyLimiter` for two servers (several instances). */
   shared?: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore' | 'streamBuffer' | 'replyBus'>;
+  /** The support inbox's optional inputs and the instance's Redis connection, when a test needs them. */
+  inbox?: Pick<AppOptions, 'redis' | 'inboxHandoffs' | 'inboxKnowledgeStatus'>;
+  /** Listen on this port (a restart on the same origin); one the OS hands out otherwise. */
+  port?: number;
 }
 
 export interface TestServer {
@@ -78,9 +82,10 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     widgetFile,
     demoDir: join(dir, 'demo'),
     ...options.shared,
+    ...options.inbox,
   });
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = app.listen(options.port ?? 0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   return {
