@@ -12,6 +12,7 @@ import { render } from './render.js';
 import { repoRoot } from './repo-root.js';
 import { storeBench } from './store.js';
 import { formatTable } from './table.js';
+import { inboxBench } from './inbox.js';
 import { widgetWeight } from './widget-weight.js';
 
 /**
@@ -26,6 +27,7 @@ import { widgetWeight } from './widget-weight.js';
 const parts: { name: string; run: (appError: string | undefined) => Promise<Measured[]> }[] = [
   { name: 'widget weight', run: () => widgetWeight() },
   { name: 'store', run: () => storeBench() },
+  { name: 'inbox', run: () => inboxBench() },
   { name: 'bubble time', run: (appError) => withApiForBubble(appError) },
   { name: 'render', run: (appError) => render(appError) },
   { name: 'proxy cpu cost', run: (appError) => proxyCost(appError) },

@@ -102,7 +102,7 @@ export interface DayFigures {
   conversations: number;
   /** Messages written that day, the visitors' and the assistant's. */
   messages: number;
-  /** Ratings of that day's replies. */
+  /** Ratings in the conversations started that day. */
   up: number;
   down: number;
   /** Replies that ended in an error. */

@@ -217,14 +217,17 @@ export class RedisInbox {
         const raw = raws[n];
         if (conversation === undefined || raw === undefined) return;
         const started = dayOf(Number(raw.conversation.createdAt));
-        if (started) started.conversations++;
+        if (started) {
+          started.conversations++;
+          for (const id of raw.order) {
+            if (raw.ratings[id] === 'up') started.up++;
+            if (raw.ratings[id] === 'down') started.down++;
+          }
+        }
         for (const message of conversation.messages) {
           const day = dayOf(Date.parse(message.createdAt));
           if (day === undefined) continue;
           day.messages++;
-          const rating = raw.ratings[message.id];
-          if (rating === 'up') day.up++;
-          if (rating === 'down') day.down++;
           if (message.role !== 'assistant') continue;
           const meta = metaOf(raw.fields, message.id);
           if (meta?.finishReason === 'error') day.failed++;

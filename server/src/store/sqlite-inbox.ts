@@ -23,7 +23,9 @@ export const SEARCH_SPAN = 16_777_216;
  * go on from): a common word with a filter that almost nothing passes would otherwise read the
  * whole index for one page.
  */
-const MAX_SEARCH_HITS = 20_000;
+const MAX_SEARCH_HITS = 5_000;
+/** New conversations checked against the filter per query while searching. */
+const SEARCH_BATCH = 100;
 
 interface SummaryRow {
   id: string;
@@ -115,39 +117,63 @@ export class SqliteInbox {
   }
 
   /**
-   * Walks the hits newest conversation first (the rowid order, which FTS5 gives without a sort)
-   * and keeps each conversation that passes the filter once, until a page is full and one more
-   * is found. The filter is a column, not a WHERE clause, so every hit comes back here and counts
-   * against `MAX_SEARCH_HITS`.
+   * Walks the index's hits newest conversation first (rowid order, which FTS5 gives without a
+   * sort) and checks the filter on each new conversation, a batch of them per query, until a page
+   * is full and one more passes. A search reads at most `MAX_SEARCH_HITS` hits per page; then it
+   * answers with what it found and a cursor to go on from.
    */
   #search(words: string[], query: InboxQuery): InboxPage {
     const { clauses, params } = filterSql(query);
     const before = query.cursor === undefined ? undefined : /^n(\d+)$/.exec(query.cursor);
-    const sql =
-      `SELECT ${SUMMARY}, ${clauses.length === 0 ? '1' : clauses.join(' AND ')} AS passes
-       FROM messages_search s JOIN conversations c ON c.num = s.rowid / ${SEARCH_SPAN}
-       WHERE messages_search MATCH ? AND s.rowid < ? ORDER BY s.rowid DESC`;
+    const hits = this.#statement(
+      'SELECT rowid FROM messages_search WHERE messages_search MATCH ? AND rowid < ? ORDER BY rowid DESC',
+    ).pluck();
+    // With a rating or problem filter, its partial index by number answers for most of the
+    // batch without reading a row (the planner, without statistics, would take the unique index).
+    const flag = query.problem ?? (query.rating === 'down' ? 'down' : query.rating === 'up' ? 'up' : undefined);
+    const indexed = flag === undefined ? '' : `INDEXED BY conversations_${flag}_num`;
+    const passing =
+      clauses.length === 0
+        ? undefined
+        : this.#statement(
+            `SELECT c.num FROM conversations c ${indexed} WHERE c.num IN (SELECT value FROM json_each(?)) AND ${clauses.join(' AND ')}`,
+          ).pluck();
     // Every word as a quoted prefix: letters and digits only (searchWords), so nothing in them is syntax.
     const match = words.map((word) => `"${word}"*`).join(' ');
     const upTo = before ? Number(before[1]) * SEARCH_SPAN : Number.MAX_SAFE_INTEGER;
-    const found: SummaryRow[] = [];
+
+    const found: number[] = [];
+    let batch: number[] = [];
+    const check = (): void => {
+      const pass = passing === undefined ? undefined : new Set(passing.all(JSON.stringify(batch), ...params) as number[]);
+      for (const num of batch) if (pass === undefined || pass.has(num)) found.push(num);
+      batch = [];
+    };
     let seen: number | undefined;
-    let hits = 0;
+    let read = 0;
+    let stopped = false;
     // Leaving the loop early closes the statement's iterator (better-sqlite3 resets it).
-    for (const row of this.#statement(sql).iterate(...params, match, upTo) as IterableIterator<SummaryRow & { passes: number }>) {
-      hits++;
-      if (row.num !== seen) {
-        seen = row.num;
-        if (row.passes) {
-          const last = found.at(-1);
-          if (found.length === query.limit && last) return { conversations: found.map(toSummary), next: `n${last.num}` };
-          found.push(row);
-        }
+    for (const rowid of hits.iterate(match, upTo) as IterableIterator<number>) {
+      const num = Math.floor(rowid / SEARCH_SPAN);
+      if (num !== seen) {
+        seen = num;
+        batch.push(num);
+        if (batch.length === SEARCH_BATCH) check();
+        if (found.length > query.limit) break;
       }
-      // Every conversation numbered `seen` or above is decided: the next page starts below it.
-      if (hits >= MAX_SEARCH_HITS) return { conversations: found.map(toSummary), next: `n${seen}` };
+      if (++read >= MAX_SEARCH_HITS) {
+        stopped = true;
+        break;
+      }
     }
-    return { conversations: found.map(toSummary), next: undefined };
+    check();
+    const page = found.slice(0, query.limit);
+    // Every conversation numbered `seen` or above has been decided: a long search goes on below it.
+    const next = found.length > query.limit ? `n${page.at(-1)}` : stopped ? `n${seen}` : undefined;
+    const rows = this.#statement(`SELECT ${SUMMARY} FROM conversations c WHERE c.num IN (SELECT value FROM json_each(?)) ORDER BY c.num DESC`).all(
+      JSON.stringify(page),
+    ) as SummaryRow[];
+    return { conversations: rows.map(toSummary), next };
   }
 
   transcript(id: string): Transcript | undefined {
@@ -183,31 +209,24 @@ export class SqliteInbox {
       days.set(day, { day: dayName(day), conversations: 0, messages: 0, up: 0, down: 0, failed: 0, uncovered: 0, tokens: 0 });
     }
     const range = [first * DAY_MS, end * DAY_MS];
+    // Ratings from the conversations' summaries, by the day each conversation started: a range
+    // of one index instead of a join of every message with its rating.
     const conversations = this.#statement(
-      `SELECT created_at / ${DAY_MS} AS day, count(*) AS n FROM conversations
+      `SELECT created_at / ${DAY_MS} AS day, count(*) AS n, sum(up_count) AS up, sum(down_count) AS down FROM conversations
        WHERE created_at >= ? AND created_at < ? GROUP BY day`,
-    ).all(...range) as { day: number; n: number }[];
+    ).all(...range) as { day: number; n: number; up: number; down: number }[];
     const messages = this.#statement(
       `SELECT created_at / ${DAY_MS} AS day, count(*) AS messages, sum(finish_reason IS 'error') AS failed,
          sum(${this.#uncovered}) AS uncovered, sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) AS tokens
        FROM messages WHERE created_at >= ? AND created_at < ? GROUP BY day`,
     ).all(...range) as { day: number; messages: number; failed: number; uncovered: number; tokens: number }[];
-    const ratings = this.#statement(
-      `SELECT m.created_at / ${DAY_MS} AS day, sum(f.rating = 'up') AS up, sum(f.rating = 'down') AS down
-       FROM messages m JOIN feedback f ON f.message_id = m.id
-       WHERE m.created_at >= ? AND m.created_at < ? GROUP BY day`,
-    ).all(...range) as { day: number; up: number; down: number }[];
     for (const row of conversations) {
       const day = days.get(row.day);
-      if (day) day.conversations = row.n;
+      if (day) Object.assign(day, { conversations: row.n, up: row.up, down: row.down });
     }
     for (const row of messages) {
       const day = days.get(row.day);
       if (day) Object.assign(day, { messages: row.messages, failed: row.failed, uncovered: row.uncovered, tokens: row.tokens });
-    }
-    for (const row of ratings) {
-      const day = days.get(row.day);
-      if (day) Object.assign(day, { up: row.up, down: row.down });
     }
     return [...days.values()];
   }

@@ -72,6 +72,11 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX conversations_up ON conversations (created_at, id) WHERE up_count > 0;
   CREATE INDEX conversations_incomplete ON conversations (created_at, id) WHERE incomplete_count > 0;
   CREATE INDEX conversations_failed ON conversations (created_at, id) WHERE failed_count > 0;
+  -- The same flags by number, for a search that checks each hit's conversation (index only).
+  CREATE INDEX conversations_down_num ON conversations (num) WHERE down_count > 0;
+  CREATE INDEX conversations_up_num ON conversations (num) WHERE up_count > 0;
+  CREATE INDEX conversations_incomplete_num ON conversations (num) WHERE incomplete_count > 0;
+  CREATE INDEX conversations_failed_num ON conversations (num) WHERE failed_count > 0;
   -- The daily figures.
   CREATE INDEX messages_created ON messages (created_at);
 
