@@ -57,9 +57,11 @@ export function ConversationList({ session }: { session: SessionInfo }) {
           ? 'Loading conversations…'
           : error.value === undefined
             ? count === 0
-              ? filtered
-                ? 'No conversation matches these filters.'
-                : 'No conversations yet.'
+              ? next.value
+                ? 'No match yet among the conversations searched so far.'
+                : filtered
+                  ? 'No conversation matches these filters.'
+                  : 'No conversations yet.'
               : `${plural(count, 'conversation')} shown${next.value ? ', more below' : ''}.`
             : ''}
       </p>
