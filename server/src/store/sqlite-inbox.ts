@@ -24,6 +24,11 @@ export const SEARCH_SPAN = 16_777_216;
  * whole index for one page.
  */
 const MAX_SEARCH_HITS = 5_000;
+/** Final messages put into the search index per transaction, and how often a round runs. */
+const INDEX_BATCH = 1_000;
+const INDEX_EVERY_MS = 2_000;
+/** A reply still without an end after this long will not get one (its server stopped mid-stream). */
+const STALE_REPLY_MS = 60 * 60 * 1000;
 /** New conversations checked against the filter per query while searching. */
 const SEARCH_BATCH = 100;
 
@@ -73,9 +78,44 @@ export class SqliteInbox {
   readonly #transcript;
   readonly #uncovered: string;
 
-  constructor(db: Database.Database, readConversation: (id: string) => Conversation | undefined) {
+  readonly #indexBatch: (limit: number) => number;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(db: Database.Database, readConversation: (id: string) => Conversation | undefined, options: { now: () => number; indexEveryMs?: number | undefined }) {
     this.#db = db;
     this.#readConversation = readConversation;
+    const pending = db.prepare<[number, number], { seq: number; conversation_id: string; content: string }>(
+      `SELECT seq, conversation_id, content FROM messages INDEXED BY messages_unindexed
+       WHERE search_rowid IS NULL AND (role = 'user' OR finish_reason IS NOT NULL OR created_at < ?)
+       ORDER BY seq LIMIT ?`,
+    );
+    const nextRowid = db
+      .prepare<[string], number>(`UPDATE conversations SET indexed_count = indexed_count + 1 WHERE id = ? RETURNING num * ${SEARCH_SPAN} + indexed_count`)
+      .pluck();
+    const insert = db.prepare<[number, string]>('INSERT INTO messages_search (rowid, content) VALUES (?, ?)');
+    const mark = db.prepare<[number, number]>('UPDATE messages SET search_rowid = ? WHERE seq = ?');
+    // One transaction per batch: FTS5 writes a segment per transaction, so a batch of messages
+    // costs about what one would, and the chat's own writes never wait on the index. A reply that
+    // never ended (its server died mid-stream) is indexed as it stands after an hour.
+    this.#indexBatch = db.transaction((limit: number): number => {
+      const rows = pending.all(options.now() - STALE_REPLY_MS, limit);
+      for (const row of rows) {
+        const rowid = nextRowid.get(row.conversation_id);
+        if (rowid === undefined) continue;
+        insert.run(rowid, row.content);
+        mark.run(rowid, row.seq);
+      }
+      return rows.length;
+    });
+    this.#timer = setInterval(() => {
+      try {
+        // A few batches a round at most, so a backlog does not hold the event loop for long.
+        for (let n = 0; n < 10 && this.#indexBatch(INDEX_BATCH) === INDEX_BATCH; n++);
+      } catch {
+        // The database is closing, or busy with another writer: the next round or search does it.
+      }
+    }, options.indexEveryMs ?? INDEX_EVERY_MS);
+    this.#timer.unref();
     this.#extras = db.prepare<[string], ExtraRow>(
       `SELECT m.id, f.rating, m.model, m.upstream_model, m.finish_reason, m.error_code, m.first_token_ms,
          m.duration_ms, m.input_tokens, m.output_tokens
@@ -96,7 +136,15 @@ export class SqliteInbox {
   list(query: InboxQuery): InboxPage {
     if (query.ids !== undefined && query.ids.length === 0) return { conversations: [], next: undefined };
     const words = query.text === undefined ? [] : searchWords(query.text);
-    return words.length > 0 ? this.#search(words, query) : this.#list(query);
+    if (words.length === 0) return this.#list(query);
+    // A search sees every final message: what still waits for the index goes in first.
+    while (this.#indexBatch(INDEX_BATCH) === INDEX_BATCH);
+    return this.#search(words, query);
+  }
+
+  /** Stops the indexing rounds (the store is closing). */
+  stop(): void {
+    clearInterval(this.#timer);
   }
 
   #list(query: InboxQuery): InboxPage {

@@ -94,7 +94,8 @@ const MIGRATIONS: readonly string[] = [
   -- Full-text search over every message's words. Contentless (the text is in messages already)
   -- with contentless_delete, so a row goes by its rowid alone. The rowid puts a conversation's
   -- messages together in creation order, so a search reads newest conversations first and stops
-  -- after a page. Written once per message: a visitor's when stored, a reply when it ends.
+  -- after a page. Written once per message, once it is final (a visitor's at once, a reply when
+  -- it ends), in batches off the chat's path.
   CREATE VIRTUAL TABLE messages_search USING fts5(
     content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
   );
@@ -105,6 +106,8 @@ const MIGRATIONS: readonly string[] = [
   INSERT INTO messages_search (rowid, content) SELECT search_rowid, content FROM messages;
   UPDATE conversations SET indexed_count =
     (SELECT count(*) FROM messages m WHERE m.conversation_id = conversations.id);
+  -- What waits for the search index: a few rows at a time, written in batches (sqlite-inbox.ts).
+  CREATE INDEX messages_unindexed ON messages (seq) WHERE search_rowid IS NULL;
 
   -- A new conversation takes the next number (the unique index makes max() a lookup).
   CREATE TRIGGER conversations_number AFTER INSERT ON conversations WHEN new.num IS NULL BEGIN

@@ -148,9 +148,9 @@ describe('SqliteStore', () => {
 });
 
 describe('SqliteStore for the support inbox', () => {
-  it('puts a streaming reply into the search index once, when it ends, not on each streamed write', async () => {
+  it('indexes each message once it is final, in batches off the write path, and a streaming reply only when it ends', async () => {
     const path = join(tempFolder(), 'search.db');
-    const store = new SqliteStore({ path });
+    const store = new SqliteStore({ path, indexEveryMs: 60_000 });
     const id = await store.createConversation();
     await store.appendMessage(id, { role: 'user', content: 'hello', status: 'complete' });
     const reply = await store.appendMessage(id, { role: 'assistant', content: '', status: 'incomplete' });
@@ -162,24 +162,41 @@ describe('SqliteStore for the support inbox', () => {
         db.close();
       }
     };
-    expect(rows()).toBe(1);
     for (const text of ['Zebras', 'Zebras are', 'Zebras are striped']) {
       await store.updateMessage(id, reply!.id, { content: text, status: 'incomplete' });
     }
-    expect(rows()).toBe(1);
+    // Nothing was written to the index by the chat's own writes.
+    expect(rows()).toBe(0);
+    // A search puts in what is final first: the visitor's message, not the reply still streaming.
     expect((await store.listConversations({ limit: 5, text: 'zebras' })).conversations).toEqual([]);
+    expect((await store.listConversations({ limit: 5, text: 'hello' })).conversations.map((c) => c.id)).toEqual([id]);
+    expect(rows()).toBe(1);
     const meta = { model: 'fast', upstreamModel: 'm', finishReason: 'stop', durationMs: 5, inputTokens: 1, outputTokens: 2 } as const;
     await store.updateMessage(id, reply!.id, { content: 'Zebras are striped.', status: 'complete', meta });
-    expect(rows()).toBe(2);
     expect((await store.listConversations({ limit: 5, text: 'zebras striped' })).conversations.map((c) => c.id)).toEqual([id]);
+    expect(rows()).toBe(2);
     // Written again (it should not be, but a second final write must not leave two rows).
     await store.updateMessage(id, reply!.id, { content: 'Lions.', status: 'complete', meta });
-    expect(rows()).toBe(2);
     expect((await store.listConversations({ limit: 5, text: 'zebras' })).conversations).toEqual([]);
     expect((await store.listConversations({ limit: 5, text: 'lions' })).conversations).toHaveLength(1);
+    expect(rows()).toBe(2);
     await store.deleteConversation(id);
     expect(rows()).toBe(0);
     await store.close();
+  });
+
+  it('indexes waiting messages on its own, without a search', async () => {
+    const path = join(tempFolder(), 'rounds.db');
+    const store = new SqliteStore({ path, indexEveryMs: 20 });
+    const id = await store.createConversation();
+    await store.appendMessage(id, { role: 'user', content: 'indexed by a round', status: 'complete' });
+    const db = new Database(path, { readonly: true });
+    try {
+      await expect.poll(() => db.prepare('SELECT count(*) FROM messages_search').pluck().get(), { timeout: 10_000 }).toBe(1);
+    } finally {
+      db.close();
+      await store.close();
+    }
   });
 
   it('brings conversations written before the inbox into its listing, search and summaries', async () => {

@@ -13,6 +13,8 @@ export interface SqliteStoreOptions {
   path: string;
   /** Epoch milliseconds; injected by tests to drive retention. */
   now?: () => number;
+  /** How often final messages waiting for the search index are indexed, in one batch (default 2 s). */
+  indexEveryMs?: number;
 }
 
 interface MessageRow {
@@ -108,19 +110,12 @@ export class SqliteStore implements ConversationStore {
       // The inbox's part of a write: the page a conversation started on, a reply's metadata, and
       // the message's one row in the search index (see sqlite-migrations.ts, step 2).
       setPage: db.prepare<[string, string]>('UPDATE conversations SET page = ? WHERE id = ? AND page IS NULL'),
+      // A finished reply waits for the search index with the new text (an earlier row goes by trigger).
       finishMessage: db.prepare<[string, MessageStatus, string, string, string, string | null, number | null, number, number, number, string, string]>(
         `UPDATE messages SET content = ?, status = ?, model = ?, upstream_model = ?, finish_reason = ?, error_code = ?,
-           first_token_ms = ?, duration_ms = ?, input_tokens = ?, output_tokens = ?
+           first_token_ms = ?, duration_ms = ?, input_tokens = ?, output_tokens = ?, search_rowid = NULL
          WHERE id = ? AND conversation_id = ?`,
       ),
-      nextSearchRowid: db
-        .prepare<[string], number>(
-          `UPDATE conversations SET indexed_count = indexed_count + 1 WHERE id = ?
-           RETURNING num * ${SEARCH_SPAN} + indexed_count`,
-        )
-        .pluck(),
-      indexMessage: db.prepare<[number, string]>('INSERT INTO messages_search (rowid, content) VALUES (?, ?)'),
-      setSearchRowid: db.prepare<[number, string]>('UPDATE messages SET search_rowid = ? WHERE id = ?'),
       putSession: db.prepare<[string, string, number, number, number]>(
         `INSERT OR REPLACE INTO inbox_sessions (id_hash, user, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
       ),
@@ -132,13 +127,6 @@ export class SqliteStore implements ConversationStore {
     };
 
     const sql = this.#sql;
-    /** Puts a message's final text into the search index (a row it had before goes by trigger). */
-    const index = (conversationId: string, messageId: string, content: string): void => {
-      const rowid = sql.nextSearchRowid.get(conversationId);
-      if (rowid === undefined) return;
-      sql.indexMessage.run(rowid, content);
-      sql.setSearchRowid.run(rowid, messageId);
-    };
     this.#tx = {
       // One read transaction, so a reply being written cannot show up half in one query and not the other.
       readConversation: db.transaction((id: string): Conversation | undefined => {
@@ -149,8 +137,6 @@ export class SqliteStore implements ConversationStore {
         if (sql.touchConversation.run(now, conversationId).changes === 0) return false;
         sql.insertMessage.run(id, conversationId, message.role, message.content, message.status, now);
         if (message.page !== undefined) sql.setPage.run(message.page, conversationId);
-        // A visitor's words are final when stored; a reply is indexed when it ends (finishMessage).
-        if (message.role === 'user') index(conversationId, id, message.content);
         return true;
       }),
       updateMessage: db.transaction((conversationId: string, messageId: string, patch: MessagePatch, now: number): boolean => {
@@ -167,7 +153,6 @@ export class SqliteStore implements ConversationStore {
         );
         if (changes === 0) return false;
         sql.touchConversation.run(now, conversationId);
-        index(conversationId, messageId, patch.content);
         return true;
       }),
       setFeedback: db.transaction((conversationId: string, messageId: string, rating: Rating, now: number): boolean => {
@@ -178,7 +163,7 @@ export class SqliteStore implements ConversationStore {
         return true;
       }),
     };
-    this.#inbox = new SqliteInbox(db, (id) => this.#tx.readConversation(id));
+    this.#inbox = new SqliteInbox(db, (id) => this.#tx.readConversation(id), { now: this.#now, indexEveryMs: options.indexEveryMs });
   }
 
   async createConversation(): Promise<string> {
@@ -264,6 +249,7 @@ export class SqliteStore implements ConversationStore {
   }
 
   async close(): Promise<void> {
+    this.#inbox.stop();
     if (this.#db.open) this.#db.close();
   }
 }
