@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -39,6 +40,11 @@ export interface InboxRouterOptions {
   knowledgeStatus?: () => Promise<KnowledgeStatus>;
 }
 
+/** A short digest of a password entry (its salt and key): changes whenever the password does. */
+function credentialOf(hash: PasswordHash | undefined): string | undefined {
+  return hash && createHash('sha256').update(hash.salt).update(hash.key).digest('base64url').slice(0, 22);
+}
+
 /** Longest range of the daily figures, in days. */
 const MAX_FIGURE_DAYS = 90;
 
@@ -52,7 +58,7 @@ export function inboxApiRouter(options: InboxRouterOptions): Router {
   const { config, users, store, now, handoffs } = options;
   const router = Router();
   const cookie = sessionCookie(new URL(config.publicOrigin).protocol === 'https:');
-  const sessions = new InboxSessions({ store, now, isUser: (name) => users.has(name) });
+  const sessions = new InboxSessions({ store, now, credentialOf: (name) => credentialOf(users.get(name)) });
 
   router.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');

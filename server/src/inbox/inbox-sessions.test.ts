@@ -11,15 +11,15 @@ describe('inbox sessions', () => {
   let dir: string;
   let now: number;
   let store: SqliteStore;
-  let users: Set<string>;
+  let users: Map<string, string>;
   let sessions: InboxSessions;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'chatdrop-sessions-'));
     now = Date.UTC(2030, 0, 1);
     store = new SqliteStore({ path: join(dir, 'db'), now: () => now });
-    users = new Set(['alice']);
-    sessions = new InboxSessions({ store, now: () => now, isUser: (name) => users.has(name) });
+    users = new Map([['alice', 'first password']]);
+    sessions = new InboxSessions({ store, now: () => now, credentialOf: (name) => users.get(name) });
   });
   afterEach(async () => {
     await store.close();
@@ -57,7 +57,7 @@ describe('inbox sessions', () => {
     expect(await sessions.find(id)).toBeUndefined();
   });
 
-  it('ends on sign-out, and when the user is taken out of CHATDROP_INBOX_USERS', async () => {
+  it('ends on sign-out, when the user is taken out of CHATDROP_INBOX_USERS, and when their password changes', async () => {
     const a = await sessions.start('alice');
     const b = await sessions.start('alice');
     await sessions.end(a);
@@ -65,7 +65,11 @@ describe('inbox sessions', () => {
     expect(await sessions.find(b)).toBe('alice');
     users.delete('alice');
     expect(await sessions.find(b)).toBeUndefined();
-    users.add('alice');
+    users.set('alice', 'first password');
     expect(await sessions.find(b)).toBeUndefined();
+    const c = await sessions.start('alice');
+    expect(await sessions.find(c)).toBe('alice');
+    users.set('alice', 'a new password');
+    expect(await sessions.find(c)).toBeUndefined();
   });
 });

@@ -11,8 +11,11 @@ const TOUCH_EVERY_MS = 60 * 1000;
 export interface InboxSessionsOptions {
   store: ConversationStore;
   now: () => number;
-  /** A session of a name no longer in `CHATDROP_INBOX_USERS` is over. */
-  isUser: (name: string) => boolean;
+  /**
+   * A digest of a user's entry in `CHATDROP_INBOX_USERS`, undefined for a name not there: a
+   * session whose user is gone, or whose password has changed since the sign-in, is over.
+   */
+  credentialOf: (name: string) => string | undefined;
 }
 
 /**
@@ -31,7 +34,8 @@ export class InboxSessions {
   async start(user: string): Promise<string> {
     const id = randomBytes(32).toString('base64url');
     const now = this.#o.now();
-    await this.#o.store.putSession(hashOf(id), { user, createdAt: now, lastSeenAt: now, expiresAt: expiry(now, now) });
+    const credential = this.#o.credentialOf(user) ?? '';
+    await this.#o.store.putSession(hashOf(id), { user, credential, createdAt: now, lastSeenAt: now, expiresAt: expiry(now, now) });
     return id;
   }
 
@@ -42,7 +46,7 @@ export class InboxSessions {
     const session = await this.#o.store.getSession(hash);
     const now = this.#o.now();
     if (session === undefined || session.expiresAt <= now) return undefined;
-    if (!this.#o.isUser(session.user)) {
+    if (this.#o.credentialOf(session.user) !== session.credential) {
       await this.#o.store.deleteSession(hash);
       return undefined;
     }

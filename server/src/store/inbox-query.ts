@@ -119,6 +119,8 @@ export interface DayFigures {
  */
 export interface StoredSession {
   user: string;
+  /** A digest of the user's password entry at sign-in: a new password ends the session. */
+  credential: string;
   createdAt: number;
   lastSeenAt: number;
   /** Epoch ms; the store forgets the session then (the inbox sets it from its idle and absolute lifetimes). */

@@ -262,7 +262,7 @@ export function inboxStoreSuite(name: string, open: (clock: SuiteClock) => Promi
 
     it('keeps an inbox session until it expires, replaces it when written again, and deletes it', async () => {
       const hash = 'a'.repeat(64);
-      const session = { user: 'alice', createdAt: now, lastSeenAt: now, expiresAt: now + 10 * MINUTE };
+      const session = { user: 'alice', credential: 'c1', createdAt: now, lastSeenAt: now, expiresAt: now + 10 * MINUTE };
       expect(await store.getSession(hash)).toBeUndefined();
       await store.putSession(hash, session);
       expect(await store.getSession(hash)).toEqual(session);
@@ -283,7 +283,7 @@ export function inboxStoreSuite(name: string, open: (clock: SuiteClock) => Promi
 
     it('still has an inbox session after it is closed and opened again', async (ctx) => {
       if (!opened.reopen) return ctx.skip();
-      const session = { user: 'bob', createdAt: now, lastSeenAt: now, expiresAt: now + 60 * MINUTE };
+      const session = { user: 'bob', credential: 'c2', createdAt: now, lastSeenAt: now, expiresAt: now + 60 * MINUTE };
       await store.putSession('c'.repeat(64), session);
       await store.close();
       store = await opened.reopen();

@@ -252,7 +252,7 @@ export class RedisStore implements ConversationStore {
     const replies = await this.#call(() =>
       this.#redis
         .multi()
-        .hset(key, 'user', session.user, 'createdAt', session.createdAt, 'lastSeenAt', session.lastSeenAt, 'expiresAt', session.expiresAt)
+        .hset(key, 'user', session.user, 'credential', session.credential, 'createdAt', session.createdAt, 'lastSeenAt', session.lastSeenAt, 'expiresAt', session.expiresAt)
         .pexpireat(key, session.expiresAt)
         .exec(),
     );
@@ -265,6 +265,7 @@ export class RedisStore implements ConversationStore {
     if (fields.user === undefined) return undefined;
     const session = {
       user: fields.user,
+      credential: fields.credential ?? '',
       createdAt: Number(fields.createdAt),
       lastSeenAt: Number(fields.lastSeenAt),
       expiresAt: Number(fields.expiresAt),

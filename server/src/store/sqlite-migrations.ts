@@ -170,6 +170,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE inbox_sessions (
     id_hash      TEXT PRIMARY KEY,
     user         TEXT NOT NULL,
+    credential   TEXT NOT NULL,
     created_at   INTEGER NOT NULL,
     last_seen_at INTEGER NOT NULL,
     expires_at   INTEGER NOT NULL

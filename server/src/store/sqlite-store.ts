@@ -116,11 +116,11 @@ export class SqliteStore implements ConversationStore {
            first_token_ms = ?, duration_ms = ?, input_tokens = ?, output_tokens = ?, search_rowid = NULL
          WHERE id = ? AND conversation_id = ?`,
       ),
-      putSession: db.prepare<[string, string, number, number, number]>(
-        `INSERT OR REPLACE INTO inbox_sessions (id_hash, user, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+      putSession: db.prepare<[string, string, string, number, number, number]>(
+        `INSERT OR REPLACE INTO inbox_sessions (id_hash, user, credential, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
-      getSession: db.prepare<[string, number], { user: string; created_at: number; last_seen_at: number; expires_at: number }>(
-        'SELECT user, created_at, last_seen_at, expires_at FROM inbox_sessions WHERE id_hash = ? AND expires_at > ?',
+      getSession: db.prepare<[string, number], { user: string; credential: string; created_at: number; last_seen_at: number; expires_at: number }>(
+        'SELECT user, credential, created_at, last_seen_at, expires_at FROM inbox_sessions WHERE id_hash = ? AND expires_at > ?',
       ),
       deleteSession: db.prepare<[string]>('DELETE FROM inbox_sessions WHERE id_hash = ?'),
       deleteExpiredSessions: db.prepare<[number]>('DELETE FROM inbox_sessions WHERE expires_at <= ?'),
@@ -236,12 +236,12 @@ export class SqliteStore implements ConversationStore {
   async putSession(idHash: string, session: StoredSession): Promise<void> {
     // Expired sign-ins go whenever one is written: a handful of rows, by index.
     this.#sql.deleteExpiredSessions.run(this.#now());
-    this.#sql.putSession.run(idHash, session.user, session.createdAt, session.lastSeenAt, session.expiresAt);
+    this.#sql.putSession.run(idHash, session.user, session.credential, session.createdAt, session.lastSeenAt, session.expiresAt);
   }
 
   async getSession(idHash: string): Promise<StoredSession | undefined> {
     const row = this.#sql.getSession.get(idHash, this.#now());
-    return row && { user: row.user, createdAt: row.created_at, lastSeenAt: row.last_seen_at, expiresAt: row.expires_at };
+    return row && { user: row.user, credential: row.credential, createdAt: row.created_at, lastSeenAt: row.last_seen_at, expiresAt: row.expires_at };
   }
 
   async deleteSession(idHash: string): Promise<void> {
