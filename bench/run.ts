@@ -15,6 +15,7 @@ import { resumeFanout } from './resume-fanout.js';
 import { repoRoot } from './repo-root.js';
 import { storeBench } from './store.js';
 import { formatTable } from './table.js';
+import { inboxBench } from './inbox.js';
 import { knowledgeBench } from './knowledge.js';
 import { widgetWeight } from './widget-weight.js';
 
@@ -31,6 +32,7 @@ const parts: { name: string; run: (appError: string | undefined) => Promise<Meas
   { name: 'widget weight', run: () => widgetWeight() },
   { name: 'store', run: () => storeBench() },
   { name: 'knowledge', run: () => knowledgeBench() },
+  { name: 'inbox', run: () => inboxBench() },
   { name: 'bubble time', run: (appError) => withApp(appError, bubbleTime) },
   { name: 'panel time', run: (appError) => withApp(appError, panelTime) },
   { name: 'page cost (lighthouse)', run: (appError) => (appError === undefined ? pageCost() : Promise.resolve([notMeasured('page cost (Lighthouse)', '', appError)])) },

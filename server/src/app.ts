@@ -32,6 +32,9 @@ import { handoffRouter } from './handoff/handoff-route.js';
 import type { HandoffService } from './handoff/handoff-service.js';
 import type { Knowledge } from './knowledge/knowledge.js';
 import { readyzRouter } from './http/readyz-route.js';
+import type { InboxHandoffs, KnowledgeStatus } from './inbox/inbox-inputs.js';
+import { inboxPageRouter } from './inbox/inbox-page-route.js';
+import { inboxApiRouter } from './inbox/inbox-router.js';
 
 export interface AppOptions {
   config: Config;
@@ -75,6 +78,12 @@ export interface AppOptions {
    * in it, and `/readyz` waits for its first index.
    */
   knowledge?: Knowledge;
+  /** Defaults to `server/inbox-ui/dist` (the support inbox's page; served only with `CHATDROP_INBOX_USERS`). */
+  inboxUiDir?: string;
+  /** Hand-off marks and the hand-off filter for the support inbox (server/src/handoff); absent: none. */
+  inboxHandoffs?: InboxHandoffs;
+  /** The knowledge index's state for the support inbox (server/src/knowledge); absent: no panel. */
+  inboxKnowledgeStatus?: () => Promise<KnowledgeStatus>;
 }
 
 /**
@@ -102,6 +111,27 @@ export function createApp(options: AppOptions): express.Express {
   // The widget's files carry their own headers, not helmet's page headers (widget-route.ts).
   app.use(widgetRouter({ widgetDir: options.widgetDir ?? fileURLToPath(new URL('../../widget/dist/', import.meta.url)) }));
   app.use(securityHeaders());
+
+  // The support inbox, before `/api` and its CORS: no other origin may use it. Without
+  // CHATDROP_INBOX_USERS none of it exists, and `/inbox` and `/api/inbox` are 404s.
+  if (config.inboxUsers !== undefined) {
+    app.use(
+      '/api/inbox',
+      inboxApiRouter({
+        config,
+        users: config.inboxUsers,
+        store,
+        budget,
+        replies,
+        bus,
+        now,
+        ...(options.redis === undefined ? {} : { redis: options.redis }),
+        ...(options.inboxHandoffs === undefined ? {} : { handoffs: options.inboxHandoffs }),
+        ...(options.inboxKnowledgeStatus === undefined ? {} : { knowledgeStatus: options.inboxKnowledgeStatus }),
+      }),
+    );
+    app.use('/inbox', inboxPageRouter({ dir: options.inboxUiDir ?? fileURLToPath(new URL('../inbox-ui/dist/', import.meta.url)) }));
+  }
 
   const api = strictRouter();
   api.use(cors({ allowedOrigins: config.allowedOrigins, publicOrigin: config.publicOrigin }));

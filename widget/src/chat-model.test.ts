@@ -364,4 +364,15 @@ describe('chat model resuming a dropped reply (issue 6)', () => {
     await model.retry();
     expect(texts(model)).toEqual(['user:Q:done', 'assistant:Whole:done']);
   });
+
+  it("sends the page the visitor asks from, as the page option gives it, with every message", async () => {
+    const api = createFakeApi({ 'POST /api/chat': () => sse([start('c1', 'a1'), delta('Hi'), end()]) });
+    let page: string | undefined = 'https://shop.example/help/returns';
+    const model = createChatModel({ client: createChatClient(api.origin, api.fetch), storage: undefined, key: KEY, page: () => page });
+    await model.send('Hello');
+    expect(api.calls.at(-1)?.body).toEqual({ message: 'Hello', page: 'https://shop.example/help/returns' });
+    page = undefined;
+    await model.send('Again');
+    expect(api.calls.at(-1)?.body).toEqual({ message: 'Again', conversationId: 'c1' });
+  });
 });

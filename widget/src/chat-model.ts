@@ -84,6 +84,8 @@ export interface ChatModelOptions {
   onMessage?: (detail: MessageEventDetail) => void;
   /** A hand-off was stored; for `Chatdrop.on('handoff')`. */
   onHandoff?: (detail: { conversationId: string }) => void;
+  /** The page the visitor asks from, sent with each message for the team's inbox. */
+  page?: () => string | undefined;
 }
 
 /**
@@ -112,7 +114,7 @@ const make = (role: UiMessage['role'], text: string, state: MessageState, id?: s
   sources: signal(sources),
 });
 
-export function createChatModel({ client, storage, key, onMessage, onHandoff }: ChatModelOptions): ChatModel {
+export function createChatModel({ client, storage, key, onMessage, onHandoff, page }: ChatModelOptions): ChatModel {
   const messages = signal<readonly UiMessage[]>([]);
   const status = signal<'idle' | 'streaming'>('idle');
   const error = signal<ModelError | undefined>(undefined);
@@ -158,7 +160,7 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff }: 
     onMessage?.({ role: 'user', content: text, status: 'complete' });
     const id = conversationId.peek();
     // Undefined fields vanish in JSON: a first message names no conversation.
-    const request = { message: text, conversationId: id, model: model.peek() };
+    const request = { message: text, conversationId: id, model: model.peek(), page: page?.() };
     await follow(reply, id, (on, signal) => client.chat(request, on, signal));
   }
 

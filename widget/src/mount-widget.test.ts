@@ -98,7 +98,8 @@ describe('mountWidget', () => {
     mounted.send('From the page');
     await until(() => seen.includes('message:assistant'), 'reply');
     expect(seen).toEqual(['open', 'close', 'message:user', 'message:assistant']);
-    expect(api.calls.find((c) => c.path === '/api/chat')?.body).toEqual({ message: 'From the page' });
+    // The host page's address goes along (origin and path), for the team's inbox.
+    expect(api.calls.find((c) => c.path === '/api/chat')?.body).toEqual({ message: 'From the page', page: location.origin + location.pathname });
   });
 
   it('replays calls queued by the stub before the script loaded', async () => {

@@ -157,7 +157,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
         await replies.get(retry.reply.id)?.done;
         await store.deleteMessage(conversationId, retry.reply.id);
       }
-      const question = retry?.question ?? (await store.appendMessage(conversationId, { role: 'user', content: request.message, status: 'complete' }));
+      const question = retry?.question ?? (await store.appendMessage(conversationId, { role: 'user', content: request.message, status: 'complete', page: request.page }));
       const reply = question && (await store.appendMessage(conversationId, { role: 'assistant', content: '', status: 'incomplete', ...(sources === undefined ? {} : { sources }) }));
       if (reply === undefined) throw new ApiError('not-found', 404, 'This conversation no longer exists.');
 

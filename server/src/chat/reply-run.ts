@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { FinishReason, Source, StreamEvent, Usage } from '@chatdrop/shared';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import type { ConversationStore } from '../store/conversation-store.js';
+import type { ReplyMeta } from '../store/inbox-query.js';
 import type { StreamBuffer } from '../replies/stream-buffer/stream-buffer.js';
 import type { UpstreamMessage } from './history.js';
 import type { MaxTokensField } from '../config.js';
@@ -253,8 +254,6 @@ export class ReplyRun {
       o.onUpstreamError?.(failure);
     }
     const complete = finishReason === 'stop' || finishReason === 'length';
-    await this.#persist(complete);
-
     // No usage chunk (a compatible server that sends none, a drop, an abort): our own count of the
     // input and of the text that came, so the budget and the metrics still see what was probably
     // billed; nothing when every attempt was refused by the upstream outright.
@@ -268,6 +267,17 @@ export class ReplyRun {
       durationMs: o.now() - started,
       usage,
     };
+    // The final write carries what the reply came to (the support inbox shows it).
+    await this.#persist(complete, {
+      model: o.modelAlias,
+      upstreamModel,
+      finishReason,
+      ...(failure === undefined ? {} : { errorCode: failure.code }),
+      ...(firstTokenMs === undefined ? {} : { firstTokenMs }),
+      durationMs: summary.durationMs,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+    });
     o.log[failure ? 'warn' : 'info'](
       {
         route: '/api/chat',
@@ -337,11 +347,12 @@ export class ReplyRun {
     void this.#persist(false);
   }
 
-  #persist(complete: boolean): Promise<unknown> {
+  #persist(complete: boolean, meta?: ReplyMeta): Promise<unknown> {
     const o = this.#options;
     const content = this.#text;
+    const status = complete ? 'complete' : 'incomplete';
     this.#writes = this.#writes
-      .then(() => o.store.updateMessage(o.conversationId, o.messageId, { content, status: complete ? 'complete' : 'incomplete' }))
+      .then(() => o.store.updateMessage(o.conversationId, o.messageId, meta === undefined ? { content, status } : { content, status, meta }))
       .catch((error: unknown) => o.log.error({ err: error, messageId: o.messageId }, 'could not store the reply'));
     return this.#writes;
   }

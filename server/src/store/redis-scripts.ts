@@ -10,6 +10,8 @@
  *   KEYS[4] hash of ratings, `<messageId>` -> up|down
  *   KEYS[5] sorted set of conversation ids by last activity, for `deleteIdleSince`
  * Keys 1-4 expire after the retention; every write refreshes them ("activity").
+ * Creating and deleting a conversation take a sixth, the sorted set of conversation ids by
+ * creation time that the support inbox lists from (see redis-inbox.ts).
  *
  * Fields are flat, not JSON, so content goes through byte for byte (cjson would re-escape it).
  */
@@ -22,16 +24,18 @@ local function touch(id, now, ttl)
 end
 `;
 
-/** ARGV: conversationId, now, ttlMs. */
+/** ARGV: conversationId, now, ttlMs. KEYS[6]: the creation-time index. */
 export const CREATE_CONVERSATION = `${TOUCH}
 redis.call('HSET', KEYS[1], 'createdAt', ARGV[2])
+redis.call('ZADD', KEYS[6], ARGV[2], ARGV[1])
 touch(ARGV[1], ARGV[2], ARGV[3])
 return 1
 `;
 
 /**
- * ARGV: conversationId, messageId, role, status, content, now, ttlMs, sources (a JSON array, or
- * empty for none). Answers 0 when no conversation.
+ * ARGV: conversationId, messageId, role, status, content, now, ttlMs, page (or empty), sources (a
+ * JSON array, or empty for none). Answers 0 when no conversation. The conversation keeps the
+ * first page it is given.
  */
 export const APPEND_MESSAGE = `${TOUCH}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -39,17 +43,22 @@ local id = ARGV[2]
 redis.call('RPUSH', KEYS[2], id)
 redis.call('HSET', KEYS[3], id .. ':role', ARGV[3], id .. ':status', ARGV[4],
   id .. ':createdAt', ARGV[6], id .. ':content', ARGV[5])
-if ARGV[8] ~= nil and ARGV[8] ~= '' then redis.call('HSET', KEYS[3], id .. ':sources', ARGV[8]) end
+if ARGV[8] and ARGV[8] ~= '' then redis.call('HSETNX', KEYS[1], 'page', ARGV[8]) end
+if ARGV[9] ~= nil and ARGV[9] ~= '' then redis.call('HSET', KEYS[3], id .. ':sources', ARGV[9]) end
 touch(ARGV[1], ARGV[6], ARGV[7])
 return 1
 `;
 
-/** ARGV: conversationId, messageId, status, content, now, ttlMs. Answers 0 when no such message. */
+/**
+ * ARGV: conversationId, messageId, status, content, now, ttlMs, meta (a finished reply's metadata
+ * as JSON, or empty while it streams). Answers 0 when no such message.
+ */
 export const UPDATE_MESSAGE = `${TOUCH}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local id = ARGV[2]
 if redis.call('HEXISTS', KEYS[3], id .. ':role') == 0 then return 0 end
 redis.call('HSET', KEYS[3], id .. ':status', ARGV[3], id .. ':content', ARGV[4])
+if ARGV[7] and ARGV[7] ~= '' then redis.call('HSET', KEYS[3], id .. ':meta', ARGV[7]) end
 touch(ARGV[1], ARGV[5], ARGV[6])
 return 1
 `;
@@ -60,7 +69,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local id = ARGV[2]
 if redis.call('HEXISTS', KEYS[3], id .. ':role') == 0 then return 0 end
 redis.call('LREM', KEYS[2], 0, id)
-redis.call('HDEL', KEYS[3], id .. ':role', id .. ':status', id .. ':createdAt', id .. ':content', id .. ':sources')
+redis.call('HDEL', KEYS[3], id .. ':role', id .. ':status', id .. ':createdAt', id .. ':content', id .. ':sources', id .. ':meta')
 redis.call('HDEL', KEYS[4], id)
 touch(ARGV[1], ARGV[3], ARGV[4])
 return 1
@@ -76,6 +85,7 @@ return 1
 `;
 
 /**
+ * KEYS[6]: the creation-time index.
  * ARGV: conversationId, cutoff (or empty for "unconditionally"). Deletes when the conversation's
  * last activity is before the cutoff, re-checked here so a conversation touched after the sweep
  * listed it survives. Answers 1 when a live conversation was deleted, 0 otherwise (already gone,
@@ -89,5 +99,6 @@ end
 local existed = redis.call('DEL', KEYS[1])
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[1])
 return existed
 `;

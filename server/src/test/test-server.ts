@@ -42,6 +42,10 @@ export interface TestServerOptions {
    * given). The index lives in the test's SQLite file and its first crawl starts at once.
    */
   knowledgeLimits?: Partial<CrawlLimits>;
+  /** The support inbox's optional inputs and the instance's Redis connection, when a test needs them. */
+  inbox?: Pick<AppOptions, 'redis' | 'inboxHandoffs' | 'inboxKnowledgeStatus'>;
+  /** Listen on this port (a restart on the same origin); one the OS hands out otherwise. */
+  port?: number;
 }
 
 export interface TestServer {
@@ -77,7 +81,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   if (given === undefined) writeWidgetBuild(widgetDir, { 'widget.js': 'console.log("chatdrop widget");\n' });
   // Listening first, so the server's public origin (its own, for CORS) is the address it really has.
   const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   const config = parseConfig({
@@ -124,6 +128,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...options.shared,
     handoff,
     knowledge,
+    ...options.inbox,
   });
   ownHandoff?.dispatcher.start();
   server.on('request', app);
