@@ -1,5 +1,5 @@
 import { h } from 'preact';
-import { useCopy } from './use-copy.js';
+import { useCopy } from '../use-copy.js';
 
 export interface CodeLabels {
   readonly copy: string;

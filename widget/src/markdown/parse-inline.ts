@@ -1,5 +1,5 @@
 import { h, type ComponentChildren } from 'preact';
-import { safeHref } from './safe-href.js';
+import { safeHref } from '../safe-href.js';
 
 /**
  * Inline markdown (CommonMark's common subset plus GFM strikethrough and bare-URL autolinks) to
@@ -26,7 +26,7 @@ const TOKEN =
   /\\([!-\/:-@[-`{-~])|( {2,}|\\)\n|(?<!`)(`+)(?!`)([^]*?[^`])\3(?!`)|(!?)\[([^\]]*)\]\(\s*<?((?:[^\s()<>]|\([^\s()<>]*\))*)>?(?:\s+"[^"]*")?\s*\)|<([^\s<>]+)>|(?<![^\s(*_~])(https?:\/\/[^\s<]*[^\s<.,:;!?'")*_~])|(((?<!\w)_|[*~])\11{0,2})(?!\s|\11)([^]*?(?!\11)\S)\10(?!\11)/g;
 
 /**
- * Nesting stays shallow without a cap, unlike quotes and lists (markdown-parse.ts): an opener
+ * Nesting stays shallow without a cap, unlike quotes and lists (parse-blocks.ts): an opener
  * closes at the first closer of its kind, so emphasis nests at most once per kind of marker run
  * (`*`, `**`, `***`, `_`, ... `~~~`), and a link's text cannot hold a link (no `]` in it).
  */

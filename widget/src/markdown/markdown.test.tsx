@@ -3,11 +3,11 @@ import { signal } from '@preact/signals';
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/preact';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Markdown, type MarkdownProps } from './markdown.js';
-import { parseBlock } from './markdown-parse.js';
+import { parseBlock } from './parse-blocks.js';
 
 // The real block parser, wrapped so the streaming tests can count how often it runs.
-vi.mock('./markdown-parse.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('./markdown-parse.js')>();
+vi.mock('./parse-blocks.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./parse-blocks.js')>();
   return { ...real, parseBlock: vi.fn(real.parseBlock) };
 });
 const parses = vi.mocked(parseBlock);

@@ -1,6 +1,6 @@
 import { h, type ComponentChildren } from 'preact';
-import { CodeBlock, type CodeLabels } from './markdown-code-block.js';
-import { parseInline } from './markdown-inline.js';
+import { CodeBlock, type CodeLabels } from './code-block.js';
+import { parseInline } from './parse-inline.js';
 
 /**
  * A code fence's opening line (CommonMark §4.5): indent, three or more backticks or tildes, and

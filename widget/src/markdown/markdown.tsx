@@ -1,9 +1,9 @@
 import { useSignal, type ReadonlySignal } from '@preact/signals';
 import { Fragment, h, type ComponentChildren, type JSX, type VNode } from 'preact';
 import { useMemo } from 'preact/hooks';
-import type { CodeLabels } from './markdown-code-block.js';
-import { closesFence, FENCE, parseBlock } from './markdown-parse.js';
-import { useFrameEffect } from './use-frame-effect.js';
+import type { CodeLabels } from './code-block.js';
+import { closesFence, FENCE, parseBlock } from './parse-blocks.js';
+import { useFrameEffect } from '../use-frame-effect.js';
 
 export interface MarkdownProps {
   /** The reply's text; it may keep growing while the reply streams. */
