@@ -1,8 +1,9 @@
 import { useSignal, type ReadonlySignal } from '@preact/signals';
-import { Fragment, h, type ComponentChildren, type JSX, type VNode } from 'preact';
+import { h, type ComponentChildren, type JSX } from 'preact';
 import { useMemo } from 'preact/hooks';
 import type { CodeLabels } from './code-block.js';
-import { closesFence, FENCE, parseBlock } from './parse-blocks.js';
+import { blockParser } from './parse-blocks.js';
+import { renderBlocks } from './render-blocks.js';
 import { useFrameEffect } from '../use-frame-effect.js';
 
 export interface MarkdownProps {
@@ -21,7 +22,7 @@ const ENGLISH: CodeLabels = { copy: 'Copy', copied: 'Copied' };
  * An assistant reply rendered as markdown, safely (vnodes only, raw HTML as text, links only to
  * http, https and mailto) and incrementally: the text is read with `peek()` so a delta does not
  * re-render this component by itself; a subscription schedules at most one render per animation
- * frame, and each render parses only the block still being written.
+ * frame, and each render parses only the new lines and the blocks still open.
  */
 export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Element {
   const render = useMemo(() => createRenderer(labels), [labels]);
@@ -34,45 +35,29 @@ export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Eleme
 }
 
 /**
- * Turns each value of a growing markdown text into the children to render (issue 4: the cost of
- * a delta does not grow with the answer). The text is split into blocks at blank lines outside
- * code fences; a block followed by a blank line is finished, since streaming only appends. Each
- * block becomes a keyed Fragment vnode, made once: Preact skips diffing a vnode it has seen
- * before, so a finished block costs nothing on later renders and keeps its DOM. Only the open
- * (last) block is scanned and parsed again, and it is not parsed once more when it closes.
+ * Turns each value of a growing markdown text into the children to render, with a cost per
+ * delta that does not grow with the answer: each complete line goes through the block parser
+ * once; the line still being written is parsed on a view that is then taken back
+ * (`BlockParser.view`); only open blocks are rendered again (render-blocks.ts keeps the rest).
  */
-function createRenderer(labels: CodeLabels): (source: string) => ComponentChildren {
+export function createRenderer(labels: CodeLabels = ENGLISH): (source: string) => ComponentChildren {
+  let parser = blockParser();
+  /** Where the line still being written starts: everything before it went through `parser.add`. */
+  let done = 0;
   let prev = '';
-  /** Where the open block starts: everything before it is in `done`. */
-  let end = 0;
-  let done: VNode[] = [];
-  let last: [start: number, text: string, vnode: VNode] = [0, '', h(Fragment, null)];
   let shown: ComponentChildren;
-  const block = (start: number, text: string) =>
-    last[0] == start && last[1] == text ? last[2] : (last = [start, text, h(Fragment, { key: start }, parseBlock(text, labels))])[2];
+  const memo = { _leaves: new Map() };
   return (source) => {
     if (source != prev) {
-      // Comparing the open tail alone tells an append from a new text (a reset, a replaced answer)
-      // without an O(answer) comparison; a new text starts over.
-      if (!source.startsWith(prev.slice(end), end)) {
-        done = [];
-        end = 0;
+      // Comparing the open line alone tells an append from a new text (a reset, a replaced
+      // answer) without an O(answer) comparison; a new text starts over.
+      if (!source.startsWith(prev.slice(done), done)) {
+        parser = blockParser();
+        done = 0;
       }
       prev = source;
-      let fence = '';
-      // Boundaries are only ever outside fences, so the scan starts outside one. A partial last
-      // line (no newline yet) is never judged: it stays in the open block.
-      for (let pos = end, nl; (nl = source.indexOf('\n', pos)) >= 0; pos = nl + 1) {
-        const line = source.slice(pos, nl);
-        if (fence) fence = closesFence(line, fence) ? '' : fence;
-        else if (line.trim()) fence = FENCE.exec(line)?.[2] ?? '';
-        else {
-          if (pos > end) done.push(block(end, source.slice(end, pos).trimEnd()));
-          end = nl + 1;
-        }
-      }
-      const open = source.slice(end).trimEnd();
-      shown = done.concat(open ? block(end, open) : []);
+      for (let nl; (nl = source.indexOf('\n', done)) >= 0; done = nl + 1) parser.add(source.slice(done, source[nl - 1] == '\r' ? nl - 1 : nl));
+      shown = parser.view(source.slice(done), (doc, refs) => renderBlocks(doc, refs, labels, memo));
     }
     return shown;
   };
