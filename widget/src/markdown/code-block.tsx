@@ -1,3 +1,4 @@
+/** @jsx h */ // (the widget's own setting, spelled out for tools that read this file outside its build: the bench)
 import { h } from 'preact';
 import { useCopy } from '../use-copy.js';
 

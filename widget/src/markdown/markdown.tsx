@@ -1,3 +1,4 @@
+/** @jsx h */ // (the widget's own setting, spelled out for tools that read this file outside its build: the bench)
 import { useSignal, type ReadonlySignal } from '@preact/signals';
 import { h, type ComponentChildren, type JSX } from 'preact';
 import { useMemo } from 'preact/hooks';

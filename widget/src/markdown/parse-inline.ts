@@ -104,6 +104,7 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
 
   /** §6.3's process emphasis, for the delimiters above `floor`. */
   const processEmphasis = (floor: Delimiter) => {
+    if (!floor._next) return;
     const openersBottom: Record<string, Delimiter> = {};
     for (let closer = floor._next; closer; ) {
       let next = closer._next;
@@ -292,17 +293,22 @@ function build(out: Item[]): ComponentChildren[] {
     if (!deep) kids = [];
     inLink += isLink;
   };
+  /** Adds a child; text joins the text before it, so a long paragraph is one text node to diff. */
+  const add = (kid: ComponentChildren) => {
+    if (typeof kid == 'string' && typeof kids[kids.length - 1] == 'string') kids[kids.length - 1] += kid;
+    else kids.push(kid);
+  };
   for (const x of out) {
     step();
     const d = x as Delimiter & LinkMark;
     if (d?._closes) {
       for (const _ of d._closes) close();
-      if (d._left) kids.push(d._char.repeat(d._left));
+      if (d._left) add(d._char.repeat(d._left));
       for (let k = d._opens.length; k--; ) open(d._opens[k]!);
     } else if (d?._end) close();
     else if (d?._href != null) open(d);
     // An autolink inside a link's text shows as text: a link cannot hold a link.
-    else kids.push(inLink && (x as VNode)?.type == 'a' ? (x as VNode<{ children: ComponentChildren }>).props.children : (x as ComponentChildren));
+    else add(inLink && (x as VNode)?.type == 'a' ? (x as VNode<{ children: ComponentChildren }>).props.children : (x as ComponentChildren));
   }
   return root;
 
