@@ -106,7 +106,7 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
   const processEmphasis = (floor: Delimiter) => {
     if (!floor._next) return;
     const openersBottom: Record<string, Delimiter> = {};
-    for (let closer = floor._next; closer; ) {
+    for (let closer: Delimiter | undefined = floor._next; closer; ) {
       let next = closer._next;
       if (closer._canClose) {
         const key = closer._char + closer._canOpen + (closer._length % 3);
