@@ -107,7 +107,7 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
     if (!floor._next) return;
     const openersBottom: Record<string, Delimiter> = {};
     for (let closer: Delimiter | undefined = floor._next; closer; ) {
-      let next = closer._next;
+      let next: Delimiter | undefined = closer._next;
       if (closer._canClose) {
         const key = closer._char + closer._canOpen + (closer._length % 3);
         const stop = openersBottom[key] ?? floor;
