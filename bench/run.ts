@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { appUnavailable, startAppChild } from './bench-app.js';
 import { bubbleTime } from './bubble-time.js';
 import { capacity } from './capacity.js';
+import { markdownBench } from './markdown.js';
 import { startChildServer } from './child-server.js';
 import { notMeasured, stamp, type Measured } from './figure.js';
 import { pageCost } from './page-cost.js';
@@ -37,6 +38,7 @@ const parts: { name: string; run: (appError: string | undefined) => Promise<Meas
   { name: 'panel time', run: (appError) => withApp(appError, panelTime) },
   { name: 'page cost (lighthouse)', run: (appError) => (appError === undefined ? pageCost() : Promise.resolve([notMeasured('page cost (Lighthouse)', '', appError)])) },
   { name: 'render', run: (appError) => render(appError) },
+  { name: 'markdown', run: (appError) => markdownBench(appError) },
   { name: 'proxy cpu cost', run: (appError) => proxyCost(appError) },
   { name: 'proxy overhead', run: (appError) => proxyOverhead(appError) },
   { name: 'capacity', run: (appError) => capacity(appError) },

@@ -5,7 +5,7 @@ import type { ChatModel, ModelError, UiMessage } from './chat-model.js';
 import type { WidgetView } from './widget-view.js';
 import { CopyIcon, DownIcon, UpIcon } from './icons.js';
 import { fill, type Strings } from './strings.js';
-import { Markdown } from './markdown.js';
+import { Markdown } from './markdown/markdown.js';
 import { safeHref } from './safe-href.js';
 import { useCopy } from './use-copy.js';
 import { useFrameEffect } from './use-frame-effect.js';

@@ -1,0 +1,425 @@
+import { normalizeLabel, scanDestination, scanLabel, scanTitle, skipSpace, unescape } from './link-parts.js';
+import type { LinkDef } from './parse-inline.js';
+import { isDelimiterRow, splitRow } from './table-row.js';
+import { step } from './work.js';
+
+/**
+ * CommonMark's block structure (spec §3.2, "Phase 1"), one line at a time, as commonmark.js's
+ * blocks.js does it: each line first continues the open container blocks it can (block quotes
+ * need `>`, list items need their content's indentation), then may start new blocks, and what is
+ * left goes to the open leaf block (a paragraph, a code block, a table row). A line is looked at
+ * a bounded number of times for each open container (and containers nest at most
+ * MAX_BLOCK_DEPTH deep), so parsing is linear in the text.
+ * Left out on purpose: HTML blocks (a reply's HTML is shown as text). Added: GFM tables.
+ *
+ * Property names start with `_` so that the build can shorten them (vite.config.ts), as it can
+ * every other name here: the renderer has a size budget.
+ * One cohesive algorithm, hence one file past 300 lines.
+ */
+
+export type BlockType = 'doc' | 'quote' | 'list' | 'item' | 'p' | 'h' | 'code' | 'hr' | 'table' | 'tr';
+
+export interface Block {
+  _type: BlockType;
+  _up?: Block | undefined;
+  _kids: Block[];
+  _open: boolean;
+  /** Open before a view closed it, or made in a view: its rendering may change on the next call. */
+  _live: boolean;
+  /** The first and last line numbers: a blank line between two siblings makes a list loose. */
+  _first: number;
+  _last: number;
+  /** A leaf's text: a paragraph's or heading's inline source, a code block's lines, a table row. */
+  _text: string;
+  /** A heading's level; a list's start number (NaN for bullets). */
+  _n?: number;
+  /** Lists and items: the marker (`-`, `*`, `+`, `.` or `)`). Items: its column, and their content's. */
+  _marker?: string;
+  _col?: number;
+  _pad?: number;
+  /** A list with a blank line between two items or between two blocks of one item. */
+  _loose?: boolean;
+  /** Fenced code: what closes it, its indentation, its info string. */
+  _close?: RegExp;
+  _fenceCol?: number;
+  _info?: string;
+  /** Indented code: the length of its text up to its last non-blank line. */
+  _keep?: number;
+  /** Tables: the columns' alignment. */
+  _align?: (string | undefined)[];
+}
+
+/**
+ * How deep block quotes and list items nest: past this, `>` and list markers are text. A thousand
+ * nested elements overflow the stack while Preact renders them, and a prompt injection can ask
+ * for `> > > ...`.
+ */
+export const MAX_BLOCK_DEPTH = 20;
+
+/** Sticky patterns, tried at one position of the line without slicing it. */
+const ATX = /#{1,6}(?=[ \t]|$)/y;
+const FENCE = /`{3,}(?!.*`)|~{3,}/y;
+const SETEXT = /(=+|-+)[ \t]*$/y;
+const BREAK = /(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$/y;
+const ITEM = /[*+-]|(\d{1,9})([.)])/y;
+/** Items of the other kind than their parent's list, for the nesting a reader expects (see goesOn). */
+const BULLET_ITEM = /[*+-][ \t]/y;
+const ORDERED_ITEM = /\d{1,9}[.)][ \t]/y;
+/** What may start a block other than a paragraph (commonmark.js's reMaybeSpecial, and `|:` for tables). */
+const SPECIAL = /[#`~*+_=<>\d|:-]/;
+const SPACE = /[ \t]/;
+const NONSPACE = /[^ ]|$/g;
+
+export interface BlockParser {
+  /** Adds one complete line (without its line ending). */
+  add(line: string): void;
+  /**
+   * Calls `read` with the document as if it ended with `partial` (the line still being written):
+   * every block closed, its reference definitions collected. Then puts the parser back as it was,
+   * so the next complete line continues where it left off. Costs the open blocks, not the text.
+   */
+  view<T>(partial: string, read: (doc: Block, refs: Refs) => T): T;
+}
+
+export interface Refs {
+  /** A normalised label's definition, and whether the text so far has it for good (not only in a view). */
+  _get(label: string): [LinkDef, boolean] | undefined;
+  /** Bumped whenever a definition comes or goes: a rendering that missed one may now differ. */
+  _epoch: number;
+}
+
+export function blockParser(): BlockParser {
+  const defs = new Map<string, [LinkDef, boolean]>();
+  /** The labels defined, in order, so that `view` can take back the ones it added. */
+  const order: string[] = [];
+  const refs: Refs = { _get: (label) => defs.get(label), _epoch: 0 };
+  let settled = true;
+  let lineNo = 0;
+  // The line being parsed and where we are in it: offset and column (tabs stop every 4 columns);
+  // the next non-space character, its column, the indentation up to it, and whether there is one.
+  let ln = '';
+  let off = 0;
+  let col = 0;
+  let next = 0;
+  let nextCol = 0;
+  let indent = 0;
+  let blank = false;
+  const block = (type: BlockType, up?: Block): Block => ({ _type: type, _up: up, _kids: [], _open: true, _live: !settled, _first: lineNo, _last: lineNo, _text: '' });
+  const doc = block('doc');
+  let tip = doc;
+
+  const findNext = () => {
+    // Spaces alone are skipped in one native step (deep indentation is read once per container).
+    NONSPACE.lastIndex = off;
+    next = NONSPACE.exec(ln)!.index;
+    nextCol = col + next - off;
+    if (ln[next] == '\t')
+      for (next = off, nextCol = col; SPACE.test(ln[next]!); next++) {
+        step();
+        nextCol += ln[next] == ' ' ? 1 : 4 - (nextCol % 4);
+      }
+    blank = next >= ln.length;
+    indent = nextCol - col;
+  };
+
+  /** Advances `n` characters, or `n` columns: a tab only partly used becomes the spaces it stands for. */
+  const advance = (n: number, columns?: 1) => {
+    while (n > 0 && off < ln.length) {
+      step();
+      const width = ln[off] == '\t' ? 4 - (col % 4) : 1;
+      if (columns && width > n) ln = ln.slice(0, off) + ' '.repeat(width) + ln.slice(off + 1);
+      else {
+        off++;
+        col += width;
+        n -= columns ? width : 1;
+      }
+    }
+  };
+
+  const toNext = () => {
+    off = next;
+    col = nextCol;
+  };
+
+  const at = (re: RegExp) => ((re.lastIndex = next), re.exec(ln));
+
+  /** A block quote's `>` and the one space after it that belongs to the marker (§5.1). */
+  const quoteMarker = () => {
+    if (indent > 3 || ln[next] != '>') return;
+    toNext();
+    advance(1);
+    if (SPACE.test(ln[off]!)) advance(1, 1);
+    return 1;
+  };
+
+  /** Closes the tip: its last line, its reference definitions, a paragraph left empty by them. */
+  const close = () => {
+    const b = tip;
+    b._open = false;
+    tip = b._up!;
+    if (b._type == 'p' && !(b._text = takeDefinitions(b._text)).trim()) tip._kids.pop();
+    if (/list|item|table/.test(b._type)) b._last = b._kids.at(-1)?._last ?? b._first;
+  };
+
+  /** Takes the link reference definitions at the start of a paragraph's text (§4.7); answers the rest. */
+  const takeDefinitions = (text: string) => {
+    let i = 0;
+    for (let def; text[i] == '[' && (def = definitionAt(text, i)); i = def[3]) {
+      if (!defs.has(def[0])) {
+        defs.set(def[0], [{ _href: def[1], _title: def[2] }, settled]);
+        order.push(def[0]);
+        refs._epoch++;
+      }
+    }
+    return text.slice(i);
+  };
+
+  /** Adds a block of `type` at the tip, closing what cannot hold it; notes a list gone loose. */
+  const addBlock = (type: BlockType) => {
+    while (tip._type == 'list' ? type != 'item' : tip._type == 'table' ? type != 'tr' : /item|tr/.test(type) || !/doc|quote|item/.test(tip._type)) close();
+    const b = block(type, tip);
+    // A blank line between two items of a list, or between two blocks of one item (§5.3).
+    if ((tip._kids.at(-1)?._last ?? lineNo) < lineNo - 1 && /list|item/.test(tip._type)) (tip._type == 'item' ? tip._up! : tip)._loose = true;
+    tip._kids.push(b);
+    return (tip = b);
+  };
+
+  /** Whether open block `b` goes on on this line: 0 yes, 1 no, 2 the line was its closing fence. */
+  const goesOn = (b: Block): number => {
+    const type = b._type;
+    if (type == 'quote') return quoteMarker() ? ((b._last = lineNo), 0) : 1;
+    if (type == 'item') {
+      // An item can begin with at most one blank line.
+      if (blank) return b._kids.length ? (toNext(), 0) : 1;
+      if (indent >= b._pad!) return advance(b._pad!, 1), 0;
+      // A reader's choice (see markdown-spec.test.tsx): items of the other kind (bullets under
+      // `1.`) indented past this item's marker but short of its text still nest in it.
+      return indent > b._col! && at(b._up!._n! >= 0 ? BULLET_ITEM : ORDERED_ITEM) ? (advance(indent, 1), 0) : 1;
+    }
+    if (type == 'code') {
+      if (b._close) {
+        if (indent < 4 && at(b._close)) {
+          b._last = lineNo;
+          close();
+          return 2;
+        }
+        for (let n = b._fenceCol!; n-- > 0 && SPACE.test(ln[off]!); ) advance(1, 1);
+        return 0;
+      }
+      return indent > 3 ? (advance(4, 1), 0) : blank ? (toNext(), 0) : 1;
+    }
+    return type == 'p' || type == 'table' ? +blank : +(type != 'list');
+  };
+
+  /**
+   * Tries to start a block at the next non-space character, inside `container`: 0 none,
+   * 1 a container (look for more inside it), 2 a leaf (the line is its).
+   */
+  const start = (container: Block, depth: number, closeUnmatched: () => void): number => {
+    let m: RegExpExecArray | null;
+    const leaf = (b: Block) => ((off = ln.length), b);
+    if (indent < 4) {
+      if (depth < MAX_BLOCK_DEPTH && quoteMarker()) {
+        closeUnmatched();
+        addBlock('quote');
+        return 1;
+      }
+      if ((m = at(ATX))) {
+        closeUnmatched();
+        leaf(addBlock('h'))._n = m[0].length;
+        tip._text = atxText(ln.slice(next + m[0].length));
+        return 2;
+      }
+      if ((m = at(FENCE))) {
+        closeUnmatched();
+        const code = leaf(addBlock('code'));
+        code._close = RegExp(`${m[0][0]}{${m[0].length},}[ \\t]*$`, 'y');
+        code._fenceCol = indent;
+        code._info = unescape(ln.slice(next + m[0].length).trim());
+        return 2;
+      }
+      if (container._type == 'p') {
+        const row = ln.slice(next);
+        const text = container._text;
+        const cut = text.lastIndexOf('\n', text.length - 2) + 1;
+        const head = text.slice(cut, -1);
+        // A GFM table: the paragraph's last line is its header row, with as many cells.
+        if (isDelimiterRow(row) && splitRow(head).length == splitRow(row).length) {
+          closeUnmatched();
+          container._text = text.slice(0, cut);
+          close();
+          addBlock('table')._align = splitRow(row).map((cell) => ({ '::': 'center', ':-': 'left', '-:': 'right' })[cell[0]! + cell.at(-1)]);
+          addBlock('tr')._text = head;
+          close();
+          return leaf(tip), 2;
+        }
+        if ((m = at(SETEXT))) {
+          closeUnmatched();
+          if ((container._text = takeDefinitions(container._text))) {
+            container._type = 'h';
+            container._n = m[1]![0] == '=' ? 1 : 2;
+            container._last = lineNo;
+            return leaf(container), 2;
+          }
+        }
+      }
+      if (at(BREAK)) {
+        closeUnmatched();
+        leaf(addBlock('hr'));
+        return 2;
+      }
+    }
+    if (indent < 4 && depth < MAX_BLOCK_DEPTH && (m = at(ITEM))) {
+      // A list item (§5.2): interrupting a paragraph, only `1.` may start an ordered list, and not empty.
+      const n = m[1] ? +m[1] : NaN;
+      const end = next + m[0].length;
+      const col0 = indent;
+      if ((end >= ln.length || SPACE.test(ln[end]!)) && !(container._type == 'p' && (n > 1 || !ln.slice(end).trim()))) {
+        toNext();
+        advance(m[0].length);
+        const markerEnd = col;
+        const markerOff = off;
+        while (col - markerEnd < 5 && SPACE.test(ln[off]!)) advance(1, 1);
+        let spaces = col - markerEnd;
+        // Five or more spaces start indented code inside the item, and a blank item's content
+        // goes on the next line: either way its content starts one column past the marker.
+        if (spaces > 4 || off >= ln.length) {
+          off = markerOff;
+          col = markerEnd;
+          spaces = 1;
+          if (SPACE.test(ln[off]!)) advance(1, 1);
+        }
+        closeUnmatched();
+        const marker = m[2] ?? m[0];
+        if (tip._type != 'list' || tip._marker != marker) {
+          addBlock('list')._n = n;
+          tip._marker = marker;
+        }
+        const item = addBlock('item');
+        item._col = col0;
+        item._pad = col0 + m[0].length + spaces;
+        return 1;
+      }
+    }
+    if (indent > 3 && tip._type != 'p' && !blank) {
+      advance(4, 1);
+      closeUnmatched();
+      addBlock('code');
+      return 2;
+    }
+    return 0;
+  };
+
+  const add = (line: string) => {
+    ln = line.replace(/\0/g, '\uFFFD');
+    off = col = 0;
+    lineNo++;
+    const oldTip = tip;
+    let container = doc;
+    let depth = 0;
+    let b: Block | undefined;
+    let result = 0;
+    // 1. Which open blocks does this line continue?
+    while ((b = container._kids.at(-1))?._open) {
+      step();
+      findNext();
+      if ((result = goesOn(b))) break;
+      container = b;
+      if (/quote|item/.test(b._type)) depth++;
+    }
+    if (result > 1) return;
+    const matched = container;
+    let closedUnmatched = container == oldTip;
+    const closeUnmatched = () => {
+      while (!closedUnmatched && tip != matched) close();
+      closedUnmatched = true;
+    };
+    // 2. Does it start new blocks?
+    for (let started = +(container._type == 'code'); !started; depth++) {
+      findNext();
+      if (!(started = indent > 3 || SPECIAL.test(ln[next]!) ? start(container, depth, closeUnmatched) : 0)) {
+        toNext();
+        break;
+      }
+      container = tip;
+      started--;
+    }
+    // 3. The rest of the line: a lazy continuation of an open paragraph, or the open leaf's text.
+    if (!closedUnmatched && !blank && tip._type == 'p') addText(tip);
+    else {
+      closeUnmatched();
+      const type = container._type;
+      if (type == 'table') {
+        if (!blank && off < ln.length) {
+          addBlock('tr')._text = ln.slice(off);
+          close();
+        }
+      } else if (type == 'p' || (type == 'code' && (blank || off < ln.length))) addText(container);
+      // (A heading, rule, fence or table row took the whole line: `off` is at its end.)
+      else if (!blank && off < ln.length) addText(addBlock('p'));
+    }
+  };
+
+  const addText = (b: Block) => {
+    b._text += ln.slice(off) + '\n';
+    if (b._type != 'code' || b._close || !blank) {
+      b._last = lineNo;
+      b._keep = b._text.length - 1;
+    }
+  };
+
+  /** A reference definition at `i`: its label, destination, title and where the next line starts. */
+  const definitionAt = (s: string, i: number): [string, string, string | undefined, number] | undefined => {
+    const labelEnd = scanLabel(s, i);
+    const label = labelEnd > 0 && s[labelEnd] == ':' ? normalizeLabel(s.slice(i + 1, labelEnd - 1)) : '';
+    const dest = label ? scanDestination(s, skipSpace(s, labelEnd + 1)) : undefined;
+    if (!dest) return;
+    /** Where the line after `j` starts, if only spaces are left on it. */
+    const lineEnd = (j: number) => {
+      while (SPACE.test(s[j]!)) j++;
+      return s[j] == '\n' || j >= s.length ? j + 1 : 0;
+    };
+    // A title must be apart from the destination; a definition must end its line (a title
+    // followed by more text is no title, but the definition may still end before it).
+    const afterDest = skipSpace(s, dest[1]);
+    const title = afterDest > dest[1] ? scanTitle(s, afterDest) : undefined;
+    const end = title && lineEnd(title[1]);
+    return end ? [label, dest[0], title![0], end] : (i = lineEnd(dest[1])) ? [label, dest[0], undefined, i] : undefined;
+  };
+
+  return {
+    add,
+    view(partial, read) {
+      // Save what closing the document can change: the open blocks (each is the last child of
+      // the one before) and the definitions. Nothing else is touched; new blocks hang below.
+      const saved: [Block, Block, number][] = [];
+      for (let b: Block | undefined = doc; b?._open; b = b._kids.at(-1)) saved.push([b, { ...b }, b._kids.length]);
+      const [savedTip, savedLine, savedDefs] = [tip, lineNo, order.length];
+      for (const [b] of saved) b._live = true;
+      settled = false;
+      if (partial) add(partial);
+      while (tip != doc) close();
+      try {
+        return read(doc, refs);
+      } finally {
+        for (const [b, copy, length] of saved) {
+          for (const key in b) if (!(key in copy)) delete b[key as keyof Block];
+          Object.assign(b, copy)._kids.length = length;
+        }
+        for (const label of order.splice(savedDefs)) {
+          defs.delete(label);
+          refs._epoch++;
+        }
+        [tip, lineNo, settled] = [savedTip, savedLine, true];
+      }
+    },
+  };
+}
+
+/** An ATX heading's text: without the closing run of `#` (when a space precedes it) and the spaces around. */
+function atxText(s: string): string {
+  s = s.trim();
+  let end = s.length;
+  while (s[end - 1] == '#') end--;
+  return (end && !SPACE.test(s[end - 1]!) ? s : s.slice(0, end)).trim();
+}
