@@ -67,7 +67,7 @@ describe('the inbox API', () => {
   beforeAll(async () => {
     server = await startInboxServer({
       upstream,
-      env: { CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1', CHATDROP_DAILY_TOKEN_BUDGET: '100000', CHATDROP_RATE_LIMIT: '1000' },
+      env: { CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1', CHATDROP_MODEL_PICKER: '1', CHATDROP_DAILY_TOKEN_BUDGET: '100000', CHATDROP_RATE_LIMIT: '1000' },
       inbox: {
         inboxHandoffs: handoffs,
         inboxKnowledgeStatus: async () => ({ pages: 12, passages: 340, lastCrawl: '2030-01-01T00:00:00.000Z', failures: { 'http-404': 2 } }),
