@@ -11,7 +11,6 @@ import { fill } from './strings.js';
  */
 export const Ask = ({ model, view }: { model: ChatModel; view: WidgetView }) => (
   <button
-    type="button"
     aria-expanded={!!view.handoff.value}
     onClick={() => (view.handoff.value = view.handoff.peek() ? undefined : model.conversationId.peek())}
   >

@@ -44,7 +44,7 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
             {s.starters.length > 0 && (
               <div class="starters">
                 {s.starters.map((q) => (
-                  <button type="button" key={q} onClick={() => void model.send(q)}>
+                  <button key={q} onClick={() => void model.send(q)}>
                     {q}
                   </button>
                 ))}
@@ -112,12 +112,11 @@ function Message({ m, model, t, last, offer }: { m: UiMessage; model: ChatModel;
         <div class="acts">
           {m.id &&
             (['up', 'down'] as const).map((r) => (
-              <button key={r} type="button" aria-label={r === 'up' ? t.helpful : t.notHelpful} aria-pressed={rated === r} onClick={() => model.rate(m, r)}>
+              <button key={r} aria-label={r === 'up' ? t.helpful : t.notHelpful} aria-pressed={rated === r} onClick={() => model.rate(m, r)}>
                 {r === 'up' ? <UpIcon /> : <DownIcon />}
               </button>
             ))}
           <button
-            type="button"
             aria-label={copied ? t.copied : t.copy}
             onClick={() => copy(m.text.peek())}
           >
@@ -130,7 +129,7 @@ function Message({ m, model, t, last, offer }: { m: UiMessage; model: ChatModel;
       {state === 'cut' && last && !model.error.value && (
         <div class="note">
           {t.cutOff}
-          <button type="button" onClick={() => void model.retry()}>
+          <button onClick={() => void model.retry()}>
             {t.retry}
           </button>
         </div>
@@ -148,7 +147,7 @@ function ErrorLine({ error, model, t }: { error: ModelError; model: ChatModel; t
     <div class="err" role="alert">
       {text}
       {model.status.value !== 'streaming' && (
-        <button type="button" onClick={() => void model.retry()}>
+        <button onClick={() => void model.retry()}>
           {t.retry}
         </button>
       )}
