@@ -1,6 +1,6 @@
 import { h, Fragment, type VNode } from 'preact';
-import { useComputed } from '@preact/signals';
-import { useRef } from 'preact/hooks';
+import { computed } from '@preact/signals';
+import { useMemo, useRef } from 'preact/hooks';
 import type { ChatModel, ModelError, UiMessage } from './chat-model.js';
 import type { WidgetView } from './widget-view.js';
 import { CopyIcon, DownIcon, UpIcon } from './icons.js';
@@ -17,6 +17,8 @@ import { Ask, HandoffForm } from './handoff-form.js';
  * finished text goes into a separate polite status region. Errors are `role="alert"`.
  */
 export function MessageList({ model, view }: { model: ChatModel; view: WidgetView }) {
+  // (Computed values are made once with useMemo rather than useComputed, whose hook is not
+  // needed: what they read, the model, the strings and a keyed message, never changes under them.)
   const { t } = view.locale;
   const s = view.settings.value;
   const list = model.messages.value;
@@ -24,7 +26,7 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
   const log = useRef<HTMLDivElement>(null);
   // A reply cut at the length limit is heard with the note that says so. Only a new announcement
   // changes this (peek): a message sent after a cut reply must not make the region speak again.
-  const heard = useComputed(() => model.announcement.value + (model.messages.peek().at(-1)?.long ? ' ' + t.cutShort : ''));
+  const heard = useMemo(() => computed(() => model.announcement.value + (model.messages.peek().at(-1)?.long ? ' ' + t.cutShort : '')), []);
 
   // Follow the reply as it grows, unless the visitor scrolled up to read.
   useFrameEffect(
@@ -68,7 +70,7 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
 function Message({ m, model, t, last, offer }: { m: UiMessage; model: ChatModel; t: Strings; last: boolean; offer: false | VNode }) {
   const state = m.state.value;
   // Re-renders when the first delta arrives, not on every delta.
-  const waiting = useComputed(() => m.state.value === 'streaming' && !m.text.value);
+  const waiting = useMemo(() => computed(() => m.state.value === 'streaming' && !m.text.value), []);
   const [copied, copy] = useCopy();
   if (m.role === 'user') {
     return (
