@@ -1,7 +1,7 @@
 import { h, Fragment, type VNode } from 'preact';
 import { computed } from '@preact/signals';
 import { useMemo, useRef } from 'preact/hooks';
-import type { ChatModel, ModelError, UiMessage } from './chat-model.js';
+import type { ChatModel, UiMessage } from './chat-model.js';
 import type { WidgetView } from './widget-view.js';
 import { CopyIcon, DownIcon, UpIcon } from './icons.js';
 import { fill, type Strings } from './strings.js';
@@ -23,6 +23,7 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
   const s = view.settings.value;
   const list = model.messages.value;
   const streaming = model.status.value === 'streaming';
+  const error = model.error.value;
   const log = useRef<HTMLDivElement>(null);
   // A reply cut at the length limit is heard with the note that says so. Only a new announcement
   // changes this (peek): a message sent after a cut reply must not make the region speak again.
@@ -40,25 +41,26 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
   return (
     <>
       <div class="log" role="log" aria-live="off" aria-labelledby="cd-title" ref={log}>
-        {list.length === 0 && (s.greeting || s.starters.length > 0) && (
-          <>
-            {s.greeting && <div class="msg bot">{s.greeting}</div>}
-            {s.starters.length > 0 && (
-              <div class="starters">
-                {s.starters.map((q) => (
-                  <button key={q} onClick={() => void model.send(q)}>
-                    {q}
-                  </button>
-                ))}
-              </div>
-            )}
-          </>
+        {!list.length && s.greeting && <div class="msg bot">{s.greeting}</div>}
+        {!list.length && s.starters.length > 0 && (
+          <div class="starters">
+            {s.starters.map((q) => (
+              <button key={q} onClick={() => void model.send(q)}>
+                {q}
+              </button>
+            ))}
+          </div>
         )}
         {list.map((m, i) => (
           <Message key={m.key} m={m} model={model} t={t} last={i === list.length - 1 && !streaming} offer={s.handoff && <Ask model={model} view={view} />} />
         ))}
         {view.handoff.value === model.conversationId.value && view.handoff.value && <HandoffForm model={model} view={view} />}
-        {model.error.value && <ErrorLine error={model.error.value} model={model} t={t} />}
+        {error && (
+          <div class="err" role="alert">
+            {error.retryAfter && (error.code === 'rate-limited' || error.code === 'busy') ? fill(t.retryIn, { s: error.retryAfter }) : error.message || t.error}
+            {!streaming && <button onClick={() => void model.retry()}>{t.retry}</button>}
+          </div>
+        )}
       </div>
       <div class="sr" role="status">
         {heard}
@@ -135,23 +137,6 @@ function Message({ m, model, t, last, offer }: { m: UiMessage; model: ChatModel;
             {t.retry}
           </button>
         </div>
-      )}
-    </div>
-  );
-}
-
-function ErrorLine({ error, model, t }: { error: ModelError; model: ChatModel; t: Strings }) {
-  const text =
-    error.retryAfter && (error.code === 'rate-limited' || error.code === 'busy')
-      ? fill(t.retryIn, { s: error.retryAfter })
-      : error.message || t.error;
-  return (
-    <div class="err" role="alert">
-      {text}
-      {model.status.value !== 'streaming' && (
-        <button onClick={() => void model.retry()}>
-          {t.retry}
-        </button>
       )}
     </div>
   );
