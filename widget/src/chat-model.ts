@@ -131,13 +131,6 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff, pa
       else storage?.setItem(name, value);
     } catch {}
   };
-  const stored = (): string | undefined => {
-    try {
-      return storage?.getItem(key) ?? undefined;
-    } catch {
-      return undefined;
-    }
-  };
 
   /** Ends the running reply's view state; an empty reply leaves no bubble behind. */
   const settle = (reply: UiMessage, state: MessageState) =>
@@ -281,7 +274,10 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff, pa
   }
 
   async function load(resume?: boolean) {
-    const id = stored();
+    let id: string | null | undefined;
+    try {
+      id = storage?.getItem(key);
+    } catch {}
     if (!id) {
       if (conversationId.peek()) reset();
       return;

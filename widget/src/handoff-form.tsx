@@ -18,9 +18,6 @@ export const Ask = ({ model, view }: { model: ChatModel; view: WidgetView }) => 
   </button>
 );
 
-/** Back to the message box: where the visitor goes on after the form closes. */
-export const focusComposer = (view: WidgetView) => view.root.querySelector<HTMLElement>('.composer textarea')?.focus();
-
 /**
  * "Talk to a person": an email address (the browser checks its shape before sending, in its own
  * words; the server checks again) and an optional note. Focus starts in the address; an error
@@ -38,7 +35,8 @@ export function HandoffForm({ model, view }: { model: ChatModel; view: WidgetVie
   useEffect(() => email.current?.focus(), []);
   const close = () => {
     view.handoff.value = undefined;
-    focusComposer(view);
+    // Back to the message box: where the visitor goes on after the form closes.
+    view.root.querySelector<HTMLElement>('.composer textarea')?.focus();
   };
   return (
     <form
