@@ -234,7 +234,7 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff, pa
     if (failure) {
       // A 404 for our conversation id: it expired on the server. Forget it so Retry starts fresh.
       if (failure.code === 'not-found' && id) forget();
-      error.value = { code: failure.code, message: failure.message, retryAfter: failure.retryAfter };
+      error.value = failure; // a ModelError already: its code, the server's words, Retry-After
     }
     reply.long = finish === 'length';
     const complete = finish === 'stop' || reply.long;
