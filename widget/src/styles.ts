@@ -1,6 +1,6 @@
 /**
  * The panel's stylesheet, adopted beside the loader's (launcher-styles.ts, which has the host
- * rules, the accent and the shared button, focus and icon rules) when the panel mounts. The rest
+ * rules, the accent and the shared focus and icon rules) when the panel mounts. The rest
  * of the palette lives here, since only the panel uses it; both palettes keep body text and
  * controls at or above 4.5:1 in the light and the dark theme. It is set on `.panel`, inside the
  * shadow tree, where no page rule can reach it (a page's `* { --line: red }` matches the host
@@ -10,7 +10,8 @@
  * The one animation (the typing dots) stops for visitors who ask for reduced motion.
  */
 const CSS = `
-textarea,select,input{font:inherit;color:inherit;margin:0}
+button,textarea,select,input{font:inherit;color:inherit;margin:0}
+button{background:none;padding:6px 10px;border-radius:8px}
 button:disabled{opacity:.6}
 a{color:inherit}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
