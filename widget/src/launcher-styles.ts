@@ -27,7 +27,7 @@ const CSS = `
 *{box-sizing:border-box}
 button{cursor:pointer;border:0}
 :focus-visible{outline:2px solid var(--cd-fg);outline-offset:2px}
-svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round;flex:none}
+svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
 .launcher{position:fixed;bottom:calc(var(--cd-gap) + env(safe-area-inset-bottom));right:var(--cd-gap);width:56px;z-index:2147483000;height:56px;border-radius:50%;display:grid;place-items:center;background:var(--cd-accent);color:var(--cd-on-accent);box-shadow:0 4px 14px rgb(0 0 0/.25)}
 :host([data-position=left]) .launcher{right:auto;left:var(--cd-gap)}
 .dot{position:absolute;top:4px;right:4px;width:12px;height:12px;border-radius:50%;background:#dc2626;border:2px solid #fff}
