@@ -43,6 +43,9 @@ const LANGUAGES = ['es', 'ar'];
 
 /** What both builds share. */
 const common = {
+  // @preact/signals looks for its browser extension's hook on every component update; the
+  // widget on someone else's page is never debugged through it, so the check folds away.
+  define: { 'window.__PREACT_SIGNALS_DEVTOOLS__': 'undefined' },
   // Classic `h(type, props, ...children)` calls: shorter than the automatic runtime's
   // `jsx(type, { ...props, children })` at every element, about 200 bytes gzipped.
   oxc: { jsx: { runtime: 'classic', pragma: 'h', pragmaFrag: 'Fragment' } },
@@ -91,8 +94,8 @@ function loaderBuild(root: string, outDir: string, chunks: { panel: string; stri
     root,
     logLevel: 'warn',
     plugins: [cssWithoutLineBreaks],
-    define: { __CHATDROP_CHUNKS__: JSON.stringify(chunks) },
     ...common,
+    define: { __CHATDROP_CHUNKS__: JSON.stringify(chunks) },
     build: {
       ...common.build,
       outDir,

@@ -101,7 +101,7 @@ describe('chat model', () => {
       'POST /api/chat': () => json(429, { error: { code: 'rate-limited', message: 'Too many requests.' } }, { 'Retry-After': '30' }),
     });
     await model.send('Hi');
-    expect(model.error.value).toEqual({ code: 'rate-limited', message: 'Too many requests.', retryAfter: 30 });
+    expect(model.error.value).toMatchObject({ code: 'rate-limited', message: 'Too many requests.', retryAfter: 30 });
     expect(model.status.value).toBe('idle');
   });
 

@@ -131,13 +131,6 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff, pa
       else storage?.setItem(name, value);
     } catch {}
   };
-  const stored = (): string | undefined => {
-    try {
-      return storage?.getItem(key) ?? undefined;
-    } catch {
-      return undefined;
-    }
-  };
 
   /** Ends the running reply's view state; an empty reply leaves no bubble behind. */
   const settle = (reply: UiMessage, state: MessageState) =>
@@ -241,7 +234,7 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff, pa
     if (failure) {
       // A 404 for our conversation id: it expired on the server. Forget it so Retry starts fresh.
       if (failure.code === 'not-found' && id) forget();
-      error.value = { code: failure.code, message: failure.message, retryAfter: failure.retryAfter };
+      error.value = failure; // a ModelError already: its code, the server's words, Retry-After
     }
     reply.long = finish === 'length';
     const complete = finish === 'stop' || reply.long;
@@ -281,7 +274,10 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff, pa
   }
 
   async function load(resume?: boolean) {
-    const id = stored();
+    let id: string | null | undefined;
+    try {
+      id = storage?.getItem(key);
+    } catch {}
     if (!id) {
       if (conversationId.peek()) reset();
       return;

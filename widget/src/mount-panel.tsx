@@ -73,7 +73,7 @@ export function mount({ host, root, options, data, lang, strings, key, emit, dra
       view.setOpen(true);
       void model.send(text);
     },
-    reset: () => model.reset(),
+    reset: model.reset,
     destroy() {
       if (signal.aborted) return;
       life.abort();

@@ -65,7 +65,7 @@ describe('mountWidget', () => {
     expect(host.getAttribute('data-position')).toBe('left');
     expect(host.getAttribute('data-theme')).toBe('dark');
     expect(host.style.getPropertyValue('--cd-accent')).toBe('#fde047');
-    expect(host.style.getPropertyValue('--cd-on-accent')).toBe('#000000'); // yellow needs dark text
+    expect(host.style.getPropertyValue('--cd-on-accent')).toBe('#000'); // yellow needs dark text
     mounted.open();
     await until(() => api.calls.some((c) => c.path === '/api/config'), 'config fetch');
     await until(() => q('.badge')?.textContent === 'Demo', 'config applied');
