@@ -219,10 +219,60 @@ export function handoffOutboxSuite(name: string, open: () => Promise<OpenedOutbo
       await outbox.add(handoff({ conversationId: 'new' }), rules(START + HOUR));
       expect(await outbox.deleteCreatedBefore(START + HOUR)).toBe(1);
       expect([...(await outbox.handoffsFor(['old', 'new'])).keys()]).toEqual(['new']);
+      expect(await outbox.conversationsWithHandoffs()).toEqual(['new']);
       const due = await outbox.claim('webhook', START + 2 * HOUR, LEASE, 10);
       expect(due.map((c) => c.handoff.conversationId)).toEqual(['new']);
       // The old one's duplicate record went with it.
       expect((await outbox.add(handoff({ conversationId: 'old' }), rules(START + HOUR + 1, { duplicateWindowMs: 2 * HOUR }))).outcome).toBe('stored');
+    });
+
+    it('knows every conversation that has a hand-off, once each', async () => {
+      expect(await outbox.conversationsWithHandoffs()).toEqual([]);
+      await outbox.add(handoff({ conversationId: 'a', note: '1' }), rules(START));
+      await outbox.add(handoff({ conversationId: 'b' }), rules(START + 1));
+      await outbox.add(handoff({ conversationId: 'a', note: '2' }), rules(START + 2));
+      expect((await outbox.conversationsWithHandoffs()).sort()).toEqual(['a', 'b']);
+      // Another instance sees the same.
+      const second = await opened.another();
+      extra.push(second);
+      expect((await second.conversationsWithHandoffs()).sort()).toEqual(['a', 'b']);
+    });
+
+    it('deletes every hand-off of one conversation: its deliveries, its repeat record, its place in the index', async () => {
+      await outbox.add(handoff({ conversationId: 'a', note: '1' }), rules(START));
+      await outbox.add(handoff({ conversationId: 'b' }), rules(START + 1));
+      await outbox.add(handoff({ conversationId: 'a', note: '2' }), rules(START + 2));
+      expect(await outbox.deleteForConversation('a')).toBe(2);
+      expect(await outbox.deleteForConversation('a')).toBe(0);
+      expect(await outbox.deleteForConversation('nobody')).toBe(0);
+      expect([...(await outbox.handoffsFor(['a', 'b'])).keys()]).toEqual(['b']);
+      expect(await outbox.conversationsWithHandoffs()).toEqual(['b']);
+      // Only b's deliveries are left to make.
+      expect((await outbox.claim('webhook', START + HOUR, LEASE, 10)).map((c) => c.handoff.conversationId)).toEqual(['b']);
+      expect((await outbox.claim('email', START + HOUR, LEASE, 10)).map((c) => c.handoff.conversationId)).toEqual(['b']);
+      // The same words again are a new hand-off, not a repeat of a deleted one.
+      expect((await outbox.add(handoff({ conversationId: 'a', note: '1' }), rules(START + 3))).outcome).toBe('stored');
+      expect(await outbox.conversationsWithHandoffs()).toHaveLength(2);
+    });
+
+    it('cancels a deleted conversation\'s pending deliveries; an attempt running meanwhile cannot settle or bring them back', async () => {
+      await outbox.add(handoff({ conversationId: 'a' }), rules(START));
+      const [running] = await outbox.claim('webhook', START, LEASE, 10);
+      expect(running).toBeDefined();
+      expect(await outbox.nextDue(['email'])).toBe(START);
+      expect(await outbox.deleteForConversation('a')).toBe(1);
+      // Pending (email) and leased (webhook) alike: nothing is due, nothing can be claimed.
+      expect(await outbox.nextDue(['webhook', 'email'])).toBeUndefined();
+      expect(await outbox.claim('email', START + LEASE, LEASE, 10)).toEqual([]);
+      expect(await outbox.claim('webhook', START + LEASE, LEASE, 10)).toEqual([]);
+      // The running attempt's word counts for nothing, whatever it is.
+      expect(await outbox.retry(running!, START + MINUTE, 'HTTP 500', START + 1)).toBe(false);
+      expect(await outbox.fail(running!, 'HTTP 500', START + 1)).toBe(false);
+      expect(await outbox.release(running!, START + 1)).toBe(false);
+      expect(await outbox.complete(running!, START + 1)).toBe(false);
+      expect(await outbox.nextDue(['webhook', 'email'])).toBeUndefined();
+      expect(await outbox.handoffsFor(['a'])).toEqual(new Map());
+      expect(await outbox.conversationsWithHandoffs()).toEqual([]);
     });
   });
 }

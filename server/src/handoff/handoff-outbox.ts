@@ -131,6 +131,18 @@ export interface HandoffOutbox {
    * starts before the last one's `createdAt`): the inbox's "hand-offs" filter.
    */
   recentHandoffs(limit: number, beforeMs?: number): Promise<HandoffSummary[]>;
+  /**
+   * Every conversation that has a hand-off, read from the outbox's own index (never a scan of the
+   * conversations): the support inbox's "hand-off" filter narrows its listing to these.
+   */
+  conversationsWithHandoffs(): Promise<string[]>;
+  /**
+   * Deletes every hand-off of a conversation with its deliveries and its repeat record (the
+   * support inbox deleted the conversation: gone everywhere). A delivery still pending is
+   * cancelled, never claimed again; an attempt already running cannot settle any more (its
+   * `complete`, `retry` or `fail` answer false), so nothing comes back. Answers how many went.
+   */
+  deleteForConversation(conversationId: string): Promise<number>;
   /** Deletes hand-offs created before `cutoffMs` (retention), whatever their state. */
   deleteCreatedBefore(cutoffMs: number): Promise<number>;
   close(): Promise<void>;

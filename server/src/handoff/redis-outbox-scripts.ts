@@ -12,10 +12,14 @@
  *   handoff-due:<channel>          sorted set: pending hand-off ids by due time (the next attempt,
  *                                  or while leased the lease's end). The lease lives here.
  *   handoffs-by-time               sorted set: every hand-off id by creation time, for the sweep.
+ *   handoff-conversations          sorted set: every conversation with a hand-off, by its latest
+ *                                  hand-off's creation time (the inbox's hand-off filter). Like
+ *                                  handoffs-by-time it has no TTL: the sweep trims it by score.
  */
 
 /**
- * KEYS: handoff hash, handoffs-of, handoff-prints, handoffs-by-time, then one handoff-due per channel.
+ * KEYS: handoff hash, handoffs-of, handoff-prints, handoffs-by-time, handoff-conversations, then
+ * one handoff-due per channel.
  * ARGV: id, now, ttlMs, windowMs, duplicateWindowMs, perConversation, fingerprint, conversationId,
  *       doc, then the channel names (same order as their due keys).
  * Answers {'duplicate', id}, {'limited', retryAfterMs} or {'stored', id}.
@@ -40,11 +44,12 @@ redis.call('HSET', KEYS[1], 'doc', ARGV[9], 'createdAt', now, 'conversationId', 
 for i = 10, #ARGV do
   local ch = ARGV[i]
   redis.call('HSET', KEYS[1], ch .. ':state', 'pending', ch .. ':attempts', 0, ch .. ':due', now, ch .. ':updatedAt', now)
-  redis.call('ZADD', KEYS[4 + i - 9], now, id)
+  redis.call('ZADD', KEYS[5 + i - 9], now, id)
 end
 redis.call('ZADD', KEYS[2], now, id)
 redis.call('HSET', KEYS[3], ARGV[7], id .. ' ' .. now)
 redis.call('ZADD', KEYS[4], now, id)
+redis.call('ZADD', KEYS[5], now, ARGV[8])
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
 return {'stored', id}
 `;
@@ -94,8 +99,9 @@ return 1
 `;
 
 /**
- * KEYS: handoff hash, handoffs-of, handoff-prints, handoffs-by-time, then every handoff-due.
- * ARGV: id, conversationId. Removes one hand-off and every index entry of it.
+ * KEYS: handoff hash, handoffs-of, handoff-prints, handoffs-by-time, handoff-conversations, then
+ * every handoff-due. ARGV: id, conversationId. Removes one hand-off and every index entry of it;
+ * the conversation leaves handoff-conversations with its last hand-off.
  */
 export const DELETE_HANDOFF = `
 local existed = redis.call('DEL', KEYS[1])
@@ -105,6 +111,7 @@ for i = 1, #prints, 2 do
   if string.sub(prints[i + 1], 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then redis.call('HDEL', KEYS[3], prints[i]) end
 end
 redis.call('ZREM', KEYS[4], ARGV[1])
-for i = 5, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+if redis.call('ZCARD', KEYS[2]) == 0 then redis.call('ZREM', KEYS[5], ARGV[2]) end
+for i = 6, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 return existed
 `;

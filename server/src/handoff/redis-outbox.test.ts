@@ -56,12 +56,56 @@ describe('RedisOutbox', () => {
       { now: Date.now(), duplicateWindowMs: 1, perConversation: 1, windowMs: 1 },
     );
     const keys = (await redis.keys(`${keyPrefix}*`)).map((k) => k.slice(keyPrefix.length)).sort();
-    expect(keys).toEqual(['handoff-due:webhook', `handoff-prints:c1`, `handoff:${keys.find((k) => k.startsWith('handoff:'))!.slice(8)}`, 'handoffs-by-time', 'handoffs-of:c1'].sort());
+    expect(keys).toEqual(['handoff-conversations', 'handoff-due:webhook', `handoff-prints:c1`, `handoff:${keys.find((k) => k.startsWith('handoff:'))!.slice(8)}`, 'handoffs-by-time', 'handoffs-of:c1'].sort());
     for (const key of keys) {
       const ttl = await redis.pttl(keyPrefix + key);
-      if (key.startsWith('handoff-due:') || key === 'handoffs-by-time') expect(ttl).toBe(-1);
+      if (key.startsWith('handoff-due:') || key === 'handoffs-by-time' || key === 'handoff-conversations') expect(ttl).toBe(-1);
       else expect(ttl).toBeGreaterThan(DAY - 60_000);
     }
+  });
+
+  it('adds hand-offs stored before the conversation index existed to it, once', async () => {
+    const keyPrefix = `test:${randomUUID()}:`;
+    const redis = await client();
+    const outbox = new RedisOutbox({ redis, retentionMs: DAY, keyPrefix });
+    const now = Date.now();
+    for (const [conversationId, at] of [['c1', now - 2_000], ['c2', now - 1_000], ['c1', now]] as const) {
+      await outbox.add(
+        { conversationId, email: 'a@example.com', note: String(at), page: null, transcript: [], channels: ['webhook'] },
+        { now: at, duplicateWindowMs: 1, perConversation: 5, windowMs: 1 },
+      );
+    }
+    // As an older server left Redis: hand-offs, but no conversation index.
+    await redis.del(`${keyPrefix}handoff-conversations`);
+    const fresh = new RedisOutbox({ redis, retentionMs: DAY, keyPrefix });
+    expect((await fresh.conversationsWithHandoffs()).sort()).toEqual(['c1', 'c2']);
+    expect(await redis.zscore(`${keyPrefix}handoff-conversations`, 'c1')).toBe(String(now));
+    expect(await redis.get(`${keyPrefix}handoff-conversations:complete`)).toBe('1');
+    // Once per Redis: another instance does not walk the hand-offs again.
+    await redis.zrem(`${keyPrefix}handoff-conversations`, 'c2');
+    expect(await new RedisOutbox({ redis, retentionMs: DAY, keyPrefix }).conversationsWithHandoffs()).toEqual(['c1']);
+  });
+
+  it('drops a conversation from the index once its hand-offs are past the retention, even when their keys expired first', async () => {
+    const keyPrefix = `test:${randomUUID()}:`;
+    const redis = await client();
+    const outbox = new RedisOutbox({ redis, retentionMs: DAY, keyPrefix });
+    const old = Date.now() - DAY - 60_000;
+    await outbox.add(
+      { conversationId: 'old', email: 'a@example.com', note: null, page: null, transcript: [], channels: ['webhook'] },
+      { now: old, duplicateWindowMs: 1, perConversation: 5, windowMs: 1 },
+    );
+    await outbox.add(
+      { conversationId: 'new', email: 'a@example.com', note: null, page: null, transcript: [], channels: ['webhook'] },
+      { now: Date.now(), duplicateWindowMs: 1, perConversation: 5, windowMs: 1 },
+    );
+    // Past its retention it is not listed, even before the sweep...
+    expect(await outbox.conversationsWithHandoffs()).toEqual(['new']);
+    // ...and the sweep trims it, though its keys (TTL) are gone and with them its conversation's id.
+    const [oldId] = await redis.zrangebyscore(`${keyPrefix}handoffs-by-time`, old, old);
+    await redis.del(`${keyPrefix}handoff:${oldId}`, `${keyPrefix}handoffs-of:old`, `${keyPrefix}handoff-prints:old`);
+    expect(await outbox.deleteCreatedBefore(Date.now() - DAY)).toBe(0);
+    expect(await redis.zrange(`${keyPrefix}handoff-conversations`, '0', '-1')).toEqual(['new']);
   });
 
   it('fails with StoreUnavailableError while Redis is away', async () => {

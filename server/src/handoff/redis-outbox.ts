@@ -51,6 +51,7 @@ export class RedisOutbox implements HandoffOutbox {
   readonly #scripts: Scripts;
   readonly #ttl: number;
   readonly #prefix: string;
+  #indexed: Promise<void> | undefined;
 
   constructor(options: RedisOutboxOptions) {
     this.#redis = options.redis;
@@ -128,12 +129,43 @@ export class RedisOutbox implements HandoffOutbox {
 
   async handoffsFor(conversationIds: readonly string[]): Promise<Map<string, HandoffSummary[]>> {
     const out = new Map<string, HandoffSummary[]>();
-    for (const conversationId of new Set(conversationIds)) {
-      const ids = await this.#call(() => this.#redis.zrange(this.#key('handoffs-of', conversationId), 0, '-1'));
-      const summaries = await this.#summaries(ids);
-      if (summaries.length > 0) out.set(conversationId, summaries);
-    }
+    const conversations = [...new Set(conversationIds)];
+    if (conversations.length === 0) return out;
+    // Two round trips for a page of conversations: their hand-off ids, then those hand-offs.
+    const pipeline = this.#redis.pipeline();
+    for (const conversationId of conversations) pipeline.zrange(this.#key('handoffs-of', conversationId), 0, '-1');
+    const replies = (await this.#call(() => pipeline.exec())) ?? [];
+    const idsOf = conversations.map((_, i) => {
+      const [error, ids] = replies[i] ?? [new Error('no reply'), undefined];
+      if (error) throw new StoreUnavailableError('Redis read failed', { cause: error });
+      return ids as string[];
+    });
+    const summaries = new Map((await this.#summaries(idsOf.flat())).map((summary) => [summary.id, summary]));
+    conversations.forEach((conversationId, i) => {
+      const found = (idsOf[i] ?? []).flatMap((id) => summaries.get(id) ?? []);
+      if (found.length > 0) out.set(conversationId, found);
+    });
     return out;
+  }
+
+  async conversationsWithHandoffs(): Promise<string[]> {
+    await this.#ensureConversationIndex();
+    // An entry whose hand-offs have all expired (their keys' TTL) but that the hourly sweep has
+    // not trimmed yet is left out by its score.
+    return this.#call(() => this.#redis.zrangebyscore(this.#key('handoff-conversations'), Date.now() - this.#ttl, '+inf'));
+  }
+
+  async deleteForConversation(conversationId: string): Promise<number> {
+    let deleted = 0;
+    // Until none is left: a hand-off stored while this runs goes too.
+    for (;;) {
+      const ids = await this.#call(() => this.#redis.zrange(this.#key('handoffs-of', conversationId), 0, String(SWEEP_BATCH - 1)));
+      if (ids.length === 0) return deleted;
+      for (const id of ids) {
+        const keys = [...this.#conversationKeys(id, conversationId), ...CHANNELS.map((ch) => this.#dueKey(ch))];
+        deleted += await this.#call(() => this.#scripts.chatdropHandoffDelete(keys.length, ...keys, id, conversationId));
+      }
+    }
   }
 
   async recentHandoffs(limit: number, beforeMs?: number): Promise<HandoffSummary[]> {
@@ -174,7 +206,13 @@ export class RedisOutbox implements HandoffOutbox {
     for (;;) {
       // Exclusive upper bound, as in the SQLite outbox.
       const ids = await this.#call(() => this.#redis.zrangebyscore(index, '-inf', `(${cutoffMs}`, 'LIMIT', 0, SWEEP_BATCH));
-      if (ids.length === 0) return deleted;
+      if (ids.length === 0) {
+        // A conversation whose latest hand-off is older than the cutoff has none left. (Its
+        // hand-offs' keys may have expired before this sweep came, so the delete script could not
+        // tell which conversation they belonged to.)
+        await this.#call(() => this.#redis.zremrangebyscore(this.#key('handoff-conversations'), '-inf', `(${cutoffMs}`));
+        return deleted;
+      }
       for (const id of ids) {
         const conversationId = (await this.#call(() => this.#redis.hget(this.#handoffKey(id), 'conversationId'))) ?? '';
         const keys = [...this.#conversationKeys(id, conversationId), ...CHANNELS.map((ch) => this.#dueKey(ch))];
@@ -195,9 +233,48 @@ export class RedisOutbox implements HandoffOutbox {
     return settled === 1;
   }
 
-  /** handoff:<id>, handoffs-of, handoff-prints, handoffs-by-time: the first four keys of add and delete. */
+  /** handoff:<id>, handoffs-of, handoff-prints, handoffs-by-time, handoff-conversations: the first five keys of add and delete. */
   #conversationKeys(id: string, conversationId: string): string[] {
-    return [this.#handoffKey(id), this.#key('handoffs-of', conversationId), this.#key('handoff-prints', conversationId), this.#key('handoffs-by-time')];
+    return [
+      this.#handoffKey(id),
+      this.#key('handoffs-of', conversationId),
+      this.#key('handoff-prints', conversationId),
+      this.#key('handoffs-by-time'),
+      this.#key('handoff-conversations'),
+    ];
+  }
+
+  /**
+   * Hand-offs stored before handoff-conversations existed are added to it once, from
+   * handoffs-by-time. A marker key makes it once per Redis, not per instance start; `ZADD GT`
+   * keeps each conversation's latest time whatever order concurrent runs take.
+   */
+  #ensureConversationIndex(): Promise<void> {
+    this.#indexed ??= this.#backfillConversations().catch((error: unknown) => {
+      this.#indexed = undefined;
+      throw error;
+    });
+    return this.#indexed;
+  }
+
+  async #backfillConversations(): Promise<void> {
+    const marker = this.#key('handoff-conversations', 'complete');
+    if ((await this.#call(() => this.#redis.exists(marker))) === 1) return;
+    const index = this.#key('handoffs-by-time');
+    for (let start = 0; ; start += SWEEP_BATCH) {
+      const ids = await this.#call(() => this.#redis.zrange(index, String(start), String(start + SWEEP_BATCH - 1)));
+      if (ids.length === 0) break;
+      const pipeline = this.#redis.pipeline();
+      for (const id of ids) pipeline.hmget(this.#handoffKey(id), 'conversationId', 'createdAt');
+      const replies = (await this.#call(() => pipeline.exec())) ?? [];
+      const entries: string[] = [];
+      for (const [error, fields] of replies) {
+        const [conversationId, createdAt] = (error ? [] : fields) as (string | null)[];
+        if (typeof conversationId === 'string' && typeof createdAt === 'string') entries.push(createdAt, conversationId);
+      }
+      if (entries.length > 0) await this.#call(() => this.#redis.zadd(this.#key('handoff-conversations'), 'GT', ...entries));
+    }
+    await this.#call(() => this.#redis.set(marker, '1'));
   }
 
   #handoffKey(id: string): string {

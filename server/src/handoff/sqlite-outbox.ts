@@ -129,6 +129,9 @@ export class SqliteOutbox implements HandoffOutbox {
          WHERE handoff_id = ? ORDER BY channel DESC`,
       ),
       deleteBefore: db.prepare<[number]>('DELETE FROM handoffs WHERE created_at < ?'),
+      // Both read the (conversation_id, created_at) index alone, never the hand-offs' rows.
+      conversations: db.prepare<[], string>('SELECT DISTINCT conversation_id FROM handoffs').pluck(),
+      deleteOfConversation: db.prepare<[string]>('DELETE FROM handoffs WHERE conversation_id = ?'),
     };
     this.#sql = sql;
     this.#tx = {
@@ -222,6 +225,16 @@ export class SqliteOutbox implements HandoffOutbox {
       createdAt: new Date(row.created_at).toISOString(),
       deliveries: this.#sql.deliveriesOf.all(row.id).map(toStatus),
     };
+  }
+
+  async conversationsWithHandoffs(): Promise<string[]> {
+    return this.#sql.conversations.all();
+  }
+
+  async deleteForConversation(conversationId: string): Promise<number> {
+    // Deliveries go with their hand-off (ON DELETE CASCADE), a lease held on one too: its
+    // holder's settling UPDATE then matches no row.
+    return this.#sql.deleteOfConversation.run(conversationId).changes;
   }
 
   async deleteCreatedBefore(cutoffMs: number): Promise<number> {
