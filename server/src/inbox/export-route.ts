@@ -56,13 +56,13 @@ export function exportRoute(options: ExportRouteOptions): RequestHandler {
       let cursor: string | undefined;
       do {
         const page = await store.listConversations({ ...filter, ...(ids === undefined ? {} : { ids }), limit: EXPORT_PAGE, ...(cursor === undefined ? {} : { cursor }) });
-        const marks = handoffs === undefined || page.conversations.length === 0 ? undefined : await handoffs.marksFor(page.conversations.map((c) => c.id));
+        const found = handoffs === undefined || page.conversations.length === 0 ? undefined : await handoffs.handoffsFor(page.conversations.map((c) => c.id));
         for (const summary of page.conversations) {
           if (gone) break;
           // Deleted since it was listed: nothing to export.
           const transcript = await store.getTranscript(summary.id);
           if (transcript === undefined) continue;
-          await send(res, write({ transcript, handoff: marks?.get(summary.id) }));
+          await send(res, write({ transcript, handoffs: found === undefined ? undefined : (found.get(summary.id) ?? []) }));
           count++;
         }
         cursor = page.next;
