@@ -10,7 +10,7 @@ beforeAll(async () => {
   upstream = await startMockUpstream();
   server = await startTestServer({
     upstream,
-    env: { CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1', CHATDROP_FALLBACKS: 'smart=gpt-4o-mini', CHATDROP_RATE_LIMIT: '1000' },
+    env: { CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1', CHATDROP_MODEL_PICKER: '1', CHATDROP_FALLBACKS: 'smart=gpt-4o-mini', CHATDROP_RATE_LIMIT: '1000' },
   });
 });
 afterAll(async () => {
