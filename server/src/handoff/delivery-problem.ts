@@ -29,7 +29,7 @@ function webhookProblem(error: string): string {
     const cause = /^cannot reach the webhook \((\w+)/.exec(error)?.[1] ?? '';
     if (cause === 'ENOTFOUND' || cause === 'EAI_AGAIN') return 'The webhook could not be reached: its host name was not found.';
     if (cause === 'ECONNREFUSED') return 'The webhook could not be reached: nothing accepted the connection.';
-    if (/CERT|SSL|TLS/.test(cause)) return 'The webhook could not be reached securely: its HTTPS certificate was not accepted.';
+    if (/CERT|SSL|TLS|SIGNATURE|SELF_SIGNED/.test(cause)) return 'The webhook could not be reached securely: its HTTPS certificate was not accepted.';
     return 'The webhook could not be reached.';
   }
   if (error.startsWith('stopped by shutdown')) return RESTARTED;
