@@ -49,7 +49,7 @@ export interface TestServerOptions {
    * instances lives there, the hand-off outbox and the knowledge index included, as in main.ts.
    */
   inbox?: Pick<AppOptions, 'redis'>;
-  /** The hand-off dispatcher's timings (short retry steps, so a test sees a retry soon). */
+  /** The hand-off dispatcher's clock and retry steps, so a test decides when a retry comes (or gives up). */
   handoffDispatcher?: CreateHandoffOptions['dispatcher'];
   /** Listen on this port (a restart on the same origin); one the OS hands out otherwise. */
   port?: number;
@@ -109,7 +109,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const store = options.store ?? new SqliteStore({ path: dbPath });
   const replies = new ReplyRegistry();
   const openai = createUpstreamClient(config);
-  // Built as main.ts builds it (outbox in the same SQLite file) unless the test brings its own.
+  // Built as main.ts builds it (the outbox in Redis with `inbox.redis`, else in the same SQLite
+  // file) unless the test brings its own.
   const redis = options.inbox?.redis;
   const ownHandoff = options.shared?.handoff === undefined ? createHandoff({ config, logger, redis, dispatcher: options.handoffDispatcher }) : undefined;
   const handoff = options.shared?.handoff ?? ownHandoff;
