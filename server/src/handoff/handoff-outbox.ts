@@ -22,6 +22,8 @@ export interface TranscriptEntry {
 /** What the route stores, before any delivery is tried. */
 export interface NewHandoff {
   conversationId: string;
+  /** When the conversation was created (epoch ms, the store's own time): the inbox lists by it. */
+  conversationCreatedAt: number;
   email: string;
   note: string | null;
   /** The page the conversation started on, where the store knows it. */
@@ -66,6 +68,13 @@ export interface HandoffSummary {
   page: string | null;
   createdAt: string;
   deliveries: DeliveryStatus[];
+}
+
+/** A conversation that has a hand-off, as the inbox's listing orders it: by its creation time, then id. */
+export interface HandoffConversation {
+  id: string;
+  /** Epoch ms. */
+  createdAt: number;
 }
 
 /** How `add` treats hand-offs that come close together for one conversation. */
@@ -132,10 +141,12 @@ export interface HandoffOutbox {
    */
   recentHandoffs(limit: number, beforeMs?: number): Promise<HandoffSummary[]>;
   /**
-   * Every conversation that has a hand-off, read from the outbox's own index (never a scan of the
-   * conversations): the support inbox's "hand-off" filter narrows its listing to these.
+   * The conversations that have a hand-off, newest conversation first (by creation time, then id,
+   * descending: the support inbox's listing order), `limit` at most, strictly after `before` in
+   * that order when given. Read from the outbox's own index, a page at a time: the inbox's
+   * "hand-off" filter walks it instead of scanning every conversation.
    */
-  conversationsWithHandoffs(): Promise<string[]>;
+  conversationsWithHandoffs(page: { limit: number; before?: HandoffConversation }): Promise<HandoffConversation[]>;
   /**
    * Deletes every hand-off of a conversation with its deliveries and its repeat record (the
    * support inbox deleted the conversation: gone everywhere). A delivery still pending is

@@ -61,6 +61,7 @@ export function handoffRouter(options: HandoffRouteOptions): Router {
     const result = await handoff.outbox.add(
       {
         conversationId: conversation.id,
+        conversationCreatedAt: Date.parse(conversation.createdAt),
         email: request.email,
         note: request.note,
         page: conversation.page ?? null,

@@ -15,7 +15,7 @@ export function inboxHandoffs(outbox: HandoffOutbox): InboxHandoffs {
       const found = await outbox.handoffsFor(conversationIds);
       return new Map([...found].map(([id, handoffs]) => [id, handoffs.map(toRecord)]));
     },
-    conversationIds: () => outbox.conversationsWithHandoffs(),
+    conversationsWithHandoffs: (page) => outbox.conversationsWithHandoffs(page),
     async forget(conversationId) {
       await outbox.deleteForConversation(conversationId);
     },

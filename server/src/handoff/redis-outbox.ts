@@ -12,6 +12,7 @@ import {
   type DeliveryState,
   type DeliveryStatus,
   type Handoff,
+  type HandoffConversation,
   type HandoffOutbox,
   type HandoffSummary,
   type NewHandoff,
@@ -79,7 +80,7 @@ export class RedisOutbox implements HandoffOutbox {
       this.#scripts.chatdropHandoffAdd(
         keys.length, ...keys,
         id, rules.now, this.#ttl, rules.windowMs, rules.duplicateWindowMs, rules.perConversation,
-        fingerprintOf(handoff), handoff.conversationId, JSON.stringify(doc), ...handoff.channels,
+        fingerprintOf(handoff), handoff.conversationId, JSON.stringify(doc), handoff.conversationCreatedAt, ...handoff.channels,
       ),
     );
     if (outcome === 'limited') return { outcome, retryAfterMs: Number(value) };
@@ -148,11 +149,62 @@ export class RedisOutbox implements HandoffOutbox {
     return out;
   }
 
-  async conversationsWithHandoffs(): Promise<string[]> {
+  async conversationsWithHandoffs(page: { limit: number; before?: HandoffConversation }): Promise<HandoffConversation[]> {
     await this.#ensureConversationIndex();
-    // An entry whose hand-offs have all expired (their keys' TTL) but that the hourly sweep has
-    // not trimmed yet is left out by its score.
-    return this.#call(() => this.#redis.zrangebyscore(this.#key('handoff-conversations'), Date.now() - this.#ttl, '+inf'));
+    const found: HandoffConversation[] = [];
+    let before = page.before;
+    while (found.length < page.limit) {
+      const want = page.limit - found.length;
+      const batch = await this.#conversationsBefore(before, want);
+      if (batch.length === 0) break;
+      // A conversation whose hand-offs have all expired (their keys' TTL) before the sweep could
+      // tell which conversation they belonged to leaves the indexes here.
+      const pipeline = this.#redis.pipeline();
+      for (const conversation of batch) pipeline.exists(this.#key('handoffs-of', conversation.id));
+      const replies = (await this.#call(() => pipeline.exec())) ?? [];
+      const gone: string[] = [];
+      batch.forEach((conversation, i) => {
+        const [error, exists] = replies[i] ?? [new Error('no reply'), 0];
+        if (error) throw new StoreUnavailableError('Redis read failed', { cause: error });
+        if (exists === 1) found.push(conversation);
+        else gone.push(conversation.id);
+      });
+      if (gone.length > 0) await this.#forgetConversations(gone);
+      before = batch.at(-1);
+      if (batch.length < want) break;
+    }
+    return found;
+  }
+
+  /**
+   * Up to `limit` entries of handoff-conversations strictly after `before` in (time, id)
+   * descending order: first its ties (same time, smaller id; ZREVRANGEBYSCORE gives equal times
+   * by id descending, as SQLite orders them), then everything older.
+   */
+  async #conversationsBefore(before: HandoffConversation | undefined, limit: number): Promise<HandoffConversation[]> {
+    const index = this.#key('handoff-conversations');
+    const entries: HandoffConversation[] = [];
+    let max = '+inf';
+    if (before !== undefined) {
+      const ties = await this.#call(() => this.#redis.zrevrangebyscore(index, before.createdAt, before.createdAt));
+      for (const id of ties) if (id < before.id && entries.length < limit) entries.push({ id, createdAt: before.createdAt });
+      max = `(${before.createdAt}`;
+    }
+    if (entries.length < limit) {
+      const flat = await this.#call(() => this.#redis.zrevrangebyscore(index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, limit - entries.length));
+      for (let i = 0; i < flat.length; i += 2) entries.push({ id: flat[i] as string, createdAt: Number(flat[i + 1]) });
+    }
+    return entries;
+  }
+
+  async #forgetConversations(conversationIds: string[]): Promise<void> {
+    await this.#call(() =>
+      this.#redis
+        .multi()
+        .zrem(this.#key('handoff-conversations'), ...conversationIds)
+        .zrem(this.#key('handoff-conversations-latest'), ...conversationIds)
+        .exec(),
+    );
   }
 
   async deleteForConversation(conversationId: string): Promise<number> {
@@ -210,8 +262,13 @@ export class RedisOutbox implements HandoffOutbox {
         // A conversation whose latest hand-off is older than the cutoff has none left. (Its
         // hand-offs' keys may have expired before this sweep came, so the delete script could not
         // tell which conversation they belonged to.)
-        await this.#call(() => this.#redis.zremrangebyscore(this.#key('handoff-conversations'), '-inf', `(${cutoffMs}`));
-        return deleted;
+        for (;;) {
+          const stale = await this.#call(() =>
+            this.#redis.zrangebyscore(this.#key('handoff-conversations-latest'), '-inf', `(${cutoffMs}`, 'LIMIT', 0, SWEEP_BATCH),
+          );
+          if (stale.length === 0) return deleted;
+          await this.#forgetConversations(stale);
+        }
       }
       for (const id of ids) {
         const conversationId = (await this.#call(() => this.#redis.hget(this.#handoffKey(id), 'conversationId'))) ?? '';
@@ -233,7 +290,7 @@ export class RedisOutbox implements HandoffOutbox {
     return settled === 1;
   }
 
-  /** handoff:<id>, handoffs-of, handoff-prints, handoffs-by-time, handoff-conversations: the first five keys of add and delete. */
+  /** handoff:<id>, handoffs-of, handoff-prints, handoffs-by-time and the two conversation indexes: the first six keys of add and delete. */
   #conversationKeys(id: string, conversationId: string): string[] {
     return [
       this.#handoffKey(id),
@@ -241,13 +298,15 @@ export class RedisOutbox implements HandoffOutbox {
       this.#key('handoff-prints', conversationId),
       this.#key('handoffs-by-time'),
       this.#key('handoff-conversations'),
+      this.#key('handoff-conversations-latest'),
     ];
   }
 
   /**
-   * Hand-offs stored before handoff-conversations existed are added to it once, from
-   * handoffs-by-time. A marker key makes it once per Redis, not per instance start; `ZADD GT`
-   * keeps each conversation's latest time whatever order concurrent runs take.
+   * Hand-offs stored before the conversation indexes existed are added to them once, from
+   * handoffs-by-time. Those hand-offs do not know their conversation's creation time; the first
+   * message of their transcript, written within milliseconds of it, stands in. A marker key makes
+   * it once per Redis, not per instance start; `NX` and `GT` keep concurrent runs harmless.
    */
   #ensureConversationIndex(): Promise<void> {
     this.#indexed ??= this.#backfillConversations().catch((error: unknown) => {
@@ -265,14 +324,26 @@ export class RedisOutbox implements HandoffOutbox {
       const ids = await this.#call(() => this.#redis.zrange(index, String(start), String(start + SWEEP_BATCH - 1)));
       if (ids.length === 0) break;
       const pipeline = this.#redis.pipeline();
-      for (const id of ids) pipeline.hmget(this.#handoffKey(id), 'conversationId', 'createdAt');
+      for (const id of ids) pipeline.hmget(this.#handoffKey(id), 'conversationId', 'createdAt', 'doc');
       const replies = (await this.#call(() => pipeline.exec())) ?? [];
-      const entries: string[] = [];
+      const started: string[] = [];
+      const latest: string[] = [];
       for (const [error, fields] of replies) {
-        const [conversationId, createdAt] = (error ? [] : fields) as (string | null)[];
-        if (typeof conversationId === 'string' && typeof createdAt === 'string') entries.push(createdAt, conversationId);
+        const [conversationId, createdAt, doc] = (error ? [] : fields) as (string | null)[];
+        if (typeof conversationId !== 'string' || typeof createdAt !== 'string' || typeof doc !== 'string') continue;
+        const first = Date.parse((JSON.parse(doc) as Doc).transcript[0]?.createdAt ?? '');
+        started.push(String(Number.isNaN(first) ? Number(createdAt) : first), conversationId);
+        latest.push(createdAt, conversationId);
       }
-      if (entries.length > 0) await this.#call(() => this.#redis.zadd(this.#key('handoff-conversations'), 'GT', ...entries));
+      if (started.length > 0) {
+        await this.#call(() =>
+          this.#redis
+            .multi()
+            .zadd(this.#key('handoff-conversations'), 'NX', ...started)
+            .zadd(this.#key('handoff-conversations-latest'), 'GT', ...latest)
+            .exec(),
+        );
+      }
     }
     await this.#call(() => this.#redis.set(marker, '1'));
   }
