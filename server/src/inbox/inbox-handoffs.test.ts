@@ -197,7 +197,7 @@ describe.each(backends)('hand-offs in the support inbox, on $name', ({ open }) =
     const response = await inboxFetch(server, `/api/inbox/conversations/${ids.retrying}`, { method: 'DELETE', cookie });
     expect(response.status).toBe(204);
     expect(await outbox.handoffsFor([ids.retrying])).toEqual(new Map());
-    expect(await outbox.conversationsWithHandoffs()).not.toContain(ids.retrying);
+    expect((await outbox.conversationsWithHandoffs({ limit: 100 })).map((c) => c.id)).not.toContain(ids.retrying);
     // Its retry was the only delivery left to make: nothing is due any more, nothing will be sent.
     expect(await outbox.nextDue(['webhook'])).toBeUndefined();
     expect((await get('/api/inbox/conversations?handoff=1')).conversations.map((c: { id: string }) => c.id)).toEqual([ids.delivered, ids.failed]);

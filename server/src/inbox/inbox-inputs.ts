@@ -42,15 +42,22 @@ export interface HandoffMark {
   count: number;
 }
 
+/** A conversation in the listing's order: by creation time (epoch ms), then id, both descending. */
+export interface ConversationKey {
+  id: string;
+  createdAt: number;
+}
+
 /** The hand-off records the inbox reads and deletes. */
 export interface InboxHandoffs {
   /** The hand-offs of those of these conversations that have any, each list oldest first. */
   handoffsFor(conversationIds: readonly string[]): Promise<ReadonlyMap<string, readonly HandoffRecord[]>>;
   /**
-   * Every conversation that has a hand-off, from the outbox's own index (the "hand-off" filter
-   * narrows the listing to these; a scan of every conversation would not stay fast).
+   * The conversations that have a hand-off, newest first in the listing's order, `limit` at most,
+   * after `before` when given: the outbox's own index, which the "hand-off" filter walks a page at
+   * a time (a scan of every conversation, or of every hand-off, would not stay fast).
    */
-  conversationIds(): Promise<readonly string[]>;
+  conversationsWithHandoffs(page: { limit: number; before?: ConversationKey }): Promise<readonly ConversationKey[]>;
   /** The conversation is being deleted from the inbox: delete its hand-offs, cancelling pending deliveries. */
   forget(conversationId: string): Promise<void>;
 }

@@ -9,8 +9,9 @@ import { requestLog } from '../http/request-id.js';
 import type { TokenBudget } from '../limits/token-budget.js';
 import type { ReplyBus } from '../replies/reply-bus/reply-bus.js';
 import type { ConversationStore } from '../store/conversation-store.js';
-import { DAY_MS } from '../store/inbox-query.js';
+import { DAY_MS, type InboxPage, type InboxQuery } from '../store/inbox-query.js';
 import { exportRoute } from './export-route.js';
+import { listHandedOff } from './handoff-listing.js';
 import { handoffMark } from './handoff-mark.js';
 import type { HandoffRecord, InboxHandoffs, KnowledgeStatus } from './inbox-inputs.js';
 import { parseListQuery } from './inbox-query-schema.js';
@@ -97,17 +98,18 @@ export function inboxApiRouter(options: InboxRouterOptions): Router {
     res.status(204).end();
   });
 
-  const handoffIds = async (): Promise<readonly string[]> => {
+  // The listing, or with the hand-off filter the walk of the outbox's index (handoff-listing.ts).
+  const list = (query: InboxQuery, handoff: boolean): Promise<InboxPage> => {
+    if (!handoff) return store.listConversations(query);
     if (handoffs === undefined) throw new ApiError('bad-request', 400, 'Hand-offs are not set up on this server.');
-    return handoffs.conversationIds();
+    return listHandedOff(store, handoffs, query);
   };
   const handoffsFor = async (ids: string[]): Promise<ReadonlyMap<string, readonly HandoffRecord[]>> =>
     handoffs === undefined || ids.length === 0 ? new Map() : handoffs.handoffsFor(ids);
 
   router.get('/conversations', async (req, res) => {
     const { filter, handoff, cursor, limit } = parseListQuery(req.query);
-    const ids = handoff ? await handoffIds() : undefined;
-    const page = await store.listConversations({ ...filter, ...(ids === undefined ? {} : { ids }), limit, ...(cursor === undefined ? {} : { cursor }) });
+    const page = await list({ ...filter, limit, ...(cursor === undefined ? {} : { cursor }) }, handoff);
     const found = await handoffsFor(page.conversations.map((c) => c.id));
     res.json({ conversations: page.conversations.map((c) => ({ ...c, handoff: handoffMark(found.get(c.id) ?? []) })), next: page.next });
   });
@@ -138,7 +140,7 @@ export function inboxApiRouter(options: InboxRouterOptions): Router {
     res.status(204).end();
   });
 
-  router.get('/export', exportRoute({ store, handoffs, now, handoffIds }));
+  router.get('/export', exportRoute({ store, handoffs, now, list }));
 
   router.get('/figures', async (req, res) => {
     const raw = typeof req.query.days === 'string' ? req.query.days : '14';
