@@ -59,8 +59,14 @@ function Delivery({ delivery }: { delivery: HandoffDelivery }) {
         {state === 'pending' && nextAttemptAt !== null && (
           <span class="next">
             {' '}
-            {attempts === 0 ? 'First attempt ' : 'Next attempt '}
-            {relativeTime(nextAttemptAt)}, <time dateTime={nextAttemptAt}>{formatMoment(nextAttemptAt)}</time>.
+            {Date.parse(nextAttemptAt) <= Date.now() ? (
+              'Being tried now.'
+            ) : (
+              <>
+                {attempts === 0 ? 'First attempt ' : 'Next attempt '}
+                {relativeTime(nextAttemptAt)}, <time dateTime={nextAttemptAt}>{formatMoment(nextAttemptAt)}</time>.
+              </>
+            )}
           </span>
         )}
       </dd>
