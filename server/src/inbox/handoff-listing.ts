@@ -25,8 +25,10 @@ export async function listHandedOff(store: ConversationStore, handoffs: InboxHan
   const found: ConversationSummary[] = [];
   let seen = 0;
   // A page and one more first (when the other filters pass most, that is all it reads), then
-  // twice as many each round the filters turned too many away.
-  let size = Math.min(BATCH, limit + 1);
+  // twice as many each round the filters turned too many away. With words, a full batch at once:
+  // a search costs about the same for a few ids as for a batch (SQLite reads the index over the
+  // batch's span), and words turn most conversations away.
+  let size = filter.text === undefined ? Math.min(BATCH, limit + 1) : BATCH;
   for (;;) {
     const batch = await handoffs.conversationsWithHandoffs({ limit: size, ...(before === undefined ? {} : { before }) });
     if (batch.length === 0) return { conversations: found, next: undefined };
