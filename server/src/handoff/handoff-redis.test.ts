@@ -104,12 +104,13 @@ describe('hand-off with several instances on one Redis', () => {
 
     await hook.waitForAccepted(8);
     await mail.waitForMail(8);
-    // Every delivery settled, then nothing left running anywhere: no copy can still be on its way.
+    // Nothing left running anywhere (a receiver has the last copy a moment before its sender marks
+    // it), then every delivery settled: no copy can still be on its way.
+    await Promise.all([a.handoff.dispatcher.whenIdle(), b.handoff.dispatcher.whenIdle()]);
     const conversations = hook.accepted().map((r) => (JSON.parse(r.body) as WebhookBody).conversationId);
     const view = await a.handoff.outbox.handoffsFor(conversations);
     const states = [...view.values()].flat().flatMap((h) => h.deliveries.map((d) => d.state));
     expect(states).toEqual(Array(16).fill('delivered'));
-    await Promise.all([a.handoff.dispatcher.whenIdle(), b.handoff.dispatcher.whenIdle()]);
 
     // The page each conversation started on, as the Redis store keeps it.
     expect(hook.accepted().map((r) => (JSON.parse(r.body) as WebhookBody).page).sort()).toEqual(ids.map((_, i) => `https://help.example.com/q${i}`).sort());
