@@ -95,6 +95,7 @@ export async function inboxBench(): Promise<Measured[]> {
         }
         const figures = await asyncTimes(() => store.dailyFigures(end - 14 * DAY, end), 20);
         rows.push(measured({ figure: 'Inbox daily figures, 14 days, p50', unit: 'ms', value: round(percentile(figures, 50), 1), note: `${CONVERSATIONS / 58 | 0} conversations a day` }));
+        rows.push(...(await handoffRows(path, store, raw, baseList)));
       } finally {
         raw.close();
       }
@@ -150,6 +151,71 @@ async function asyncTimes(run: () => Promise<unknown>, runs = RUNS): Promise<num
     samples.push(performance.now() - t);
   }
   return samples;
+}
+
+/** Every 20th conversation has a hand-off: 5,000 of the 100,000. */
+const HANDOFF_EVERY = 20;
+
+/**
+ * The inbox's hand-off filter and marks over the real SQLite outbox in the same file: 5,000
+ * hand-offs (two channels each) among the 100,000 conversations. The filter walks the outbox's
+ * index of them in the listing's order and asks the store which of each batch pass the other
+ * filters (`listHandedOff`); the marks read a page's hand-offs with their deliveries. Both
+ * through `inboxHandoffs`, as the inbox reads them.
+ */
+async function handoffRows(path: string, store: ConversationStore, raw: import('better-sqlite3').Database, baseList: number[]): Promise<Measured[]> {
+  const { SqliteOutbox } = await import('../server/src/handoff/sqlite-outbox.js');
+  const { inboxHandoffs } = await import('../server/src/handoff/inbox-handoffs.js');
+  const { listHandedOff } = await import('../server/src/inbox/handoff-listing.js');
+  const outbox = new SqliteOutbox({ path });
+  try {
+    const picked = raw.prepare(`SELECT id, created_at FROM conversations WHERE num % ${HANDOFF_EVERY} = 0`).all() as { id: string; created_at: number }[];
+    for (const { id, created_at } of picked) {
+      await outbox.add(
+        { conversationId: id, conversationCreatedAt: created_at, email: 'visitor@example.com', note: null, page: null, transcript: [{ role: 'user', content: 'Talk to a person', createdAt: new Date(created_at).toISOString() }], channels: ['webhook', 'email'] },
+        { now: created_at + 60_000, duplicateWindowMs: 1, perConversation: 3, windowMs: 1 },
+      );
+    }
+    const handoffs = inboxHandoffs(outbox);
+    const note = `${picked.length.toLocaleString('en')} hand-offs among ${CONVERSATIONS.toLocaleString('en')} conversations, in the SQLite outbox`;
+    const filter = await asyncTimes(() => listHandedOff(store, handoffs, { limit: PAGE }));
+    const deep: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      let cursor: string | undefined;
+      for (let page = 0; page < 40; page++) {
+        const t = performance.now();
+        const result = await listHandedOff(store, handoffs, { limit: PAGE, ...(cursor === undefined ? {} : { cursor }) });
+        deep.push(performance.now() - t);
+        cursor = result.next;
+        if (cursor === undefined) break;
+      }
+    }
+    const withWord = await asyncTimes(() => listHandedOff(store, handoffs, { limit: PAGE, text: 'order' }));
+    const withRating = await asyncTimes(() => listHandedOff(store, handoffs, { limit: PAGE, rating: 'down' }));
+    const marks = await asyncTimes(async () => {
+      const page = await store.listConversations({ limit: PAGE });
+      return handoffs.handoffsFor(page.conversations.map((c) => c.id));
+    });
+    const rows: Measured[] = [];
+    for (const [figure, samples] of [
+      ['Inbox list, hand-off filter', filter],
+      ['Inbox list, hand-off filter, pages 1–40', deep],
+      ['Inbox list, hand-off filter + common word', withWord],
+      ['Inbox list, hand-off filter + rated down', withRating],
+      ['Inbox list, 50 newest with their hand-off marks', marks],
+    ] as const) {
+      const p99 = percentile(samples, 99);
+      rows.push(
+        measured({ figure: `${figure}, p50`, unit: 'ms', value: round(percentile(samples, 50), 2), baseline: 'raw SELECT of 50 rows', baselineValue: round(percentile(baseList, 50), 3), note }),
+        measured({ figure: `${figure}, p99`, unit: 'ms', value: round(p99, 2), baseline: 'raw SELECT of 50 rows', baselineValue: round(percentile(baseList, 99), 3), target: TARGET, met: p99 < TARGET_MS }),
+      );
+    }
+    return rows;
+  } catch (error) {
+    return [notMeasured('Inbox list, hand-off filter, p99', 'ms', `could not build the hand-offs: ${(error as Error).message}`, TARGET)];
+  } finally {
+    await outbox.close();
+  }
 }
 
 /** Each of the first 40 pages, following the cursors, five times over. */

@@ -32,7 +32,8 @@ import { handoffRouter } from './handoff/handoff-route.js';
 import type { HandoffService } from './handoff/handoff-service.js';
 import type { Knowledge } from './knowledge/knowledge.js';
 import { readyzRouter } from './http/readyz-route.js';
-import type { InboxHandoffs, KnowledgeStatus } from './inbox/inbox-inputs.js';
+import { inboxHandoffs } from './handoff/inbox-handoffs.js';
+import { inboxKnowledgeStatus } from './knowledge/inbox-knowledge-status.js';
 import { inboxPageRouter } from './inbox/inbox-page-route.js';
 import { inboxApiRouter } from './inbox/inbox-router.js';
 
@@ -78,12 +79,12 @@ export interface AppOptions {
    * in it, and `/readyz` waits for its first index.
    */
   knowledge?: Knowledge;
-  /** Defaults to `server/inbox-ui/dist` (the support inbox's page; served only with `CHATDROP_INBOX_USERS`). */
+  /**
+   * Defaults to `server/inbox-ui/dist` (the support inbox's page; served only with
+   * `CHATDROP_INBOX_USERS`). With `handoff` the inbox marks hand-offs and shows their deliveries;
+   * with `knowledge` it shows the index's status beside the figures.
+   */
   inboxUiDir?: string;
-  /** Hand-off marks and the hand-off filter for the support inbox (server/src/handoff); absent: none. */
-  inboxHandoffs?: InboxHandoffs;
-  /** The knowledge index's state for the support inbox (server/src/knowledge); absent: no panel. */
-  inboxKnowledgeStatus?: () => Promise<KnowledgeStatus>;
 }
 
 /**
@@ -126,8 +127,9 @@ export function createApp(options: AppOptions): express.Express {
         bus,
         now,
         ...(options.redis === undefined ? {} : { redis: options.redis }),
-        ...(options.inboxHandoffs === undefined ? {} : { handoffs: options.inboxHandoffs }),
-        ...(options.inboxKnowledgeStatus === undefined ? {} : { knowledgeStatus: options.inboxKnowledgeStatus }),
+        // Hand-off marks, delivery states and the filter from the outbox; the index's status.
+        ...(options.handoff === undefined ? {} : { handoffs: inboxHandoffs(options.handoff.outbox) }),
+        ...(options.knowledge === undefined ? {} : { knowledgeStatus: inboxKnowledgeStatus(options.knowledge) }),
       }),
     );
     app.use('/inbox', inboxPageRouter({ dir: options.inboxUiDir ?? fileURLToPath(new URL('../inbox-ui/dist/', import.meta.url)) }));

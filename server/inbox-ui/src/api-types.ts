@@ -11,9 +11,38 @@ export interface SessionInfo {
   knowledge: boolean;
 }
 
+export type DeliveryState = 'pending' | 'delivered' | 'failed';
+
+/** A conversation's hand-offs in one word: its latest hand-off's (failed if a channel gave up, pending while one is tried). */
 export interface HandoffMark {
-  state: 'pending' | 'delivered' | 'failed';
+  state: DeliveryState;
+  /** When the latest was asked for. */
   at: string;
+  /** How many hand-offs the conversation has. */
+  count: number;
+}
+
+/** One channel's delivery of a hand-off. */
+export interface HandoffDelivery {
+  channel: 'webhook' | 'email';
+  state: DeliveryState;
+  attempts: number;
+  /** The last failed attempt's problem in plain words; null when none failed. */
+  problem: string | null;
+  /** The same as the receiver said it (`HTTP 500: ...`). */
+  detail: string | null;
+  /** While pending: when it is tried next. */
+  nextAttemptAt: string | null;
+  updatedAt: string;
+}
+
+/** One hand-off: the visitor asked a person to answer by email. */
+export interface HandoffRecord {
+  id: string;
+  at: string;
+  email: string;
+  note: string | null;
+  deliveries: HandoffDelivery[];
 }
 
 export interface ConversationSummary {
@@ -57,6 +86,8 @@ export interface Transcript {
   updatedAt: string;
   page?: string;
   handoff?: HandoffMark;
+  /** Every hand-off, oldest first; absent where hand-offs are not set up. */
+  handoffs?: HandoffRecord[];
   messages: TranscriptMessage[];
 }
 
@@ -74,7 +105,13 @@ export interface DayFigures {
 export interface KnowledgeStatus {
   pages: number;
   passages: number;
+  /** A crawl is running now. */
+  crawling: boolean;
+  /** When the last crawl ended. */
   lastCrawl?: string;
+  /** When the next refresh is due. */
+  nextCrawl?: string;
+  /** The last crawl's unreadable pages, by reason. */
   failures: Record<string, number>;
 }
 

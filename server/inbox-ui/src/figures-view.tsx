@@ -1,11 +1,29 @@
 import { useSignal } from '@preact/signals';
-import { h } from 'preact';
+import { Fragment, h } from 'preact';
 import { useEffect } from 'preact/hooks';
 import type { Figures, SessionInfo } from './api-types.js';
 import { formatDateTime, formatNumber } from './format.js';
 import { ApiFailure, inboxApi, SignedOut } from './inbox-api.js';
 
 const RANGES = [7, 14, 30, 90];
+
+/** Why the crawler could not read a page (server/src/knowledge/crawl.ts `FailureReason`), for a reader. */
+const FAILURE: Record<string, string> = {
+  robots: 'Blocked by robots.txt',
+  'off-origin': 'On another site',
+  'redirect-off-origin': 'Redirected to another site',
+  'too-many-redirects': 'Too many redirects',
+  'http-error': 'Error answer from the site',
+  gone: 'Gone (404 or 410)',
+  'unsupported-type': 'Not HTML, markdown or text',
+  'too-large': 'Too large',
+  timeout: 'Too slow to answer',
+  network: 'Could not be reached',
+  unparsable: 'Could not be read',
+  noindex: 'Marked not to be indexed',
+  empty: 'No text',
+  'max-pages': 'Past the page limit',
+};
 
 /** Daily figures per UTC day (the budget's day), today's tokens against the budget, and knowledge. */
 export function FiguresView({ session }: { session: SessionInfo }) {
@@ -108,14 +126,29 @@ export function FiguresView({ session }: { session: SessionInfo }) {
                   <dt>Passages</dt>
                   <dd>{formatNumber(f.knowledge.passages)}</dd>
                   <dt>Last crawl</dt>
-                  <dd>{f.knowledge.lastCrawl ? <time dateTime={f.knowledge.lastCrawl}>{formatDateTime(f.knowledge.lastCrawl)}</time> : 'not yet'}</dd>
-                  <dt>Pages not read</dt>
                   <dd>
-                    {Object.keys(f.knowledge.failures).length === 0
-                      ? 'none'
-                      : Object.entries(f.knowledge.failures)
-                          .map(([reason, n]) => `${reason}: ${formatNumber(n)}`)
-                          .join(', ')}
+                    {f.knowledge.lastCrawl ? <time dateTime={f.knowledge.lastCrawl}>{formatDateTime(f.knowledge.lastCrawl)}</time> : 'not yet'}
+                    {f.knowledge.crawling && ' (a crawl is running now)'}
+                  </dd>
+                  {f.knowledge.nextCrawl && (
+                    <>
+                      <dt>Next crawl</dt>
+                      <dd>
+                        <time dateTime={f.knowledge.nextCrawl}>{formatDateTime(f.knowledge.nextCrawl)}</time>
+                      </dd>
+                    </>
+                  )}
+                  <dt>Pages not read in the last crawl</dt>
+                  <dd>
+                    {Object.keys(f.knowledge.failures).length === 0 ? (
+                      'none'
+                    ) : (
+                      <ul class="failures">
+                        {Object.entries(f.knowledge.failures).map(([reason, n]) => (
+                          <li key={reason}>{`${FAILURE[reason] ?? reason}: ${formatNumber(n)}`}</li>
+                        ))}
+                      </ul>
+                    )}
                   </dd>
                 </dl>
               )}

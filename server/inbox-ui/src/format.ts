@@ -16,3 +16,18 @@ export function formatDuration(ms: number): string {
 
 /** "1 conversation", "3 conversations". */
 export const plural = (n: number, one: string, many = `${one}s`): string => `${formatNumber(n)} ${n === 1 ? one : many}`;
+
+const moment = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+/** A date with the time to the second (when the next attempt is, a few seconds away). */
+export const formatMoment = (iso: string): string => moment.format(new Date(iso));
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+/** "in 30 seconds", "in 5 minutes", "2 hours ago": from now, as the page is drawn. */
+export function relativeTime(iso: string, now = Date.now()): string {
+  const seconds = Math.round((Date.parse(iso) - now) / 1000);
+  const size = Math.abs(seconds);
+  if (size < 60) return relative.format(seconds, 'second');
+  if (size < 3600) return relative.format(Math.round(seconds / 60), 'minute');
+  if (size < 86_400) return relative.format(Math.round(seconds / 3600), 'hour');
+  return relative.format(Math.round(seconds / 86_400), 'day');
+}

@@ -6,6 +6,7 @@ import type { SessionInfo, Transcript, TranscriptMessage } from './api-types.js'
 import { formatDateTime, formatDuration, formatNumber, formatTime } from './format.js';
 import { ApiFailure, inboxApi, SignedOut } from './inbox-api.js';
 import { follow, here, navigate } from './inbox-location.js';
+import { HandoffsView } from './handoffs-view.js';
 import { Marks } from './marks.js';
 import { ReplyMarkdown } from './reply-markdown.js';
 import { hrefOf } from './url-state.js';
@@ -39,7 +40,8 @@ export function TranscriptView({ id }: { id: string; session: SessionInfo }) {
   }, [id]);
 
   const remove = async () => {
-    if (!confirm('Delete this conversation for good? The visitor will not see it again either.')) return;
+    const handoffs = transcript.value?.handoffs?.length ? ' Its hand-offs go too: a delivery still pending is cancelled.' : '';
+    if (!confirm(`Delete this conversation for good? The visitor will not see it again either.${handoffs}`)) return;
     deleting.value = true;
     try {
       await inboxApi.remove(id);
@@ -86,18 +88,11 @@ export function TranscriptView({ id }: { id: string; session: SessionInfo }) {
             <dd class="page">{t.page ?? 'not known'}</dd>
             <dt>Messages</dt>
             <dd>{formatNumber(t.messages.length)}</dd>
-            {t.handoff && (
-              <>
-                <dt>Hand-off</dt>
-                <dd>
-                  {t.handoff.state}, asked <time dateTime={t.handoff.at}>{formatDateTime(t.handoff.at)}</time>
-                </dd>
-              </>
-            )}
             <dt>Id</dt>
             <dd class="id">{t.id}</dd>
           </dl>
           {summary && <Marks summary={summary} />}
+          {t.handoffs && <HandoffsView handoffs={t.handoffs} />}
           <ol class="messages">
             {t.messages.map((message) => (
               <Message message={message} key={message.id} />

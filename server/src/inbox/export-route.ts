@@ -2,7 +2,7 @@ import type { RequestHandler, Response } from 'express';
 import { ApiError } from '../http/api-error.js';
 import { requestLog } from '../http/request-id.js';
 import type { ConversationStore } from '../store/conversation-store.js';
-import type { InboxFilter } from '../store/inbox-query.js';
+import type { InboxFilter, InboxPage, InboxQuery } from '../store/inbox-query.js';
 import type { InboxHandoffs } from './inbox-inputs.js';
 import { parseFilter } from './inbox-query-schema.js';
 import { CSV_COLUMNS, csvRows, jsonlLine } from './transcript-export.js';
@@ -20,8 +20,8 @@ export interface ExportRouteOptions {
   store: ConversationStore;
   handoffs: InboxHandoffs | undefined;
   now: () => number;
-  /** The filter's hand-off part: the conversations that have one. */
-  handoffIds: () => Promise<readonly string[]>;
+  /** A page of the listing, narrowed to the conversations with a hand-off when `handoff` is set. */
+  list: (query: InboxQuery, handoff: boolean) => Promise<InboxPage>;
 }
 
 /**
@@ -37,7 +37,7 @@ export function exportRoute(options: ExportRouteOptions): RequestHandler {
     const format = req.query.format;
     if (format !== 'jsonl' && format !== 'csv') throw new ApiError('bad-request', 400, 'Export as format=jsonl or format=csv.');
     const { filter, handoff } = parseFilter(req.query);
-    const ids = handoff ? await options.handoffIds() : undefined;
+    if (handoff && handoffs === undefined) throw new ApiError('bad-request', 400, 'Hand-offs are not set up on this server.');
     const user = res.locals.inboxUser as string;
     const log = requestLog(res);
     const described = describe(filter, handoff);
@@ -55,14 +55,14 @@ export function exportRoute(options: ExportRouteOptions): RequestHandler {
       if (head !== '') await send(res, head);
       let cursor: string | undefined;
       do {
-        const page = await store.listConversations({ ...filter, ...(ids === undefined ? {} : { ids }), limit: EXPORT_PAGE, ...(cursor === undefined ? {} : { cursor }) });
-        const marks = handoffs === undefined || page.conversations.length === 0 ? undefined : await handoffs.marksFor(page.conversations.map((c) => c.id));
+        const page = await options.list({ ...filter, limit: EXPORT_PAGE, ...(cursor === undefined ? {} : { cursor }) }, handoff);
+        const found = handoffs === undefined || page.conversations.length === 0 ? undefined : await handoffs.handoffsFor(page.conversations.map((c) => c.id));
         for (const summary of page.conversations) {
           if (gone) break;
           // Deleted since it was listed: nothing to export.
           const transcript = await store.getTranscript(summary.id);
           if (transcript === undefined) continue;
-          await send(res, write({ transcript, handoff: marks?.get(summary.id) }));
+          await send(res, write({ transcript, handoffs: found === undefined ? undefined : (found.get(summary.id) ?? []) }));
           count++;
         }
         cursor = page.next;

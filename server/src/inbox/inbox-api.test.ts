@@ -7,7 +7,6 @@ import type { TestServer } from '../test/test-server.js';
 import { inboxFetch, signIn, startInboxServer } from '../test/inbox-server.js';
 import { postChat, readEvents } from '../test/read-sse.js';
 import { SqliteStore } from '../store/sqlite-store.js';
-import type { HandoffMark, InboxHandoffs } from './inbox-inputs.js';
 import { csvCell } from './csv-cell.js';
 import { CSV_COLUMNS } from './transcript-export.js';
 
@@ -55,23 +54,14 @@ function parseCsv(text: string): string[][] {
 describe('the inbox API', () => {
   let server: TestServer;
   let cookie: string;
-  const marks = new Map<string, HandoffMark>();
-  const forgotten: string[] = [];
-  // Stands in for the hand-off outbox (server/src/handoff) through the inbox's optional input.
-  const handoffs: InboxHandoffs = {
-    marksFor: async (ids) => new Map(ids.flatMap((id) => (marks.has(id) ? [[id, marks.get(id)!] as const] : []))),
-    conversationIds: async () => [...marks.keys()],
-    forget: async (id) => void forgotten.push(id),
-  };
 
+  // No hand-off channel and no knowledge here: inbox-handoffs.test.ts and inbox-knowledge.test.ts
+  // have them, through the real outbox and a real index.
   beforeAll(async () => {
     server = await startInboxServer({
       upstream,
+      // The model picker on, so a visitor's `model` is honoured and the model filter has two to tell apart.
       env: { CHATDROP_MODELS: 'fast=gpt-4.1-mini,smart=gpt-4.1', CHATDROP_MODEL_PICKER: '1', CHATDROP_DAILY_TOKEN_BUDGET: '100000', CHATDROP_RATE_LIMIT: '1000' },
-      inbox: {
-        inboxHandoffs: handoffs,
-        inboxKnowledgeStatus: async () => ({ pages: 12, passages: 340, lastCrawl: '2030-01-01T00:00:00.000Z', failures: { 'http-404': 2 } }),
-      },
     });
     cookie = await signIn(server);
   });
@@ -85,23 +75,26 @@ describe('the inbox API', () => {
     await fetch(`${server.url}/api/feedback`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ conversationId: returns.conversationId, messageId: returns.messageId, rating: 'down' }) });
     upstream.script({ kind: 'error', status: 401, message: 'bad key' });
     const failed = await chat(server, { message: 'Is anyone there?', model: 'smart' });
-    marks.set(failed.conversationId, { state: 'delivered', at: '2030-01-01T00:00:00.000Z' });
 
     const page = await json(await inboxFetch(server, '/api/inbox/conversations', { cookie }));
     expect(page.next).toBeUndefined();
     expect(page.conversations.map((c: { id: string }) => c.id)).toEqual([failed.conversationId, returns.conversationId]);
     expect(page.conversations[1]).toMatchObject({ firstQuestion: 'How do I return shoes?', page: 'https://shop.example/help/returns', messages: 2, down: 1, up: 0, failed: 0 });
-    expect(page.conversations[0]).toMatchObject({ firstQuestion: 'Is anyone there?', failed: 1, incomplete: 1, handoff: { state: 'delivered' } });
-    expect(page.conversations[1].handoff).toBeUndefined();
+    expect(page.conversations[0]).toMatchObject({ firstQuestion: 'Is anyone there?', failed: 1, incomplete: 1 });
+    expect(page.conversations.map((c: { handoff?: unknown }) => c.handoff)).toEqual([undefined, undefined]);
 
     const filtered = (query: string) => inboxFetch(server, `/api/inbox/conversations?${query}`, { cookie }).then(json);
     expect((await filtered('rating=down')).conversations.map((c: { id: string }) => c.id)).toEqual([returns.conversationId]);
     expect((await filtered('problem=failed&model=smart')).conversations.map((c: { id: string }) => c.id)).toEqual([failed.conversationId]);
     expect((await filtered('q=return&page=')).conversations.map((c: { id: string }) => c.id)).toEqual([returns.conversationId]);
-    expect((await filtered('handoff=1')).conversations.map((c: { id: string }) => c.id)).toEqual([failed.conversationId]);
     expect((await filtered('page=%2Fhelp%2F')).conversations.map((c: { id: string }) => c.id)).toEqual([returns.conversationId]);
     expect((await filtered('from=2000-01-01&to=2000-01-02')).conversations).toEqual([]);
     expect((await filtered('limit=1')).next).toEqual(expect.any(String));
+    // Without a hand-off channel there are no hand-offs to filter by.
+    const handoffs = await inboxFetch(server, '/api/inbox/conversations?handoff=1', { cookie });
+    expect(handoffs.status).toBe(400);
+    expect((await handoffs.json()).error.message).toBe('Hand-offs are not set up on this server.');
+    expect(await json(await inboxFetch(server, '/api/inbox/session', { cookie }))).toMatchObject({ handoff: false, knowledge: false });
   });
 
   it('refuses filters it does not understand with 400 naming them', async () => {
@@ -118,6 +111,7 @@ describe('the inbox API', () => {
     const transcript = await json(await inboxFetch(server, `/api/inbox/conversations/${turn.conversationId}`, { cookie }));
     expect(transcript).toMatchObject({ id: turn.conversationId, createdAt: expect.any(String), messages: [{ role: 'user', content: '<img src=x onerror=alert(1)>', status: 'complete' }, { id: turn.messageId, role: 'assistant', content: '**Bold** answer', status: 'complete', reply: { model: 'fast', upstreamModel: 'gpt-4.1-mini', finishReason: 'stop', inputTokens: 7, outputTokens: 3, firstTokenMs: expect.any(Number), durationMs: expect.any(Number) } }] });
     expect(transcript.handoff).toBeUndefined();
+    expect(transcript.handoffs).toBeUndefined();
     expect((await inboxFetch(server, '/api/inbox/conversations/AAAAAAAAAAAAAAAAAAAAAAAA', { cookie })).status).toBe(404);
     expect((await inboxFetch(server, '/api/inbox/conversations/..%2F..%2Fetc', { cookie })).status).toBe(404);
   });
@@ -125,16 +119,13 @@ describe('the inbox API', () => {
   it('deletes a conversation everywhere, logged with the user name', async () => {
     upstream.script({ kind: 'deltas', deltas: ['Gone soon.'] });
     const turn = await chat(server, { message: 'Forget this one' });
-    marks.set(turn.conversationId, { state: 'pending', at: '2030-01-01T00:00:00.000Z' });
     const deleted = await inboxFetch(server, `/api/inbox/conversations/${turn.conversationId}`, { method: 'DELETE', cookie });
     expect(deleted.status).toBe(204);
     expect(await server.store.getConversation(turn.conversationId)).toBeUndefined();
     expect((await fetch(`${server.url}/api/conversations/${turn.conversationId}`)).status).toBe(404);
-    expect(forgotten).toContain(turn.conversationId);
     const line = server.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'inbox conversation deleted');
     expect(line).toMatchObject({ user: 'alice', conversationId: turn.conversationId });
     expect((await inboxFetch(server, `/api/inbox/conversations/${turn.conversationId}`, { method: 'DELETE', cookie })).status).toBe(404);
-    marks.delete(turn.conversationId);
   });
 
   it('exports what is filtered as JSONL and as CSV, logged with the user name', async () => {
@@ -169,7 +160,7 @@ describe('the inbox API', () => {
     expect((await inboxFetch(server, '/api/inbox/export?format=xlsx', { cookie })).status).toBe(400);
   });
 
-  it('shows daily figures with the tokens used against the daily budget, and the knowledge status', async () => {
+  it('shows daily figures with the tokens used against the daily budget, and no knowledge status without knowledge', async () => {
     const figures = await json(await inboxFetch(server, '/api/inbox/figures?days=7', { cookie }));
     expect(figures.days).toHaveLength(7);
     const today = figures.days.at(-1);
@@ -179,7 +170,8 @@ describe('the inbox API', () => {
     expect(today.tokens).toBeGreaterThan(0);
     expect(figures.budget).toEqual({ limit: 100000, usedToday: expect.any(Number) });
     expect(figures.budget.usedToday).toBeGreaterThan(0);
-    expect(figures.knowledge).toEqual({ pages: 12, passages: 340, lastCrawl: '2030-01-01T00:00:00.000Z', failures: { 'http-404': 2 } });
+    expect(figures.knowledge).toBeUndefined();
+    expect(today.uncovered).toBe(0);
     for (const days of ['0', '91', 'x']) expect((await inboxFetch(server, `/api/inbox/figures?days=${days}`, { cookie })).status).toBe(400);
   });
 });

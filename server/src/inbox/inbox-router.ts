@@ -9,9 +9,11 @@ import { requestLog } from '../http/request-id.js';
 import type { TokenBudget } from '../limits/token-budget.js';
 import type { ReplyBus } from '../replies/reply-bus/reply-bus.js';
 import type { ConversationStore } from '../store/conversation-store.js';
-import { DAY_MS } from '../store/inbox-query.js';
+import { DAY_MS, type InboxPage, type InboxQuery } from '../store/inbox-query.js';
 import { exportRoute } from './export-route.js';
-import type { HandoffMark, InboxHandoffs, KnowledgeStatus } from './inbox-inputs.js';
+import { listHandedOff } from './handoff-listing.js';
+import { handoffMark } from './handoff-mark.js';
+import type { HandoffRecord, InboxHandoffs, KnowledgeStatus } from './inbox-inputs.js';
 import { parseListQuery } from './inbox-query-schema.js';
 import { InboxSessions } from './inbox-sessions.js';
 import type { PasswordHash } from './password-hash.js';
@@ -96,40 +98,49 @@ export function inboxApiRouter(options: InboxRouterOptions): Router {
     res.status(204).end();
   });
 
-  const handoffIds = async (): Promise<readonly string[]> => {
+  // The listing, or with the hand-off filter the walk of the outbox's index (handoff-listing.ts).
+  const list = (query: InboxQuery, handoff: boolean): Promise<InboxPage> => {
+    if (!handoff) return store.listConversations(query);
     if (handoffs === undefined) throw new ApiError('bad-request', 400, 'Hand-offs are not set up on this server.');
-    return handoffs.conversationIds();
+    return listHandedOff(store, handoffs, query);
   };
-  const marksFor = async (ids: string[]): Promise<ReadonlyMap<string, HandoffMark>> =>
-    handoffs === undefined || ids.length === 0 ? new Map() : handoffs.marksFor(ids);
+  const handoffsFor = async (ids: string[]): Promise<ReadonlyMap<string, readonly HandoffRecord[]>> =>
+    handoffs === undefined || ids.length === 0 ? new Map() : handoffs.handoffsFor(ids);
 
   router.get('/conversations', async (req, res) => {
     const { filter, handoff, cursor, limit } = parseListQuery(req.query);
-    const ids = handoff ? await handoffIds() : undefined;
-    const page = await store.listConversations({ ...filter, ...(ids === undefined ? {} : { ids }), limit, ...(cursor === undefined ? {} : { cursor }) });
-    const marks = await marksFor(page.conversations.map((c) => c.id));
-    res.json({ conversations: page.conversations.map((c) => ({ ...c, handoff: marks.get(c.id) })), next: page.next });
+    const page = await list({ ...filter, limit, ...(cursor === undefined ? {} : { cursor }) }, handoff);
+    const found = await handoffsFor(page.conversations.map((c) => c.id));
+    res.json({ conversations: page.conversations.map((c) => ({ ...c, handoff: handoffMark(found.get(c.id) ?? []) })), next: page.next });
   });
 
   router.get('/conversations/:id', async (req, res) => {
     const transcript = await store.getTranscript(req.params.id);
     if (transcript === undefined) throw new ApiError('not-found', 404, 'This conversation does not exist (any more).');
-    const marks = await marksFor([transcript.id]);
-    res.json({ ...transcript, handoff: marks.get(transcript.id) });
+    // Every hand-off, oldest first, with each channel's delivery; `[]` where hand-offs are set up
+    // and there is none, absent where they are not.
+    const records = handoffs === undefined ? undefined : ((await handoffsFor([transcript.id])).get(transcript.id) ?? []);
+    res.json({ ...transcript, handoff: handoffMark(records ?? []), handoffs: records });
   });
 
   router.delete('/conversations/:id', async (req, res) => {
     const id = req.params.id;
     const user = res.locals.inboxUser as string;
     const log = requestLog(res);
-    if (!(await deleteConversation(options, id))) throw new ApiError('not-found', 404, 'This conversation does not exist (any more).');
-    // Deleted from the inbox means deleted everywhere: the hand-off outbox's copy too.
-    await handoffs?.forget?.(id).catch((error: unknown) => log.error({ err: error, user, conversationId: id }, 'could not forget the hand-off of a deleted conversation'));
+    const existed = await deleteConversation(options, id);
+    // Deleted from the inbox means deleted everywhere: the hand-off outbox's copies too (pending
+    // deliveries are cancelled). Also when the conversation is already gone, so that a retry after
+    // the outbox could not be reached (a 503) finishes the job.
+    await handoffs?.forget(id).catch((error: unknown) => {
+      log.error({ err: error, user, conversationId: id }, 'could not delete the hand-offs of a deleted conversation');
+      throw error;
+    });
+    if (!existed) throw new ApiError('not-found', 404, 'This conversation does not exist (any more).');
     log.info({ user, conversationId: id }, 'inbox conversation deleted');
     res.status(204).end();
   });
 
-  router.get('/export', exportRoute({ store, handoffs, now, handoffIds }));
+  router.get('/export', exportRoute({ store, handoffs, now, list }));
 
   router.get('/figures', async (req, res) => {
     const raw = typeof req.query.days === 'string' ? req.query.days : '14';

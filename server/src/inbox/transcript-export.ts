@@ -1,22 +1,27 @@
 import type { Transcript } from '../store/inbox-query.js';
 import { csvRow } from './csv-cell.js';
-import type { HandoffMark } from './inbox-inputs.js';
+import { handoffMark } from './handoff-mark.js';
+import type { HandoffRecord } from './inbox-inputs.js';
 
-/** One exported conversation: the transcript, and its hand-off when it has one. */
+/** One exported conversation: the transcript, and its hand-offs where hand-offs are set up. */
 export interface ExportedConversation {
   transcript: Transcript;
-  handoff: HandoffMark | undefined;
+  handoffs: readonly HandoffRecord[] | undefined;
 }
 
-/** JSONL: one conversation per line, every message with what the inbox shows of it. */
-export function jsonlLine({ transcript, handoff }: ExportedConversation): string {
+/**
+ * JSONL: one conversation per line, every message with what the inbox shows of it, and its
+ * hand-offs (`handoff`, the listing's mark; `handoffs`, each with its channels' deliveries).
+ */
+export function jsonlLine({ transcript, handoffs }: ExportedConversation): string {
   const { id, createdAt, updatedAt, page, messages } = transcript;
   return `${JSON.stringify({
     id,
     createdAt,
     updatedAt,
     page,
-    handoff,
+    handoff: handoffMark(handoffs ?? []),
+    handoffs,
     messages: messages.map(({ reply, ...message }) => ({ ...message, ...reply })),
   })}\n`;
 }
@@ -44,7 +49,8 @@ export const CSV_COLUMNS = [
 ] as const;
 
 /** CSV: one row per message, the conversation's fields repeated on each, so a sheet can filter. */
-export function csvRows({ transcript, handoff }: ExportedConversation): string {
+export function csvRows({ transcript, handoffs }: ExportedConversation): string {
+  const handoff = handoffMark(handoffs ?? []);
   return transcript.messages
     .map((m) =>
       csvRow([

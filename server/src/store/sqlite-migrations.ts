@@ -251,6 +251,15 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX inbox_sessions_expires ON inbox_sessions (expires_at);
   `,
+  // 6 -> 7: each hand-off knows when its conversation was created, so the support inbox's hand-off
+  // filter walks the conversations that have one in the listing's own order (newest conversation
+  // first), a page at a time. Existing rows take it from their conversation (or, gone, their own time).
+  `
+  ALTER TABLE handoffs ADD COLUMN conversation_created_at INTEGER;
+  UPDATE handoffs SET conversation_created_at =
+    coalesce((SELECT c.created_at FROM conversations c WHERE c.id = handoffs.conversation_id), created_at);
+  CREATE INDEX handoffs_by_conversation_created ON handoffs (conversation_created_at, conversation_id);
+  `,
 ];
 
 /** The schema version this code writes. */

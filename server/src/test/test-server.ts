@@ -12,9 +12,10 @@ import { createUpstreamClient } from '../upstream/upstream-client.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { MockUpstream } from './mock-upstream.js';
-import { createHandoff, type HandoffService } from '../handoff/handoff-service.js';
+import { createHandoff, type CreateHandoffOptions, type HandoffService } from '../handoff/handoff-service.js';
 import type { CrawlLimits } from '../knowledge/crawl.js';
 import { Knowledge } from '../knowledge/knowledge.js';
+import { RedisKnowledgeStore } from '../knowledge/redis-knowledge-store.js';
 import { SqliteKnowledgeStore } from '../knowledge/sqlite-knowledge-store.js';
 import { writeWidgetBuild } from './widget-build.js';
 
@@ -39,11 +40,17 @@ export interface TestServerOptions {
   shared?: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore' | 'streamBuffer' | 'replyBus' | 'handoff'>;
   /**
    * With `CHATDROP_KNOWLEDGE` in `env`: the crawler's limits (no delay between requests unless
-   * given). The index lives in the test's SQLite file and its first crawl starts at once.
+   * given). The index lives in the test's SQLite file (in Redis with `inbox.redis`) and its first
+   * crawl starts at once.
    */
   knowledgeLimits?: Partial<CrawlLimits>;
-  /** The support inbox's optional inputs and the instance's Redis connection, when a test needs them. */
-  inbox?: Pick<AppOptions, 'redis' | 'inboxHandoffs' | 'inboxKnowledgeStatus'>;
+  /**
+   * The instance's Redis connection (`REDIS_URL` in main.ts): what a feature shares across
+   * instances lives there, the hand-off outbox and the knowledge index included, as in main.ts.
+   */
+  inbox?: Pick<AppOptions, 'redis'>;
+  /** The hand-off dispatcher's clock and retry steps, so a test decides when a retry comes (or gives up). */
+  handoffDispatcher?: CreateHandoffOptions['dispatcher'];
   /** Listen on this port (a restart on the same origin); one the OS hands out otherwise. */
   port?: number;
 }
@@ -102,10 +109,13 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const store = options.store ?? new SqliteStore({ path: dbPath });
   const replies = new ReplyRegistry();
   const openai = createUpstreamClient(config);
-  // Built as main.ts builds it (outbox in the same SQLite file) unless the test brings its own.
-  const ownHandoff = options.shared?.handoff === undefined ? createHandoff({ config, logger }) : undefined;
+  // Built as main.ts builds it (the outbox in Redis with `inbox.redis`, else in the same SQLite
+  // file) unless the test brings its own.
+  const redis = options.inbox?.redis;
+  const ownHandoff = options.shared?.handoff === undefined ? createHandoff({ config, logger, redis, dispatcher: options.handoffDispatcher }) : undefined;
   const handoff = options.shared?.handoff ?? ownHandoff;
-  const knowledgeStore = config.knowledge.length > 0 ? new SqliteKnowledgeStore({ path: dbPath }) : undefined;
+  const knowledgeStore =
+    config.knowledge.length > 0 ? (redis === undefined ? new SqliteKnowledgeStore({ path: dbPath }) : new RedisKnowledgeStore({ redis })) : undefined;
   const knowledge =
     knowledgeStore &&
     new Knowledge({
