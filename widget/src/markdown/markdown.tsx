@@ -4,7 +4,7 @@ import { h, type ComponentChildren, type JSX } from 'preact';
 import { useMemo } from 'preact/hooks';
 import type { CodeLabels } from './code-block.js';
 import { blockParser } from './parse-blocks.js';
-import { renderBlocks } from './render-blocks.js';
+import { blockRenderer } from './render-blocks.js';
 import { useFrameEffect } from '../use-frame-effect.js';
 
 export interface MarkdownProps {
@@ -47,7 +47,7 @@ export function createRenderer(labels: CodeLabels = ENGLISH): (source: string) =
   let done = 0;
   let prev = '';
   let shown: ComponentChildren;
-  const memo = { _leaves: new Map() };
+  const render = blockRenderer(labels);
   return (source) => {
     if (source != prev) {
       // Comparing the open line alone tells an append from a new text (a reset, a replaced
@@ -58,7 +58,7 @@ export function createRenderer(labels: CodeLabels = ENGLISH): (source: string) =
       }
       prev = source;
       for (let nl; (nl = source.indexOf('\n', done)) >= 0; done = nl + 1) parser.add(source.slice(done, source[nl - 1] == '\r' ? nl - 1 : nl));
-      shown = parser.view(source.slice(done), (doc, refs) => renderBlocks(doc, refs, labels, memo));
+      shown = parser.view(source.slice(done), render);
     }
     return shown;
   };

@@ -1,4 +1,4 @@
-import { normalizeLabel, scanDestination, scanLabel, scanTitle, skipSpace, unescape } from './link-parts.js';
+import { DEFINITION, linkOf, normalizeLabel, unescape } from './link-parts.js';
 import type { LinkDef } from './parse-inline.js';
 import { isDelimiterRow, splitRow } from './table-row.js';
 import { step } from './work.js';
@@ -24,8 +24,8 @@ export interface Block {
   _up?: Block | undefined;
   _kids: Block[];
   _open: boolean;
-  /** Open before a view closed it, or made in a view: its rendering may change on the next call. */
-  _live: boolean;
+  /** Closed for good (not only by a view): what it renders to can be kept (render-blocks.ts). */
+  _done?: boolean;
   /** The first and last line numbers: a blank line between two siblings makes a list loose. */
   _first: number;
   _last: number;
@@ -33,7 +33,7 @@ export interface Block {
   _text: string;
   /** A heading's level; a list's start number (NaN for bullets). */
   _n?: number;
-  /** Lists and items: the marker (`-`, `*`, `+`, `.` or `)`). Items: its column, and their content's. */
+  /** Lists: the marker (`-`, `*`, `+`, `.` or `)`). Items: its column, and their content's. */
   _marker?: string;
   _col?: number;
   _pad?: number;
@@ -47,6 +47,11 @@ export interface Block {
   _keep?: number;
   /** Tables: the columns' alignment. */
   _align?: (string | undefined)[];
+  /** What it was rendered to, and from what (render-blocks.ts). */
+  _vnode?: unknown;
+  _tight?: boolean | undefined;
+  _epoch?: number;
+  _missed?: boolean;
 }
 
 /**
@@ -60,13 +65,10 @@ export const MAX_BLOCK_DEPTH = 20;
 const ATX = /#{1,6}(?=[ \t]|$)/y;
 const FENCE = /`{3,}(?!.*`)|~{3,}/y;
 const SETEXT = /(=+|-+)[ \t]*$/y;
-const BREAK = /(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$/y;
+const BREAK = /([*_-])[ \t]*(?:\1[ \t]*){2,}$/y;
 const ITEM = /[*+-]|(\d{1,9})([.)])/y;
-/** Items of the other kind than their parent's list, for the nesting a reader expects (see goesOn). */
-const BULLET_ITEM = /[*+-][ \t]/y;
-const ORDERED_ITEM = /\d{1,9}[.)][ \t]/y;
-/** What may start a block other than a paragraph (commonmark.js's reMaybeSpecial, and `|:` for tables). */
-const SPECIAL = /[#`~*+_=<>\d|:-]/;
+/** A bullet under a numbered item, for the nesting a reader expects (see goesOn). */
+const BULLET = /[*+-][ \t]/y;
 const SPACE = /[ \t]/;
 const NONSPACE = /[^ ]|$/g;
 
@@ -104,7 +106,7 @@ export function blockParser(): BlockParser {
   let nextCol = 0;
   let indent = 0;
   let blank = false;
-  const block = (type: BlockType, up?: Block): Block => ({ _type: type, _up: up, _kids: [], _open: true, _live: !settled, _first: lineNo, _last: lineNo, _text: '' });
+  const block = (type: BlockType, up?: Block): Block => ({ _type: type, _up: up, _kids: [], _open: true, _first: lineNo, _last: lineNo, _text: '' });
   const doc = block('doc');
   let tip = doc;
 
@@ -143,6 +145,9 @@ export function blockParser(): BlockParser {
 
   const at = (re: RegExp) => ((re.lastIndex = next), re.exec(ln));
 
+  /** Takes the rest of the line: a heading, fence, rule or table row was all of it. */
+  const leaf = () => ((off = ln.length), 2);
+
   /** A block quote's `>` and the one space after it that belongs to the marker (§5.1). */
   const quoteMarker = () => {
     if (indent > 3 || ln[next] != '>') return;
@@ -152,22 +157,24 @@ export function blockParser(): BlockParser {
     return 1;
   };
 
-  /** Closes the tip: its last line, its reference definitions, a paragraph left empty by them. */
+  /** Closes the tip: its last line, its reference definitions (a paragraph left empty renders nothing). */
   const close = () => {
     const b = tip;
     b._open = false;
+    b._done = settled;
     tip = b._up!;
-    if (b._type == 'p' && !(b._text = takeDefinitions(b._text)).trim()) tip._kids.pop();
+    if (b._type == 'p') b._text = takeDefinitions(b._text);
     if (/list|item|table/.test(b._type)) b._last = b._kids.at(-1)?._last ?? b._first;
   };
 
   /** Takes the link reference definitions at the start of a paragraph's text (§4.7); answers the rest. */
   const takeDefinitions = (text: string) => {
     let i = 0;
-    for (let def; text[i] == '[' && (def = definitionAt(text, i)); i = def[3]) {
-      if (!defs.has(def[0])) {
-        defs.set(def[0], [{ _href: def[1], _title: def[2] }, settled]);
-        order.push(def[0]);
+    for (let m, label; ((DEFINITION.lastIndex = i), (m = DEFINITION.exec(text))) && (label = normalizeLabel(m[1]!)); i = DEFINITION.lastIndex) {
+      step();
+      if (!defs.has(label)) {
+        defs.set(label, [linkOf(m[2], m[3]), settled]);
+        order.push(label);
         refs._epoch++;
       }
     }
@@ -188,14 +195,18 @@ export function blockParser(): BlockParser {
   const goesOn = (b: Block): number => {
     const type = b._type;
     if (type == 'quote') return quoteMarker() ? ((b._last = lineNo), 0) : 1;
-    if (type == 'item') {
-      // An item can begin with at most one blank line.
-      if (blank) return b._kids.length ? (toNext(), 0) : 1;
-      if (indent >= b._pad!) return advance(b._pad!, 1), 0;
-      // A reader's choice (see markdown-spec.test.tsx): items of the other kind (bullets under
-      // `1.`) indented past this item's marker but short of its text still nest in it.
-      return indent > b._col! && at(b._up!._n! >= 0 ? BULLET_ITEM : ORDERED_ITEM) ? (advance(indent, 1), 0) : 1;
-    }
+    if (type == 'item')
+      // An item can begin with at most one blank line. A reader's choice (see markdown-spec.test.tsx):
+      // bullets indented past a numbered item's marker but short of its text still nest in it.
+      return blank
+        ? b._kids.length
+          ? (toNext(), 0)
+          : 1
+        : indent >= b._pad!
+          ? (advance(b._pad!, 1), 0)
+          : indent > b._col! && b._up!._n! >= 0 && at(BULLET)
+            ? (advance(indent, 1), 0)
+            : 1;
     if (type == 'code') {
       if (b._close) {
         if (indent < 4 && at(b._close)) {
@@ -217,7 +228,6 @@ export function blockParser(): BlockParser {
    */
   const start = (container: Block, depth: number, closeUnmatched: () => void): number => {
     let m: RegExpExecArray | null;
-    const leaf = (b: Block) => ((off = ln.length), b);
     if (indent < 4) {
       if (depth < MAX_BLOCK_DEPTH && quoteMarker()) {
         closeUnmatched();
@@ -226,17 +236,17 @@ export function blockParser(): BlockParser {
       }
       if ((m = at(ATX))) {
         closeUnmatched();
-        leaf(addBlock('h'))._n = m[0].length;
+        addBlock('h')._n = m[0].length;
         tip._text = atxText(ln.slice(next + m[0].length));
-        return 2;
+        return leaf();
       }
       if ((m = at(FENCE))) {
         closeUnmatched();
-        const code = leaf(addBlock('code'));
+        const code = addBlock('code');
         code._close = RegExp(`${m[0][0]}{${m[0].length},}[ \\t]*$`, 'y');
         code._fenceCol = indent;
         code._info = unescape(ln.slice(next + m[0].length).trim());
-        return 2;
+        return leaf();
       }
       if (container._type == 'p') {
         const row = ln.slice(next);
@@ -251,7 +261,7 @@ export function blockParser(): BlockParser {
           addBlock('table')._align = splitRow(row).map((cell) => ({ '::': 'center', ':-': 'left', '-:': 'right' })[cell[0]! + cell.at(-1)]);
           addBlock('tr')._text = head;
           close();
-          return leaf(tip), 2;
+          return leaf();
         }
         if ((m = at(SETEXT))) {
           closeUnmatched();
@@ -259,49 +269,48 @@ export function blockParser(): BlockParser {
             container._type = 'h';
             container._n = m[1]![0] == '=' ? 1 : 2;
             container._last = lineNo;
-            return leaf(container), 2;
+            return leaf();
           }
         }
       }
       if (at(BREAK)) {
         closeUnmatched();
-        leaf(addBlock('hr'));
-        return 2;
+        addBlock('hr');
+        return leaf();
       }
-    }
-    if (indent < 4 && depth < MAX_BLOCK_DEPTH && (m = at(ITEM))) {
-      // A list item (§5.2): interrupting a paragraph, only `1.` may start an ordered list, and not empty.
-      const n = m[1] ? +m[1] : NaN;
-      const end = next + m[0].length;
-      const col0 = indent;
-      if ((end >= ln.length || SPACE.test(ln[end]!)) && !(container._type == 'p' && (n > 1 || !ln.slice(end).trim()))) {
-        toNext();
-        advance(m[0].length);
-        const markerEnd = col;
-        const markerOff = off;
-        while (col - markerEnd < 5 && SPACE.test(ln[off]!)) advance(1, 1);
-        let spaces = col - markerEnd;
-        // Five or more spaces start indented code inside the item, and a blank item's content
-        // goes on the next line: either way its content starts one column past the marker.
-        if (spaces > 4 || off >= ln.length) {
-          off = markerOff;
-          col = markerEnd;
-          spaces = 1;
-          if (SPACE.test(ln[off]!)) advance(1, 1);
+      if (depth < MAX_BLOCK_DEPTH && (m = at(ITEM))) {
+        // A list item (§5.2): interrupting a paragraph, only `1.` may start an ordered list, and not empty.
+        const n = m[1] ? +m[1] : NaN;
+        const end = next + m[0].length;
+        const col0 = indent;
+        if ((end >= ln.length || SPACE.test(ln[end]!)) && !(container._type == 'p' && ((m[1] && n != 1) || !ln.slice(end).trim()))) {
+          toNext();
+          advance(m[0].length);
+          const markerEnd = col;
+          const markerOff = off;
+          while (col - markerEnd < 5 && SPACE.test(ln[off]!)) advance(1, 1);
+          let spaces = col - markerEnd;
+          // Five or more spaces start indented code inside the item, and a blank item's content
+          // goes on the next line: either way its content starts one column past the marker.
+          if (spaces > 4 || off >= ln.length) {
+            off = markerOff;
+            col = markerEnd;
+            spaces = 1;
+            if (SPACE.test(ln[off]!)) advance(1, 1);
+          }
+          closeUnmatched();
+          const marker = m[2] ?? m[0];
+          if (tip._type != 'list' || tip._marker != marker) {
+            addBlock('list')._n = n;
+            tip._marker = marker;
+          }
+          const item = addBlock('item');
+          item._col = col0;
+          item._pad = col0 + m[0].length + spaces;
+          return 1;
         }
-        closeUnmatched();
-        const marker = m[2] ?? m[0];
-        if (tip._type != 'list' || tip._marker != marker) {
-          addBlock('list')._n = n;
-          tip._marker = marker;
-        }
-        const item = addBlock('item');
-        item._col = col0;
-        item._pad = col0 + m[0].length + spaces;
-        return 1;
       }
-    }
-    if (indent > 3 && tip._type != 'p' && !blank) {
+    } else if (tip._type != 'p' && !blank) {
       advance(4, 1);
       closeUnmatched();
       addBlock('code');
@@ -336,8 +345,9 @@ export function blockParser(): BlockParser {
     };
     // 2. Does it start new blocks?
     for (let started = +(container._type == 'code'); !started; depth++) {
+      step();
       findNext();
-      if (!(started = indent > 3 || SPECIAL.test(ln[next]!) ? start(container, depth, closeUnmatched) : 0)) {
+      if (!(started = start(container, depth, closeUnmatched))) {
         toNext();
         break;
       }
@@ -368,25 +378,6 @@ export function blockParser(): BlockParser {
     }
   };
 
-  /** A reference definition at `i`: its label, destination, title and where the next line starts. */
-  const definitionAt = (s: string, i: number): [string, string, string | undefined, number] | undefined => {
-    const labelEnd = scanLabel(s, i);
-    const label = labelEnd > 0 && s[labelEnd] == ':' ? normalizeLabel(s.slice(i + 1, labelEnd - 1)) : '';
-    const dest = label ? scanDestination(s, skipSpace(s, labelEnd + 1)) : undefined;
-    if (!dest) return;
-    /** Where the line after `j` starts, if only spaces are left on it. */
-    const lineEnd = (j: number) => {
-      while (SPACE.test(s[j]!)) j++;
-      return s[j] == '\n' || j >= s.length ? j + 1 : 0;
-    };
-    // A title must be apart from the destination; a definition must end its line (a title
-    // followed by more text is no title, but the definition may still end before it).
-    const afterDest = skipSpace(s, dest[1]);
-    const title = afterDest > dest[1] ? scanTitle(s, afterDest) : undefined;
-    const end = title && lineEnd(title[1]);
-    return end ? [label, dest[0], title![0], end] : (i = lineEnd(dest[1])) ? [label, dest[0], undefined, i] : undefined;
-  };
-
   return {
     add,
     view(partial, read) {
@@ -395,7 +386,6 @@ export function blockParser(): BlockParser {
       const saved: [Block, Block, number][] = [];
       for (let b: Block | undefined = doc; b?._open; b = b._kids.at(-1)) saved.push([b, { ...b }, b._kids.length]);
       const [savedTip, savedLine, savedDefs] = [tip, lineNo, order.length];
-      for (const [b] of saved) b._live = true;
       settled = false;
       if (partial) add(partial);
       while (tip != doc) close();

@@ -2,7 +2,7 @@ import { h, type ComponentChildren, type VNode } from 'preact';
 import { safeHref } from '../safe-href.js';
 import { emailAutolink, urlAutolink } from './autolink.js';
 import { decodeEntity } from './entities.js';
-import { ENTITY, normalizeLabel, PUNCT, scanDestination, scanLabel, scanTitle, skipSpace } from './link-parts.js';
+import { ENTITY, LINK_TAIL, linkOf, normalizeLabel, PUNCT, REF_LABEL } from './link-parts.js';
 import { textOf } from './text-of.js';
 import { step } from './work.js';
 
@@ -31,15 +31,14 @@ interface Delimiter {
   _canClose: boolean;
   _prev?: Delimiter | undefined;
   _next?: Delimiter | undefined;
-  /** Tags this run closes and opens, innermost first, once matched. */
-  _closes: string[];
-  _opens: string[];
+  /** Tags this run opens and closes, innermost first, once matched. */
+  _opens?: string[];
+  _closes?: string[];
 }
 
-/** A link or image (replacing its `[` once it is known to be one), or where one ends. */
+/** A link or image (replacing its `[` once it is known to be one), or where one ends (no href). */
 interface LinkMark extends Partial<LinkDef> {
   _image?: boolean;
-  _end?: true;
 }
 
 interface Bracket {
@@ -48,19 +47,17 @@ interface Bracket {
   _pos: number;
   _bottom: Delimiter;
   _image: boolean;
-  _active?: boolean;
-  /** Another bracket opened after it, so its text cannot be a reference label. */
-  _after?: boolean;
+  _active: boolean;
   _prev: Bracket | undefined;
 }
 
 type Item = ComponentChildren | Delimiter | LinkMark;
 
-const END: LinkMark = { _end: true };
+const END: LinkMark = {};
 /** The kinds of character for flanking (§6.2): 0 other, 1 punctuation, 2 whitespace (and the text's ends). */
 const kind = (c = ' ') => (/\s/.test(c) ? 2 : +/[\p{P}\p{S}]/u.test(c));
-/** Characters that may start something other than text; anything else is passed over. */
-const SPECIAL = '\\`*_~[]!<&\n@hw';
+/** The characters that may start something other than text; the text between is passed over natively. */
+const SPECIAL = /[\\`*_~[\]!<&\n@hw]/g;
 const AUTOLINK = /<([a-z][a-z\d+.-]{1,31}:[^\s<>]*)>|<([\w.!#$%&'*+/=?^`{|}~-]+@[a-z\d-]+(?:\.[a-z\d-]+)*)>/iy;
 const REFERENCE = RegExp(ENTITY, 'iy');
 
@@ -70,16 +67,15 @@ const REFERENCE = RegExp(ENTITY, 'iy');
  * delimiter-stack algorithm for emphasis (§6.3 "process emphasis", with the `openers_bottom`
  * bound per character, can-open and length mod 3, as commonmark.js's inlines.js has it), so the
  * work is linear in the text: no scan goes back over text an earlier one passed, code spans find
- * their closing backticks in a precomputed list of backtick runs, and every link scan stops at
- * the first character that decides it (see link-parts.ts).
+ * their closing backticks in a precomputed list of backtick runs, and every link pattern stops
+ * at the first character that decides it (see link-parts.ts).
  *
  * Safe by construction: the output is text and a fixed set of elements; the only attributes taken
  * from the text are a link's href, which must pass `safeHref`, and its title. Raw HTML is text.
- * One cohesive algorithm, hence one file past 300 lines.
  */
 export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
   const out: Item[] = [];
-  const bottom = { _closes: [], _opens: [] } as unknown as Delimiter;
+  const bottom = {} as Delimiter;
   let top = bottom;
   let brackets: Bracket | undefined;
   const closingTicks = backtickRuns(src);
@@ -104,26 +100,25 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
 
   /** §6.3's process emphasis, for the delimiters above `floor`. */
   const processEmphasis = (floor: Delimiter) => {
-    if (!floor._next) return;
     const openersBottom: Record<string, Delimiter> = {};
-    for (let closer: Delimiter | undefined = floor._next; closer; ) {
-      let next: Delimiter | undefined = closer._next;
+    for (let closer = floor._next; closer; ) {
+      let next = closer._next;
       if (closer._canClose) {
         const key = closer._char + closer._canOpen + (closer._length % 3);
         const stop = openersBottom[key] ?? floor;
         let opener = closer._prev!;
-        while (opener != stop && opener != floor && !matches(opener, closer)) {
+        while (opener != stop && !matches(opener, closer)) {
           step();
           opener = opener._prev!;
         }
-        if (opener != stop && opener != floor) {
+        if (opener != stop) {
           // Strikethrough takes the whole run (GFM: `~` or `~~`, the same on both sides).
           const use = closer._char == '~' ? closer._left : closer._left > 1 && opener._left > 1 ? 2 : 1;
           const tag = closer._char == '~' ? 'del' : use > 1 ? 'strong' : 'em';
           opener._left -= use;
           closer._left -= use;
-          opener._opens.push(tag);
-          closer._closes.push(tag);
+          (opener._opens ??= []).push(tag);
+          (closer._closes ??= []).push(tag);
           // The delimiters in between can no longer match anything.
           opener._next = closer;
           closer._prev = opener;
@@ -141,15 +136,15 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
     top = floor;
   };
 
-  while (i < src.length) {
+  while (((SPECIAL.lastIndex = i), SPECIAL.test(src))) {
     step();
+    i = SPECIAL.lastIndex - 1;
     const c = src[i]!;
     let j = i + 1;
     let m: RegExpExecArray | null;
     let url: [number, string] | undefined;
     let mail: [number, number, string?] | undefined;
-    if (!SPECIAL.includes(c)) i++;
-    else if (c == '\\') {
+    if (c == '\\') {
       // An escaped character starts the next run of text, so it can mean nothing else.
       if (src[j] == '\n') emit(h('br', null), i, j + 1);
       else if (PUNCT.test(src[j]!)) {
@@ -177,11 +172,10 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
       const canOpen = left && (c != '_' || !right || before == 1);
       const canClose = right && (c != '_' || !left || after == 1);
       if ((canOpen || canClose) && (c != '~' || j - i < 3)) {
-        const d: Delimiter = { _char: c, _left: j - i, _length: j - i, _canOpen: canOpen, _canClose: canClose, _prev: top, _closes: [], _opens: [] };
+        const d: Delimiter = { _char: c, _left: j - i, _length: j - i, _canOpen: canOpen, _canClose: canClose, _prev: top };
         emit((top = top._next = d), i, j);
       } else i = j;
     } else if (c == '[' || (c == '!' && src[j] == '[')) {
-      if (brackets) brackets._after = true;
       if (c == '!') j++;
       brackets = { _at: out.length + +(i > start), _pos: j, _bottom: top, _image: c == '!', _active: true, _prev: brackets };
       emit(src.slice(i, j), i, j);
@@ -190,24 +184,15 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
       brackets = opener._prev;
       let def: LinkDef | undefined;
       if (opener._active) {
-        if (src[j] == '(') {
-          // An inline link: `(destination "title")`, spaces and one line ending allowed between.
-          const dest = scanDestination(src, skipSpace(src, j + 1));
-          if (dest) {
-            let end = skipSpace(src, dest[1]);
-            const title = end > dest[1] ? scanTitle(src, end) : undefined;
-            if (title) end = skipSpace(src, title[1]);
-            if (src[end] == ')') {
-              def = { _href: dest[0], _title: title?.[0] };
-              j = end + 1;
-            }
-          }
-        }
-        if (!def) {
-          // A full `[text][label]`, collapsed `[text][]` or shortcut `[text]` reference.
-          const end = src[j] == '[' ? scanLabel(src, j) : -1;
-          const label = end > j + 2 ? src.slice(j + 1, end - 1) : opener._after ? '' : src.slice(opener._pos, i);
-          if (label && label.length < 1000 && (def = lookUp(normalizeLabel(label))) && end > j) j = end;
+        if (((LINK_TAIL.lastIndex = j), (m = LINK_TAIL.exec(src)))) {
+          def = linkOf(m[1], m[2]);
+          j = LINK_TAIL.lastIndex;
+        } else {
+          // A full `[text][label]`, a collapsed `[text][]` or a shortcut `[text]` reference; the
+          // text is a label only if short enough (which also bounds the work of many `]`).
+          m = ((REF_LABEL.lastIndex = j), REF_LABEL.exec(src));
+          const label = m?.[1] || (i - opener._pos < 1000 && src.slice(opener._pos, i));
+          if (label && (def = lookUp(normalizeLabel(label))) && m) j = REF_LABEL.lastIndex;
         }
       }
       if (def) {
@@ -263,10 +248,7 @@ function link(href: string, kids: ComponentChildren, title?: string): ComponentC
 function backtickRuns(s: string): (length: number, from: number) => number {
   const runs: Record<number, number[]> = {};
   const cursors: Record<number, number> = {};
-  for (let i = s.indexOf('`'), j; i >= 0; i = s.indexOf('`', j)) {
-    for (j = i; s[j] == '`'; ) j++;
-    (runs[j - i] ??= []).push(i);
-  }
+  for (const m of s.matchAll(/`+/g)) (runs[m[0].length] ??= []).push(m.index);
   return (length, from) => {
     const list = runs[length] ?? [];
     let k = cursors[length] ?? 0;
@@ -282,41 +264,42 @@ function backtickRuns(s: string): (length: number, from: number) => number {
 /** The flat list of text, nodes and marks to a tree, closing each mark where it was matched. */
 function build(out: Item[]): ComponentChildren[] {
   const root: ComponentChildren[] = [];
-  const frames: [parent: ComponentChildren[], tag: string | LinkMark | undefined, isLink: number][] = [];
+  const frames: [parent: ComponentChildren[], tag: string | LinkMark, deep: boolean][] = [];
   let kids = root;
   let inLink = 0;
-  const open = (tag: string | LinkMark) => {
-    // Past the depth limit a level shares its parent's children: its text shows, unmarked.
-    const deep = frames.length >= MAX_INLINE_DEPTH;
-    const isLink = +(typeof tag != 'string' && !tag._image);
-    frames.push([kids, deep ? undefined : tag, isLink]);
-    if (!deep) kids = [];
-    inLink += isLink;
-  };
+  const isLink = (tag: string | LinkMark) => +(typeof tag != 'string' && !tag._image);
   /** Adds a child; text joins the text before it, so a long paragraph is one text node to diff. */
   const add = (kid: ComponentChildren) => {
     if (typeof kid == 'string' && typeof kids[kids.length - 1] == 'string') kids[kids.length - 1] += kid;
     else kids.push(kid);
   };
+  const open = (tag: string | LinkMark) => {
+    // Past the depth limit a level shares its parent's children: its text shows, unmarked.
+    const deep = frames.length >= MAX_INLINE_DEPTH;
+    frames.push([kids, tag, deep]);
+    if (!deep) kids = [];
+    inLink += isLink(tag);
+  };
+  const close = () => {
+    const [parent, tag, deep] = frames.pop()!;
+    inLink -= isLink(tag);
+    if (!deep) {
+      const made = typeof tag == 'string' ? h(tag, null, kids) : tag._image ? textOf(kids) : link(tag._href!, kids, tag._title);
+      kids = parent;
+      add(made);
+    }
+  };
   for (const x of out) {
     step();
     const d = x as Delimiter & LinkMark;
-    if (d?._closes) {
-      for (const _ of d._closes) close();
+    if (d == END) close();
+    else if (d?._char) {
+      for (const _ of d._closes ?? []) close();
       if (d._left) add(d._char.repeat(d._left));
-      for (let k = d._opens.length; k--; ) open(d._opens[k]!);
-    } else if (d?._end) close();
-    else if (d?._href != null) open(d);
+      for (let k = d._opens?.length ?? 0; k--; ) open(d._opens![k]!);
+    } else if (d?._href != null) open(d);
     // An autolink inside a link's text shows as text: a link cannot hold a link.
     else add(inLink && (x as VNode)?.type == 'a' ? (x as VNode<{ children: ComponentChildren }>).props.children : (x as ComponentChildren));
   }
   return root;
-
-  function close() {
-    const [parent, tag, isLink] = frames.pop()!;
-    if (typeof tag == 'string') parent.push(h(tag, null, kids));
-    else if (tag) parent.push(tag._image ? textOf(kids) : link(tag._href!, kids, tag._title));
-    inLink -= isLink;
-    kids = parent;
-  }
 }
