@@ -15,9 +15,9 @@ import { decodeEntity } from './entities.js';
 
 /** An ASCII punctuation character, the ones a backslash escapes (§2.4). */
 export const PUNCT = /[!-\/:-@[-`{-~]/;
-/** A character reference's body (§6.2). */
-export const ENTITY = '&(#x[\\da-f]{1,6}|#\\d{1,7}|[a-z][a-z\\d]{1,31});';
-const ESCAPE_OR_ENTITY = RegExp(`\\\\(${PUNCT.source})|${ENTITY}`, 'gi');
+/** A character reference (§6.2), its body in group 1. */
+export const ENTITY = /&(#x[\da-f]{1,6}|#\d{1,7}|[a-z][a-z\d]{1,31});/iy;
+const ESCAPE_OR_ENTITY = /\\([!-\/:-@[-`{-~])|&(#x[\da-f]{1,6}|#\d{1,7}|[a-z][a-z\d]{1,31});/gi;
 
 /** Backslash escapes and entities in a destination, title or info string, resolved (§2.4, §6.2). */
 export const unescape = (s: string): string => s.replace(ESCAPE_OR_ENTITY, (all, escaped?: string, entity?: string) => escaped ?? decodeEntity(entity!) ?? all);
@@ -25,20 +25,18 @@ export const unescape = (s: string): string => s.replace(ESCAPE_OR_ENTITY, (all,
 /** A link label's normal form: case-folded, inner whitespace collapsed (§4.7). */
 export const normalizeLabel = (s: string): string => s.trim().replace(/\s+/g, ' ').toLowerCase().toUpperCase();
 
-// A destination: `<...>` on one line, or a run without spaces or control characters, its
-// parentheses balanced (two levels).
-const DEST = /(<(?:[^<>\n\\]|\\.)*>|(?!<)(?:[^\0- ()\\]|\\.|\((?:[^\0- ()\\]|\\.|\((?:[^\0- ()\\]|\\.)*\))*\))+)/.source;
-// A title: "...", '...' or (...), backslash escapes inside.
-const TITLE = /("(?:[^"\\]|\\[^])*"|'(?:[^'\\]|\\[^])*'|\((?:[^()\\]|\\[^])*\))/.source;
-// A label: up to 999 characters, no unescaped brackets.
-const LABEL = /\[((?:[^[\]\\]|\\[^]){0,999})\]/.source;
+// A destination is `<...>` on one line, or a run without spaces or control characters whose
+// parentheses balance (two levels deep); a title is "...", '...' or (...); a label has up to 999
+// characters and no unescaped brackets. The same pieces are spelled out in each pattern below.
 
 /** After a link's text: `(destination "title")`, both optional, the title apart from the destination. */
-export const LINK_TAIL = RegExp(`\\([ \\t\\n]*${DEST}?(?:[ \\t\\n]+${TITLE})?[ \\t\\n]*\\)`, 'y');
+export const LINK_TAIL =
+  /\([ \t\n]*(<(?:[^<>\n\\]|\\.)*>|(?!<)(?:[^\0- ()\\]|\\.|\((?:[^\0- ()\\]|\\.|\((?:[^\0- ()\\]|\\.)*\))*\))+)?(?:[ \t\n]+("(?:[^"\\]|\\[^])*"|'(?:[^'\\]|\\[^])*'|\((?:[^()\\]|\\[^])*\)))?[ \t\n]*\)/y;
 /** After a link's text: the `[label]` of a full (or, empty, collapsed) reference. */
-export const REF_LABEL = RegExp(LABEL, 'y');
+export const REF_LABEL = /\[((?:[^[\]\\]|\\[^]){0,999})\]/y;
 /** A link reference definition at the start of a line: label, destination, title; nothing after it on its line. */
-export const DEFINITION = RegExp(`${LABEL}:[ \\t\\n]*${DEST}(?:[ \\t\\n]+${TITLE})?[ \\t]*(?:\\n|$)`, 'y');
+export const DEFINITION =
+  /\[((?:[^[\]\\]|\\[^]){0,999})\]:[ \t\n]*(<(?:[^<>\n\\]|\\.)*>|(?!<)(?:[^\0- ()\\]|\\.|\((?:[^\0- ()\\]|\\.|\((?:[^\0- ()\\]|\\.)*\))*\))+)(?:[ \t\n]+("(?:[^"\\]|\\[^])*"|'(?:[^'\\]|\\[^])*'|\((?:[^()\\]|\\[^])*\)))?[ \t]*(?:\n|$)/y;
 
 /** A link's destination and title from a match of LINK_TAIL or DEFINITION, resolved. */
 export const linkOf = (dest = '', title?: string): { _href: string; _title?: string | undefined } => ({

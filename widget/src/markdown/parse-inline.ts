@@ -21,29 +21,36 @@ export type LookUp = (label: string) => LinkDef | undefined;
  */
 export const MAX_INLINE_DEPTH = 20;
 
-/** A run of `*`, `_` or `~` that can open or close (§6.2's delimiter run), on a doubly linked stack. */
-interface Delimiter {
+/**
+ * What the text becomes, in order: a doubly linked list of text, elements and delimiter runs.
+ * When emphasis or a link is recognised, the nodes between its opener and its closer are taken
+ * out of the list into one new node (each node is taken once, so this is linear).
+ */
+interface Node {
+  /** Text, an element, or (past the depth limit) children; none on a delimiter run. */
+  _value?: ComponentChildren;
+  /** How many elements deep its content goes; past the depth limit, the node after the unmarked ones it starts. */
+  _depth?: number;
+  _skip?: Node;
+  _prev?: Node;
+  _next?: Node | undefined;
+}
+
+/** A run of `*`, `_` or `~` that can open or close (§6.2's delimiter run), also on the delimiter stack. */
+interface Delimiter extends Node {
   _char: string;
-  /** Characters not yet used, and the run's length as written (the "rule of 3" uses it). */
+  /** Characters not yet used (the rest shows as text), and the run's length as written (the "rule of 3"). */
   _left: number;
   _length: number;
   _canOpen: boolean;
   _canClose: boolean;
-  _prev?: Delimiter | undefined;
-  _next?: Delimiter | undefined;
-  /** Tags this run opens and closes, innermost first, once matched. */
-  _opens?: string[];
-  _closes?: string[];
-}
-
-/** A link or image (replacing its `[` once it is known to be one), or where one ends (no href). */
-interface LinkMark extends Partial<LinkDef> {
-  _image?: boolean;
+  _below?: Delimiter;
+  _above?: Delimiter | undefined;
 }
 
 interface Bracket {
-  /** Its `[` in `out`, the first character after it, and the delimiter stack's top when it opened. */
-  _at: number;
+  /** Its `[` in the list, the first character after it, and the delimiter stack's top when it opened. */
+  _node: Node;
   _pos: number;
   _bottom: Delimiter;
   _image: boolean;
@@ -51,15 +58,11 @@ interface Bracket {
   _prev: Bracket | undefined;
 }
 
-type Item = ComponentChildren | Delimiter | LinkMark;
-
-const END: LinkMark = {};
 /** The kinds of character for flanking (§6.2): 0 other, 1 punctuation, 2 whitespace (and the text's ends). */
 const kind = (c = ' ') => (/\s/.test(c) ? 2 : +/[\p{P}\p{S}]/u.test(c));
 /** The characters that may start something other than text; the text between is passed over natively. */
 const SPECIAL = /[\\`*_~[\]!<&\n@hw]/g;
 const AUTOLINK = /<([a-z][a-z\d+.-]{1,31}:[^\s<>]*)>|<([\w.!#$%&'*+/=?^`{|}~-]+@[a-z\d-]+(?:\.[a-z\d-]+)*)>/iy;
-const REFERENCE = RegExp(ENTITY, 'iy');
 
 /**
  * A paragraph's, heading's or table cell's inline markdown (CommonMark §6, GFM strikethrough and
@@ -74,65 +77,86 @@ const REFERENCE = RegExp(ENTITY, 'iy');
  * from the text are a link's href, which must pass `safeHref`, and its title. Raw HTML is text.
  */
 export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
-  const out: Item[] = [];
+  const head: Node = {};
   const bottom = {} as Delimiter;
+  let tail = head;
   let top = bottom;
   let brackets: Bracket | undefined;
   const closingTicks = backtickRuns(src);
   let start = 0;
   let i = 0;
+  let m: RegExpExecArray | null = null;
+  const at = (re: RegExp, k: number) => ((re.lastIndex = k), (m = re.exec(src)));
+  const push = (node: Node) => {
+    node._prev = tail;
+    tail = tail._next = node;
+  };
   /** Ends the run of plain text at `to`. */
   const flush = (to: number) => {
-    if (to > start) out.push(src.slice(start, to));
+    if (to > start) push({ _value: src.slice(start, to) });
     start = to;
   };
   /** Puts `node` where `from`..`to` was and goes on after it. */
-  const emit = (node: Item, from: number, to: number) => {
+  const emit = (node: Node | ComponentChildren, from: number, to: number) => {
     flush(from);
-    out.push(node);
+    push(node as Node);
     start = i = to;
   };
+  /**
+   * Replaces the nodes strictly between `a` and `b` with what `make` makes of them. Past the depth
+   * limit they stay where they are, unmarked (their text shows), and the first of them says where
+   * they end, so that no later walk goes through them again.
+   */
+  const wrap = (a: Node, b: Node, make: (kids: ComponentChildren[]) => ComponentChildren) => {
+    const kids: ComponentChildren[] = [];
+    let depth = 0;
+    for (let x = a._next!; x != b; x = x._skip ?? x._next!) {
+      step();
+      kids.push(valueOf(x));
+      if (x._depth! > depth) depth = x._depth!;
+    }
+    if (depth < MAX_INLINE_DEPTH) a._next = b._prev = { _value: make(kids), _depth: depth + 1, _prev: a, _next: b };
+    else Object.assign(a._next!, { _skip: b, _depth: depth + 1 });
+  };
   const unlink = (d: Delimiter) => {
-    d._prev!._next = d._next;
-    if (d._next) d._next._prev = d._prev;
-    else top = d._prev!;
+    d._below!._above = d._above;
+    if (d._above) d._above._below = d._below;
+    else top = d._below!;
   };
 
   /** §6.3's process emphasis, for the delimiters above `floor`. */
   const processEmphasis = (floor: Delimiter) => {
     const openersBottom: Record<string, Delimiter> = {};
-    for (let closer = floor._next; closer; ) {
-      let next = closer._next;
+    for (let closer = floor._above; closer; ) {
+      let next = closer._above;
       if (closer._canClose) {
         const key = closer._char + closer._canOpen + (closer._length % 3);
         const stop = openersBottom[key] ?? floor;
-        let opener = closer._prev!;
+        let opener = closer._below!;
         while (opener != stop && !matches(opener, closer)) {
           step();
-          opener = opener._prev!;
+          opener = opener._below!;
         }
         if (opener != stop) {
           // Strikethrough takes the whole run (GFM: `~` or `~~`, the same on both sides).
           const use = closer._char == '~' ? closer._left : closer._left > 1 && opener._left > 1 ? 2 : 1;
-          const tag = closer._char == '~' ? 'del' : use > 1 ? 'strong' : 'em';
           opener._left -= use;
           closer._left -= use;
-          (opener._opens ??= []).push(tag);
-          (closer._closes ??= []).push(tag);
+          wrap(opener, closer, (kids) => h(closer!._char == '~' ? 'del' : use > 1 ? 'strong' : 'em', null, kids));
           // The delimiters in between can no longer match anything.
-          opener._next = closer;
-          closer._prev = opener;
+          opener._above = closer;
+          closer._below = opener;
           if (!opener._left) unlink(opener);
           if (closer._left) next = closer;
           else unlink(closer);
         } else {
-          openersBottom[key] = closer._prev!;
+          openersBottom[key] = closer._below!;
           if (!closer._canOpen) unlink(closer);
         }
       }
       closer = next;
     }
-    floor._next = undefined;
+    floor._above = undefined;
     top = floor;
   };
 
@@ -141,12 +165,10 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
     i = SPECIAL.lastIndex - 1;
     const c = src[i]!;
     let j = i + 1;
-    let m: RegExpExecArray | null;
-    let url: [number, string] | undefined;
-    let mail: [number, number, string?] | undefined;
+    let found: [number, number, string?] | [number, string] | undefined;
     if (c == '\\') {
       // An escaped character starts the next run of text, so it can mean nothing else.
-      if (src[j] == '\n') emit(h('br', null), i, j + 1);
+      if (src[j] == '\n') emit({ _value: h('br', null) }, i, j + 1);
       else if (PUNCT.test(src[j]!)) {
         flush(i);
         start = j;
@@ -160,7 +182,7 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
         // Line endings are spaces; one space each side goes if both are there and it is not all spaces (§6.1).
         let code = src.slice(j, close).replace(/\n/g, ' ');
         if (code[0] == ' ' && code.at(-1) == ' ' && /[^ ]/.test(code)) code = code.slice(1, -1);
-        emit(h('code', null, code), i, close + j - i);
+        emit({ _value: h('code', null, code) }, i, close + j - i);
       }
     } else if (c == '*' || c == '_' || c == '~') {
       while (src[j] == c) j++;
@@ -172,59 +194,77 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
       const canOpen = left && (c != '_' || !right || before == 1);
       const canClose = right && (c != '_' || !left || after == 1);
       if ((canOpen || canClose) && (c != '~' || j - i < 3)) {
-        const d: Delimiter = { _char: c, _left: j - i, _length: j - i, _canOpen: canOpen, _canClose: canClose, _prev: top };
-        emit((top = top._next = d), i, j);
+        const d: Delimiter = { _char: c, _left: j - i, _length: j - i, _canOpen: canOpen, _canClose: canClose, _below: top };
+        emit((top = top._above = d), i, j);
       } else i = j;
     } else if (c == '[' || (c == '!' && src[j] == '[')) {
       if (c == '!') j++;
-      brackets = { _at: out.length + +(i > start), _pos: j, _bottom: top, _image: c == '!', _active: true, _prev: brackets };
-      emit(src.slice(i, j), i, j);
+      emit({ _value: src.slice(i, j) }, i, j);
+      brackets = { _node: tail, _pos: j, _bottom: top, _image: c == '!', _active: true, _prev: brackets };
     } else if (c == ']' && brackets) {
       const opener = brackets;
       brackets = opener._prev;
       let def: LinkDef | undefined;
       if (opener._active) {
-        if (((LINK_TAIL.lastIndex = j), (m = LINK_TAIL.exec(src)))) {
-          def = linkOf(m[1], m[2]);
+        if (at(LINK_TAIL, j)) {
+          def = linkOf(m![1], m![2]);
           j = LINK_TAIL.lastIndex;
         } else {
           // A full `[text][label]`, a collapsed `[text][]` or a shortcut `[text]` reference; the
           // text is a label only if short enough (which also bounds the work of many `]`).
-          m = ((REF_LABEL.lastIndex = j), REF_LABEL.exec(src));
+          at(REF_LABEL, j);
           const label = m?.[1] || (i - opener._pos < 1000 && src.slice(opener._pos, i));
           if (label && (def = lookUp(normalizeLabel(label))) && m) j = REF_LABEL.lastIndex;
         }
       }
       if (def) {
+        const { _href, _title } = def;
+        flush(i);
         processEmphasis(opener._bottom);
-        out[opener._at] = { ...def, _image: opener._image };
-        emit(END, i, j);
+        opener._node._value = '';
+        push({ _value: '' });
+        wrap(opener._node, tail, (kids) =>
+          // An autolink in a link's text shows as text: a link cannot hold a link.
+          opener._image ? textOf(kids) : link(_href, kids.map((kid) => ((kid as VNode)?.type == 'a' ? (kid as VNode<{ children: [] }>).props.children : kid)), _title),
+        );
+        start = i = j;
         // No links in links: the brackets open before this one can no longer make one (images can).
         for (let o = brackets; o && !opener._image && (o._image || o._active); o = o._prev) {
           step();
           o._active = o._image;
         }
       } else i++;
-    } else if (c == '<' && ((AUTOLINK.lastIndex = i), (m = AUTOLINK.exec(src)))) {
-      emit(link(m[1] ?? 'mailto:' + m[2], m[1] ?? m[2]), i, AUTOLINK.lastIndex);
-    } else if (c == '&' && ((REFERENCE.lastIndex = i), (m = REFERENCE.exec(src))) && decodeEntity(m[1]!)) {
-      emit(decodeEntity(m[1]!), i, REFERENCE.lastIndex);
+    } else if (c == '<' && at(AUTOLINK, i)) {
+      emit({ _value: link(m![1] ?? 'mailto:' + m![2], m![1] ?? m![2]) }, i, AUTOLINK.lastIndex);
+    } else if (c == '&' && at(ENTITY, i) && decodeEntity(m![1]!)) {
+      emit({ _value: decodeEntity(m![1]!) }, i, ENTITY.lastIndex);
     } else if (c == '\n') {
       // Two or more spaces before a line ending make a hard break; the spaces go either way.
       let k = i;
       while (k > start && src[k - 1] == ' ') k--;
-      emit(i - k > 1 ? h('br', null) : '\n', k, j);
-    } else if (c == '@' && (mail = emailAutolink(src, i, start))) {
-      const [from, to, href] = mail;
-      emit(href ? link(href, src.slice(from, to)) : src.slice(from, to), from, to);
-    } else if (c > '@' && (!i || /[\s*_~(]/.test(src[i - 1]!)) && (url = urlAutolink(src, i))) {
-      emit(link(url[1], src.slice(i, url[0])), i, url[0]);
+      emit({ _value: i - k > 1 ? h('br', null) : '\n' }, k, j);
+    } else if (c == '@' && (found = emailAutolink(src, i, start))) {
+      const [from, to, href] = found;
+      emit({ _value: href ? link(href, src.slice(from, to)) : src.slice(from, to) }, from, to);
+    } else if (c > '@' && (!i || /[\s*_~(]/.test(src[i - 1]!)) && (found = urlAutolink(src, i))) {
+      emit({ _value: link(found[1], src.slice(i, found[0])) }, i, found[0]);
     } else i++;
   }
   flush(src.length);
   processEmphasis(bottom);
-  return build(out);
+  // The list's values, text joined to the text before it (a long paragraph is one text node to diff).
+  const out: ComponentChildren[] = [];
+  for (let x = head._next; x; x = x._next) {
+    step();
+    const value = valueOf(x);
+    if (typeof value == 'string' && typeof out.at(-1) == 'string') out[out.length - 1] += value;
+    else out.push(value);
+  }
+  return out;
 }
+
+/** A node's value: a delimiter run shows the characters it did not use. */
+const valueOf = (x: Node): ComponentChildren => x._value ?? (x as Delimiter)._char.repeat((x as Delimiter)._left);
 
 const matches = (opener: Delimiter, closer: Delimiter) =>
   opener._char == closer._char &&
@@ -259,47 +299,4 @@ function backtickRuns(s: string): (length: number, from: number) => number {
     cursors[length] = k;
     return list[k] ?? -1;
   };
-}
-
-/** The flat list of text, nodes and marks to a tree, closing each mark where it was matched. */
-function build(out: Item[]): ComponentChildren[] {
-  const root: ComponentChildren[] = [];
-  const frames: [parent: ComponentChildren[], tag: string | LinkMark, deep: boolean][] = [];
-  let kids = root;
-  let inLink = 0;
-  const isLink = (tag: string | LinkMark) => +(typeof tag != 'string' && !tag._image);
-  /** Adds a child; text joins the text before it, so a long paragraph is one text node to diff. */
-  const add = (kid: ComponentChildren) => {
-    if (typeof kid == 'string' && typeof kids[kids.length - 1] == 'string') kids[kids.length - 1] += kid;
-    else kids.push(kid);
-  };
-  const open = (tag: string | LinkMark) => {
-    // Past the depth limit a level shares its parent's children: its text shows, unmarked.
-    const deep = frames.length >= MAX_INLINE_DEPTH;
-    frames.push([kids, tag, deep]);
-    if (!deep) kids = [];
-    inLink += isLink(tag);
-  };
-  const close = () => {
-    const [parent, tag, deep] = frames.pop()!;
-    inLink -= isLink(tag);
-    if (!deep) {
-      const made = typeof tag == 'string' ? h(tag, null, kids) : tag._image ? textOf(kids) : link(tag._href!, kids, tag._title);
-      kids = parent;
-      add(made);
-    }
-  };
-  for (const x of out) {
-    step();
-    const d = x as Delimiter & LinkMark;
-    if (d == END) close();
-    else if (d?._char) {
-      for (const _ of d._closes ?? []) close();
-      if (d._left) add(d._char.repeat(d._left));
-      for (let k = d._opens?.length ?? 0; k--; ) open(d._opens![k]!);
-    } else if (d?._href != null) open(d);
-    // An autolink inside a link's text shows as text: a link cannot hold a link.
-    else add(inLink && (x as VNode)?.type == 'a' ? (x as VNode<{ children: ComponentChildren }>).props.children : (x as ComponentChildren));
-  }
-  return root;
 }

@@ -37,54 +37,44 @@ export function blockRenderer(labels: CodeLabels): (doc: Block, refs: Refs) => C
       });
 
     const render = (b: Block, tight?: boolean): ComponentChildren => {
-      if (!b._vnode || b._tight !== tight || (b._missed && b._epoch != refs._epoch)) {
-        const outer = missed;
-        const key = /^[ph]$/.test(b._type) && b._type + tight + (b == b._up!._kids[0]) + b._text;
+      const outer = missed;
+      let vnode = b._vnode as VNode | undefined;
+      if (!vnode || b._tight !== tight || (b._missed && b._epoch != refs._epoch)) {
+        const key = /[ph]/.test(b._type) && b._type + tight + (b == b._up!._kids[0]) + b._text;
         missed = false;
-        const vnode = (key && last.get(key)) || h(Kept, null, build(b, tight));
+        vnode = (key && last.get(key)) || h(Kept, null, build(b, tight));
         if (key && !missed) now.set(key, vnode);
         if (b._done) Object.assign(b, { _vnode: vnode, _tight: tight, _epoch: refs._epoch, _missed: missed });
-        missed ||= outer;
-        return vnode;
-      }
-      missed ||= b._missed!;
-      return b._vnode as VNode;
+      } else missed = b._missed!;
+      missed ||= outer;
+      return vnode;
     };
 
     /** A container's children; a paragraph in a tight list's item shows without its `<p>`. */
-    const kids = (b: Block, tight?: boolean) => b._kids.map((kid) => render(kid, /p|item/.test(kid._type) ? tight : undefined));
+    const kids = (b: Block, tight?: boolean) => b._kids.map((kid) => render(kid, /[pi]/.test(kid._type) ? tight : undefined));
 
     const build = (b: Block, tight?: boolean): ComponentChildren => {
-      const type = b._type;
+      const { _type: type, _n: n, _up: up } = b;
       const text = b._text.trim();
-      if (type == 'p') {
-        const task = b == b._up!._kids[0] && b._up!._type == 'item' && TASK.exec(text);
-        const content = text && [task && h('input', { type: 'checkbox', disabled: true, checked: task[1] != ' ' }), inline(task ? text.slice(3) : text)];
-        return tight || !content ? content : h('p', null, content);
-      }
-      if (type == 'code') return h(CodeBlock, { code: b._close ? b._text.slice(0, -1) : b._text.slice(0, b._keep), lang: b._info?.split(/\s/)[0] ?? '', labels });
-      if (type == 'tr') {
+      if (type == 'c') return h(CodeBlock, { code: b._close ? b._text.slice(0, -1) : b._text.slice(0, b._keep), lang: b._info?.split(/\s/)[0] ?? '', labels });
+      if (type == 'w') {
         const cells = splitRow(b._text);
-        const tag = b == b._up!._kids[0] ? 'th' : 'td';
-        return h('tr', null, b._up!._align!.map((align, k) => h(tag, { align }, inline(cells[k] ?? ''))));
+        return h('tr', null, up!._align!.map((align, k) => h(b == up!._kids[0] ? 'th' : 'td', { align }, inline(cells[k] ?? ''))));
       }
-      if (type == 'table') {
-        const [head, ...body] = kids(b);
-        // The wrapper scrolls a wide table sideways; focusable so keyboard users can scroll it (WCAG 2.1.1).
-        return h('div', { class: 'cd-md-table', tabIndex: 0 }, h('table', null, h('thead', null, head), body[0] && h('tbody', null, body)));
+      if (/[ph]/.test(type)) {
+        const task = type == 'p' && b == up!._kids[0] && up!._type == 'i' && TASK.exec(text);
+        const content = [task && h('input', { type: 'checkbox', disabled: true, checked: task[1] != ' ' }), inline(task ? text.slice(3) : text)];
+        return type == 'h' ? h('h' + n, null, content) : !text ? null : tight ? content : h('p', null, content);
       }
-      const n = b._n!;
-      return type == 'h'
-        ? h('h' + n, null, inline(text))
-        : type == 'hr'
-          ? h('hr', null)
-          : type == 'quote'
-            ? h('blockquote', null, kids(b))
-            : type == 'list'
-              ? h(n >= 0 ? 'ol' : 'ul', { start: n != 1 && n >= 0 ? n : undefined }, kids(b, !b._loose))
-              : type == 'item'
-                ? h('li', null, kids(b, tight))
-                : kids(b);
+      const content = kids(b, type == 'l' ? !b._loose : tight);
+      return type == 'd'
+        ? content
+        : type == 't'
+          ? // The wrapper scrolls a wide table sideways; focusable so keyboard users can scroll it (WCAG 2.1.1).
+            h('div', { class: 'cd-md-table', tabIndex: 0 }, h('table', null, h('thead', null, content[0]), content[1] && h('tbody', null, content.slice(1))))
+          : type == 'l'
+            ? h(n! >= 0 ? 'ol' : 'ul', { start: n != 1 && n! >= 0 ? n : undefined }, content)
+            : h(({ q: 'blockquote', i: 'li', r: 'hr' } as Record<string, string>)[type]!, null, content);
     };
     const children = render(doc);
     last = now;

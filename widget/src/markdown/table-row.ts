@@ -10,5 +10,8 @@ export const splitRow = (row: string): string[] =>
     .split(/(?<!\\)\|/)
     .map((cell) => cell.trim().replace(/\\\|/g, '|'));
 
-/** A delimiter row: cells of dashes with an optional colon at either end, and at least one pipe. */
-export const isDelimiterRow = (s: string): boolean => /^[|:\- \t]*$/.test(s) && s.includes('|') && splitRow(s).every((cell) => /^:?-+:?$/.test(cell));
+/** A delimiter row's alignments (cells of dashes, a colon at either end or none; a pipe somewhere), or undefined. */
+export const alignments = (s: string): (string | undefined)[] | undefined => {
+  const cells = /^[|:\- \t]*$/.test(s) && s.includes('|') && splitRow(s);
+  return cells && cells.every((cell) => /^:?-+:?$/.test(cell)) ? cells.map((cell) => ({ '::': 'center', ':-': 'left', '-:': 'right' })[cell[0]! + cell.at(-1)]) : undefined;
+};
