@@ -96,10 +96,10 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
     if (to > start) push({ _value: src.slice(start, to) });
     start = to;
   };
-  /** Puts `node` where `from`..`to` was and goes on after it. */
-  const emit = (node: Node | ComponentChildren, from: number, to: number) => {
+  /** Puts `node` (or a node of `value`) where `from`..`to` was and goes on after it. */
+  const emit = (value: ComponentChildren, from: number, to: number, node: Node = { _value: value }) => {
     flush(from);
-    push(node as Node);
+    push(node);
     start = i = to;
   };
   /**
@@ -168,7 +168,7 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
     let found: [number, number, string?] | [number, string] | undefined;
     if (c == '\\') {
       // An escaped character starts the next run of text, so it can mean nothing else.
-      if (src[j] == '\n') emit({ _value: h('br', null) }, i, j + 1);
+      if (src[j] == '\n') emit(h('br', null), i, j + 1);
       else if (PUNCT.test(src[j]!)) {
         flush(i);
         start = j;
@@ -182,7 +182,7 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
         // Line endings are spaces; one space each side goes if both are there and it is not all spaces (§6.1).
         let code = src.slice(j, close).replace(/\n/g, ' ');
         if (code[0] == ' ' && code.at(-1) == ' ' && /[^ ]/.test(code)) code = code.slice(1, -1);
-        emit({ _value: h('code', null, code) }, i, close + j - i);
+        emit(h('code', null, code), i, close + j - i);
       }
     } else if (c == '*' || c == '_' || c == '~') {
       while (src[j] == c) j++;
@@ -195,11 +195,11 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
       const canClose = right && (c != '_' || !left || after == 1);
       if ((canOpen || canClose) && (c != '~' || j - i < 3)) {
         const d: Delimiter = { _char: c, _left: j - i, _length: j - i, _canOpen: canOpen, _canClose: canClose, _below: top };
-        emit((top = top._above = d), i, j);
+        emit(0, i, j, (top = top._above = d));
       } else i = j;
     } else if (c == '[' || (c == '!' && src[j] == '[')) {
       if (c == '!') j++;
-      emit({ _value: src.slice(i, j) }, i, j);
+      emit(src.slice(i, j), i, j);
       brackets = { _node: tail, _pos: j, _bottom: top, _image: c == '!', _active: true, _prev: brackets };
     } else if (c == ']' && brackets) {
       const opener = brackets;
@@ -235,19 +235,19 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
         }
       } else i++;
     } else if (c == '<' && at(AUTOLINK, i)) {
-      emit({ _value: link(m![1] ?? 'mailto:' + m![2], m![1] ?? m![2]) }, i, AUTOLINK.lastIndex);
+      emit(link(m![1] ?? 'mailto:' + m![2], m![1] ?? m![2]), i, AUTOLINK.lastIndex);
     } else if (c == '&' && at(ENTITY, i) && decodeEntity(m![1]!)) {
-      emit({ _value: decodeEntity(m![1]!) }, i, ENTITY.lastIndex);
+      emit(decodeEntity(m![1]!), i, ENTITY.lastIndex);
     } else if (c == '\n') {
       // Two or more spaces before a line ending make a hard break; the spaces go either way.
       let k = i;
       while (k > start && src[k - 1] == ' ') k--;
-      emit({ _value: i - k > 1 ? h('br', null) : '\n' }, k, j);
+      emit(i - k > 1 ? h('br', null) : '\n', k, j);
     } else if (c == '@' && (found = emailAutolink(src, i, start))) {
       const [from, to, href] = found;
-      emit({ _value: href ? link(href, src.slice(from, to)) : src.slice(from, to) }, from, to);
+      emit(href ? link(href, src.slice(from, to)) : src.slice(from, to), from, to);
     } else if (c > '@' && (!i || /[\s*_~(]/.test(src[i - 1]!)) && (found = urlAutolink(src, i))) {
-      emit({ _value: link(found[1], src.slice(i, found[0])) }, i, found[0]);
+      emit(link(found[1], src.slice(i, found[0])), i, found[0]);
     } else i++;
   }
   flush(src.length);
