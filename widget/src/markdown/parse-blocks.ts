@@ -67,8 +67,8 @@ const ATX = /#{1,6}(?=[ \t]|$)/y;
 const FENCE = /`{3,}(?!.*`)|~{3,}/y;
 const SETEXT = /(=+|-+)[ \t]*$/y;
 const BREAK = /([*_-])[ \t]*(?:\1[ \t]*){2,}$/y;
-/** A list marker followed by a space or the end of the line (then group 3 is set: an empty item). */
-const ITEM = /([*+-]|(\d{1,9})[.)])(?=([ \t]*$)|)(?=[ \t]|$)/y;
+/** A list marker followed by a space or the end of the line. */
+const ITEM = /([*+-]|(\d{1,9})[.)])(?=[ \t]|$)/y;
 /** A bullet under a numbered item, for the nesting a reader expects (see goesOn). */
 const BULLET = /[*+-][ \t]/y;
 const SPACE = /[ \t]/;
@@ -280,8 +280,8 @@ export function blockParser(): BlockParser {
       leaf('r');
       return 2;
     }
-    // A list item (§5.2): interrupting a paragraph, only `1.` may start an ordered list, and not empty.
-    if (depth < MAX_BLOCK_DEPTH && (m = at(ITEM)) && !(container._type == 'p' && ((m[2] && +m[2] != 1) || m[3] != null))) {
+    // A list item (§5.2); it may interrupt a paragraph whatever its number (see markdown-spec.test.tsx).
+    if (depth < MAX_BLOCK_DEPTH && (m = at(ITEM))) {
       const col0 = indent;
       off = next + m[1]!.length;
       col = nextCol + m[1]!.length;

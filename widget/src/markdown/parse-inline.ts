@@ -62,7 +62,8 @@ interface Bracket {
 const kind = (c = ' ') => (/\s/.test(c) ? 2 : +/[\p{P}\p{S}]/u.test(c));
 /** The characters that may start something other than text; the text between is passed over natively. */
 const SPECIAL = /[\\`*_~[\]!<&\n@hw]/g;
-const AUTOLINK = /<([a-z][a-z\d+.-]{1,31}:[^\s<>]*)>|<([\w.!#$%&'*+/=?^`{|}~-]+@[a-z\d-]+(?:\.[a-z\d-]+)*)>/iy;
+/** A URI autolink (§6.5). An email in angle brackets is linked by the GFM rule for bare emails instead (the brackets show). */
+const AUTOLINK = /<([a-z][a-z\d+.-]{1,31}:[^\s<>]*)>/iy;
 
 /**
  * A paragraph's, heading's or table cell's inline markdown (CommonMark §6, GFM strikethrough and
@@ -235,7 +236,7 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
         }
       } else i++;
     } else if (c == '<' && at(AUTOLINK, i)) {
-      emit(link(m![1] ?? 'mailto:' + m![2], m![1] ?? m![2]), i, AUTOLINK.lastIndex);
+      emit(link(m![1]!, m![1]), i, AUTOLINK.lastIndex);
     } else if (c == '&' && at(ENTITY, i) && decodeEntity(m![1]!)) {
       emit(decodeEntity(m![1]!), i, ENTITY.lastIndex);
     } else if (c == '\n') {
