@@ -254,10 +254,12 @@ export function blockParser(): BlockParser {
     }
     if (container._type == 'p') {
       const text = container._text;
-      const cut = text.lastIndexOf('\n', text.length - 2) + 1;
-      const head = text.slice(cut, -1);
       const align = alignments(ln.slice(next));
-      // A GFM table: the paragraph's last line is its header row, with as many cells.
+      // A GFM table: the paragraph's last line is its header row, with as many cells. (The
+      // paragraph's text is looked at only then: it grows line by line, and reading it whole on
+      // every line would take time quadratic in its length.)
+      const cut = align ? text.lastIndexOf('\n', text.length - 2) + 1 : 0;
+      const head = align ? text.slice(cut, -1) : '';
       if (align && splitRow(head).length == align.length) {
         container._text = text.slice(0, cut);
         leaf('t')._align = align;

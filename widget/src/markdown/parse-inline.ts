@@ -48,14 +48,14 @@ interface Delimiter extends Node {
   _above?: Delimiter | undefined;
 }
 
-interface Bracket {
-  /** Its `[` in the list, the first character after it, and the delimiter stack's top when it opened. */
-  _node: Node;
+/** A `[` or `![`: its node, and what a link made of it needs to know. */
+interface Bracket extends Node {
+  /** The first character after it, and the delimiter stack's top when it opened. */
   _pos: number;
   _bottom: Delimiter;
   _image: boolean;
   _active: boolean;
-  _prev: Bracket | undefined;
+  _outer: Bracket | undefined;
 }
 
 /** The kinds of character for flanking (§6.2): 0 other, 1 punctuation, 2 whitespace (and the text's ends). */
@@ -77,90 +77,113 @@ const AUTOLINK = /<([a-z][a-z\d+.-]{1,31}:[^\s<>]*)>/iy;
  * Safe by construction: the output is text and a fixed set of elements; the only attributes taken
  * from the text are a link's href, which must pass `safeHref`, and its title. Raw HTML is text.
  */
-export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
-  const head: Node = {};
-  const bottom = {} as Delimiter;
-  let tail = head;
-  let top = bottom;
-  let brackets: Bracket | undefined;
-  const closingTicks = backtickRuns(src);
-  let start = 0;
-  let i = 0;
-  let m: RegExpExecArray | null = null;
-  const at = (re: RegExp, k: number) => ((re.lastIndex = k), (m = re.exec(src)));
-  const push = (node: Node) => {
-    node._prev = tail;
-    tail = tail._next = node;
-  };
-  /** Ends the run of plain text at `to`. */
-  const flush = (to: number) => {
-    if (to > start) push({ _value: src.slice(start, to) });
-    start = to;
-  };
-  /** Puts `node` (or a node of `value`) where `from`..`to` was and goes on after it. */
-  const emit = (value: ComponentChildren, from: number, to: number, node: Node = { _value: value }) => {
-    flush(from);
-    push(node);
-    start = i = to;
-  };
-  /**
-   * Replaces the nodes strictly between `a` and `b` with what `make` makes of them. Past the depth
-   * limit they stay where they are, unmarked (their text shows), and the first of them says where
-   * they end, so that no later walk goes through them again.
-   */
-  const wrap = (a: Node, b: Node, make: (kids: ComponentChildren[]) => ComponentChildren) => {
-    const kids: ComponentChildren[] = [];
-    let depth = 0;
-    for (let x = a._next!; x != b; x = x._skip ?? x._next!) {
-      step();
-      kids.push(valueOf(x));
-      if (x._depth! > depth) depth = x._depth!;
-    }
-    if (depth < MAX_INLINE_DEPTH) a._next = b._prev = { _value: make(kids), _depth: depth + 1, _prev: a, _next: b };
-    else Object.assign(a._next!, { _skip: b, _depth: depth + 1 });
-  };
-  const unlink = (d: Delimiter) => {
-    d._below!._above = d._above;
-    if (d._above) d._above._below = d._below;
-    else top = d._below!;
-  };
+// The state of the text being parsed. Kept here rather than in closures made on every call: a
+// table makes a call per cell, and a closure each is garbage each.
+let src: string;
+let head: Node;
+let tail: Node;
+let top: Delimiter;
+let brackets: Bracket | undefined;
+let start: number;
+let i: number;
+let m: RegExpExecArray | null;
 
-  /** §6.3's process emphasis, for the delimiters above `floor`. */
-  const processEmphasis = (floor: Delimiter) => {
-    const openersBottom: Record<string, Delimiter> = {};
-    for (let closer = floor._above; closer; ) {
-      let next = closer._above;
-      if (closer._canClose) {
-        const key = closer._char + closer._canOpen + (closer._length % 3);
-        const stop = openersBottom[key] ?? floor;
-        let opener = closer._below!;
-        while (opener != stop && !matches(opener, closer)) {
-          step();
-          opener = opener._below!;
-        }
-        if (opener != stop) {
-          // Strikethrough takes the whole run (GFM: `~` or `~~`, the same on both sides).
-          const use = closer._char == '~' ? closer._left : closer._left > 1 && opener._left > 1 ? 2 : 1;
-          opener._left -= use;
-          closer._left -= use;
-          wrap(opener, closer, (kids) => h(closer!._char == '~' ? 'del' : use > 1 ? 'strong' : 'em', null, kids));
-          // The delimiters in between can no longer match anything.
-          opener._above = closer;
-          closer._below = opener;
-          if (!opener._left) unlink(opener);
-          if (closer._left) next = closer;
-          else unlink(closer);
-        } else {
-          openersBottom[key] = closer._below!;
-          if (!closer._canOpen) unlink(closer);
-        }
+const at = (re: RegExp, k: number) => ((re.lastIndex = k), (m = re.exec(src)));
+const push = (node: Node) => {
+  node._prev = tail;
+  tail = tail._next = node;
+};
+/** Ends the run of plain text at `to`. */
+const flush = (to: number) => {
+  if (to > start) push({ _value: src.slice(start, to) });
+  start = to;
+};
+/** Puts `node` (or a node of `value`) where `from`..`to` was and goes on after it. */
+const emit = (value: ComponentChildren, from: number, to: number, node: Node = { _value: value }) => {
+  flush(from);
+  push(node);
+  start = i = to;
+};
+/**
+ * Replaces the nodes strictly between `a` and `b` with what `make` makes of them. Past the depth
+ * limit they stay where they are, unmarked (their text shows), and the first of them says where
+ * they end, so that no later walk goes through them again.
+ */
+const wrap = (a: Node, b: Node, make: (kids: ComponentChildren[]) => ComponentChildren) => {
+  const kids: ComponentChildren[] = [];
+  let depth = 0;
+  for (let x = a._next!; x != b; x = x._skip ?? x._next!) {
+    step();
+    kids.push(valueOf(x));
+    if (x._depth! > depth) depth = x._depth!;
+  }
+  if (depth < MAX_INLINE_DEPTH) a._next = b._prev = { _value: make(kids), _depth: depth + 1, _prev: a, _next: b };
+  else Object.assign(a._next!, { _skip: b, _depth: depth + 1 });
+};
+const unlink = (d: Delimiter) => {
+  d._below!._above = d._above;
+  if (d._above) d._above._below = d._below;
+  else top = d._below!;
+};
+
+/** §6.3's process emphasis, for the delimiters above `floor`. */
+const processEmphasis = (floor: Delimiter) => {
+  const openersBottom: Record<string, Delimiter> = {};
+  for (let closer = floor._above; closer; ) {
+    let next = closer._above;
+    if (closer._canClose) {
+      const key = closer._char + closer._canOpen + (closer._length % 3);
+      const stop = openersBottom[key] ?? floor;
+      let opener = closer._below!;
+      while (opener != stop && !matches(opener, closer)) {
+        step();
+        opener = opener._below!;
       }
-      closer = next;
+      if (opener != stop) {
+        // Strikethrough takes the whole run (GFM: `~` or `~~`, the same on both sides).
+        const use = closer._char == '~' ? closer._left : closer._left > 1 && opener._left > 1 ? 2 : 1;
+        opener._left -= use;
+        closer._left -= use;
+        wrap(opener, closer, (kids) => h(closer!._char == '~' ? 'del' : use > 1 ? 'strong' : 'em', null, kids));
+        // The delimiters in between can no longer match anything.
+        opener._above = closer;
+        closer._below = opener;
+        if (!opener._left) unlink(opener);
+        if (closer._left) next = closer;
+        else unlink(closer);
+      } else {
+        openersBottom[key] = closer._below!;
+        if (!closer._canOpen) unlink(closer);
+      }
     }
-    floor._above = undefined;
-    top = floor;
-  };
+    closer = next;
+  }
+  floor._above = undefined;
+  top = floor;
+};
 
+/**
+ * A paragraph's, heading's or table cell's inline markdown (CommonMark §6, GFM strikethrough and
+ * extended autolinks) to Preact children. One pass over the text, then CommonMark's
+ * delimiter-stack algorithm for emphasis (§6.3 "process emphasis", with the `openers_bottom`
+ * bound per character, can-open and length mod 3, as commonmark.js's inlines.js has it), so the
+ * work is linear in the text: no scan goes back over text an earlier one passed, code spans find
+ * their closing backticks in a precomputed list of backtick runs, and every link pattern stops
+ * at the first character that decides it (see link-parts.ts).
+ *
+ * Safe by construction: the output is text and a fixed set of elements; the only attributes taken
+ * from the text are a link's href, which must pass `safeHref`, and its title. Raw HTML is text.
+ */
+export function parseInline(text: string, lookUp: LookUp): ComponentChildren[] {
+  src = text;
+  tail = head = {};
+  top = {} as Delimiter;
+  const bottom = top;
+  brackets = undefined;
+  start = i = 0;
+  /** Where the last `]` is: a `[` after it cannot become a link, so it is only text. */
+  const lastClose = src.lastIndexOf(']');
+  let closingTicks: ((length: number, from: number) => number) | undefined;
   while (((SPECIAL.lastIndex = i), SPECIAL.test(src))) {
     step();
     i = SPECIAL.lastIndex - 1;
@@ -177,7 +200,7 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
       } else i++;
     } else if (c == '`') {
       while (src[j] == '`') j++;
-      const close = closingTicks(j - i, j);
+      const close = (closingTicks ??= backtickRuns(src))(j - i, j);
       if (close < 0) i = j;
       else {
         // Line endings are spaces; one space each side goes if both are there and it is not all spaces (§6.1).
@@ -198,13 +221,13 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
         const d: Delimiter = { _char: c, _left: j - i, _length: j - i, _canOpen: canOpen, _canClose: canClose, _below: top };
         emit(0, i, j, (top = top._above = d));
       } else i = j;
-    } else if (c == '[' || (c == '!' && src[j] == '[')) {
+    } else if ((c == '[' || (c == '!' && src[j] == '[')) && i < lastClose) {
       if (c == '!') j++;
-      emit(src.slice(i, j), i, j);
-      brackets = { _node: tail, _pos: j, _bottom: top, _image: c == '!', _active: true, _prev: brackets };
+      brackets = { _value: src.slice(i, j), _pos: j, _bottom: top, _image: c == '!', _active: true, _outer: brackets };
+      emit(0, i, j, brackets);
     } else if (c == ']' && brackets) {
-      const opener = brackets;
-      brackets = opener._prev;
+      const opener: Bracket = brackets;
+      brackets = opener._outer;
       let def: LinkDef | undefined;
       if (opener._active) {
         if (at(LINK_TAIL, j)) {
@@ -222,15 +245,15 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
         const { _href, _title } = def;
         flush(i);
         processEmphasis(opener._bottom);
-        opener._node._value = '';
+        opener._value = '';
         push({ _value: '' });
-        wrap(opener._node, tail, (kids) =>
+        wrap(opener, tail, (kids) =>
           // An autolink in a link's text shows as text: a link cannot hold a link.
           opener._image ? textOf(kids) : link(_href, kids.map((kid) => ((kid as VNode)?.type == 'a' ? (kid as VNode<{ children: [] }>).props.children : kid)), _title),
         );
         start = i = j;
         // No links in links: the brackets open before this one can no longer make one (images can).
-        for (let o = brackets; o && !opener._image && (o._image || o._active); o = o._prev) {
+        for (let o = brackets; o && !opener._image && (o._image || o._active); o = o._outer) {
           step();
           o._active = o._image;
         }
@@ -255,7 +278,7 @@ export function parseInline(src: string, lookUp: LookUp): ComponentChildren[] {
   processEmphasis(bottom);
   // The list's values, text joined to the text before it (a long paragraph is one text node to diff).
   const out: ComponentChildren[] = [];
-  for (let x = head._next; x; x = x._next) {
+  for (let x: Node | undefined = head._next; x; x = x._next) {
     step();
     const value = valueOf(x);
     if (typeof value == 'string' && typeof out.at(-1) == 'string') out[out.length - 1] += value;
@@ -289,7 +312,10 @@ function link(href: string, kids: ComponentChildren, title?: string): ComponentC
 function backtickRuns(s: string): (length: number, from: number) => number {
   const runs: Record<number, number[]> = {};
   const cursors: Record<number, number> = {};
-  for (const m of s.matchAll(/`+/g)) (runs[m[0].length] ??= []).push(m.index);
+  for (let i = s.indexOf('`'), j; i >= 0; i = s.indexOf('`', j)) {
+    for (j = i; s[j] == '`'; ) j++;
+    (runs[j - i] ??= []).push(i);
+  }
   return (length, from) => {
     const list = runs[length] ?? [];
     let k = cursors[length] ?? 0;
