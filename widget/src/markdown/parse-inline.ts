@@ -276,12 +276,15 @@ export function parseInline(text: string, lookUp: LookUp): ComponentChildren[] {
   }
   flush(src.length);
   processEmphasis(bottom);
-  // The list's values, text joined to the text before it (a long paragraph is one text node to diff).
+  // The list's values, text joined to the text before it into runs of about 1,000 characters: a
+  // paragraph still being written then changes only its last text node, and the browser lays out
+  // again only what changed (one node would be all of it, on every frame).
   const out: ComponentChildren[] = [];
   for (let x: Node | undefined = head._next; x; x = x._next) {
     step();
     const value = valueOf(x);
-    if (typeof value == 'string' && typeof out.at(-1) == 'string') out[out.length - 1] += value;
+    const last = out.at(-1);
+    if (typeof value == 'string' && typeof last == 'string' && last.length < 1e3) out[out.length - 1] += value;
     else out.push(value);
   }
   return out;
