@@ -10,9 +10,14 @@ import { textOf } from './markdown/text-of.js';
  * block's code; one line per block. (No regex over the whole text: `/ *\n/` alone is quadratic
  * on a run of spaces that ends in something else.)
  */
-export const plainText = (md: string): string =>
-  textOf((latest && md.startsWith(latest._text) ? latest._render : createRenderer())(md))
+export const plainText = (md: string): string => {
+  // The renderer that showed this reply goes on to its end; its component then shows that end too
+  // (rather than parse the text again from where it was).
+  const shown = latest && md.startsWith(latest._text) ? latest : { _render: createRenderer(), _text: '' };
+  shown._text = md;
+  return textOf(shown._render(md))
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean)
     .join('\n');
+};
