@@ -33,7 +33,7 @@ async function nextFrame() {
 /** Renders a text longer than one frame shows (markdown.tsx's STEP), and waits for the frames that show the rest. */
 async function showAll(markdown: string) {
   const shown = show(markdown);
-  for (let n = 0; n < markdown.length / 16384; n++) await nextFrame();
+  for (let n = 0; n < markdown.length / 2048; n++) await nextFrame();
   return shown;
 }
 
@@ -361,9 +361,9 @@ describe('Markdown safety', () => {
 
 describe('Markdown streaming', () => {
   it('re-parses only the block being written, whatever the length of the answer', async () => {
-    const finished = Array.from({ length: 200 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
+    const finished = Array.from({ length: 50 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
     const { source, root } = show(finished + '\n\nThe last');
-    expect(parses).toHaveBeenCalledTimes(201);
+    expect(parses).toHaveBeenCalledTimes(51);
     parses.mockClear();
     for (const delta of [' one', ' grows', ' word', ' by word.']) {
       source.value += delta;
@@ -372,7 +372,7 @@ describe('Markdown streaming', () => {
     expect(parses).toHaveBeenCalledTimes(4);
     expect(parses.mock.calls.map(([text]) => text)).toEqual(['The last one', 'The last one grows', 'The last one grows word', 'The last one grows word by word.']);
     expect(root.lastElementChild!.textContent).toBe('The last one grows word by word.');
-    expect(root.children.length).toBe(201);
+    expect(root.children.length).toBe(51);
   });
 
   it('keeps the DOM of finished blocks when deltas arrive', async () => {
@@ -441,26 +441,26 @@ describe('Markdown streaming', () => {
   });
 
   it('shows a long answer that arrived at once over a few frames, parsing each paragraph once more at most', async () => {
-    const answer = Array.from({ length: 4000 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
+    const answer = Array.from({ length: 1000 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
     const { root } = show(answer);
     const frames = [root.children.length];
-    while (frames.at(-1)! < 4000) {
+    while (frames.at(-1)! < 1000) {
       await nextFrame();
       frames.push(root.children.length);
     }
-    // About 140,000 characters, at most 16,384 new ones a frame.
-    expect(frames.length).toBeGreaterThanOrEqual(Math.ceil(answer.length / 16384));
-    expect(Math.max(...frames.slice(1).map((n, k) => n - frames[k]!))).toBeLessThanOrEqual(16384 / 30);
-    expect(parses.mock.calls.length).toBeLessThanOrEqual(4000 + frames.length);
-    expect(root.lastElementChild!.textContent).toBe('Paragraph 3999 with some text.');
+    // About 35,000 characters, at most 2,048 new ones a frame.
+    expect(frames.length).toBeGreaterThanOrEqual(Math.ceil(answer.length / 2048));
+    expect(Math.max(...frames.slice(1).map((n, k) => n - frames[k]!))).toBeLessThanOrEqual(2048 / 30);
+    expect(parses.mock.calls.length).toBeLessThanOrEqual(1000 + frames.length);
+    expect(root.lastElementChild!.textContent).toBe('Paragraph 999 with some text.');
   });
 
   it('gives what a screen reader hears of a finished reply from the renderer that showed it, parsing only what it had not', async () => {
-    const finished = Array.from({ length: 50 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
+    const finished = Array.from({ length: 40 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
     const { source, root } = show(finished + '\n\nThe last');
     parses.mockClear();
     source.value += ' words.';
-    expect(plainText(source.value)).toBe([...Array.from({ length: 50 }, (_, n) => `Paragraph ${n} with some text.`), 'The last words.'].join('\n'));
+    expect(plainText(source.value)).toBe([...Array.from({ length: 40 }, (_, n) => `Paragraph ${n} with some text.`), 'The last words.'].join('\n'));
     expect(parses.mock.calls.map(([text]) => text)).toEqual(['The last words.']);
     await nextFrame();
     expect(root.lastElementChild!.textContent).toBe('The last words.');

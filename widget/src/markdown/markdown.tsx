@@ -45,9 +45,10 @@ export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Eleme
 
 /**
  * Characters of new text shown per frame at most: far more than a model streams (a few hundred a
- * second), so a streamed reply is shown as it comes, and its end (plain-text.ts) finds it parsed.
+ * second, so a streamed reply shows as it comes), few enough that the elements they make (a
+ * hundred table rows) fit in a frame.
  */
-const STEP = 16_384;
+const STEP = 2_048;
 
 interface Shown {
   _render: (source: string) => ComponentChildren;
