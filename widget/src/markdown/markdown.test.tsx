@@ -320,8 +320,8 @@ describe('Markdown safety', () => {
     }
   });
 
-  it('renders quotes nested too deep for the stack to the depth limit, the rest as text', () => {
-    const { root } = show('Before\n\n' + '> '.repeat(2000) + 'x\n\nAfter');
+  it('renders quotes nested too deep for the stack to the depth limit, the rest as text', async () => {
+    const { root } = await showAll('Before\n\n' + '> '.repeat(2000) + 'x\n\nAfter');
     expect(root.firstElementChild!.textContent).toBe('Before');
     expect(root.lastElementChild!.textContent).toBe('After');
     expect(root.querySelectorAll('blockquote').length).toBe(MAX_BLOCK_DEPTH);
