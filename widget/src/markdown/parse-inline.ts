@@ -71,7 +71,7 @@ const AUTOLINK = /<([a-z][a-z\d+.-]{1,31}:[^\s<>]*)>/iy;
  * delimiter-stack algorithm for emphasis (§6.3 "process emphasis", with the `openers_bottom`
  * bound per character, can-open and length mod 3, as commonmark.js's inlines.js has it), so the
  * work is linear in the text: no scan goes back over text an earlier one passed, code spans find
- * their closing backticks in a precomputed list of backtick runs, and every link pattern stops
+ * their closing backticks in a list of backtick runs made once, and every link pattern stops
  * at the first character that decides it (see link-parts.ts).
  *
  * Safe by construction: the output is text and a fixed set of elements; the only attributes taken
@@ -89,6 +89,7 @@ let i: number;
 let m: RegExpExecArray | null;
 
 const at = (re: RegExp, k: number) => ((re.lastIndex = k), (m = re.exec(src)));
+
 const push = (node: Node) => {
   node._prev = tail;
   tail = tail._next = node;
@@ -109,16 +110,22 @@ const emit = (value: ComponentChildren, from: number, to: number, node: Node = {
  * limit they stay where they are, unmarked (their text shows), and the first of them says where
  * they end, so that no later walk goes through them again.
  */
-const wrap = (a: Node, b: Node, make: (kids: ComponentChildren[]) => ComponentChildren) => {
+const wrap = (a: Node, b: Node | undefined, make: (kids: ComponentChildren[]) => ComponentChildren) => {
   const kids: ComponentChildren[] = [];
   let depth = 0;
-  for (let x = a._next!; x != b; x = x._skip ?? x._next!) {
+  for (let x = a._next; x != b; x = x!._skip ?? x!._next) {
     step();
-    kids.push(valueOf(x));
-    if (x._depth! > depth) depth = x._depth!;
+    const value = valueOf(x!);
+    if (value !== '') kids.push(value);
+    if (x!._depth! > depth) depth = x!._depth!;
   }
-  if (depth < MAX_INLINE_DEPTH) a._next = b._prev = { _value: make(kids), _depth: depth + 1, _prev: a, _next: b };
-  else Object.assign(a._next!, { _skip: b, _depth: depth + 1 });
+  if (depth < MAX_INLINE_DEPTH) {
+    const value = make(kids);
+    // (An image is its text: it adds no depth.)
+    a._next = { _value: value, _depth: typeof value == 'string' ? depth : depth + 1, _prev: a, _next: b };
+    if (b) b._prev = a._next;
+    else tail = a._next;
+  } else Object.assign(a._next!, { _skip: b, _depth: depth + 1 });
 };
 const unlink = (d: Delimiter) => {
   d._below!._above = d._above;
@@ -128,9 +135,10 @@ const unlink = (d: Delimiter) => {
 
 /** §6.3's process emphasis, for the delimiters above `floor`. */
 const processEmphasis = (floor: Delimiter) => {
+  if (!floor._above) return;
   const openersBottom: Record<string, Delimiter> = {};
-  for (let closer = floor._above; closer; ) {
-    let next = closer._above;
+  for (let closer: Delimiter | undefined = floor._above; closer; ) {
+    let next: Delimiter | undefined = closer._above;
     if (closer._canClose) {
       const key = closer._char + closer._canOpen + (closer._length % 3);
       const stop = openersBottom[key] ?? floor;
@@ -168,13 +176,15 @@ const processEmphasis = (floor: Delimiter) => {
  * delimiter-stack algorithm for emphasis (§6.3 "process emphasis", with the `openers_bottom`
  * bound per character, can-open and length mod 3, as commonmark.js's inlines.js has it), so the
  * work is linear in the text: no scan goes back over text an earlier one passed, code spans find
- * their closing backticks in a precomputed list of backtick runs, and every link pattern stops
+ * their closing backticks in a list of backtick runs made once, and every link pattern stops
  * at the first character that decides it (see link-parts.ts).
  *
  * Safe by construction: the output is text and a fixed set of elements; the only attributes taken
  * from the text are a link's href, which must pass `safeHref`, and its title. Raw HTML is text.
  */
 export function parseInline(text: string, lookUp: LookUp): ComponentChildren[] {
+  // Plain text (a table cell, often) is itself.
+  if (((SPECIAL.lastIndex = 0), !SPECIAL.test(text))) return [text];
   src = text;
   tail = head = {};
   top = {} as Delimiter;
@@ -245,9 +255,9 @@ export function parseInline(text: string, lookUp: LookUp): ComponentChildren[] {
         const { _href, _title } = def;
         flush(i);
         processEmphasis(opener._bottom);
+        // The link takes the place of its `[` (emptied) and of everything after it.
         opener._value = '';
-        push({ _value: '' });
-        wrap(opener, tail, (kids) =>
+        wrap(opener._prev!, undefined, (kids) =>
           // An autolink in a link's text shows as text: a link cannot hold a link.
           opener._image ? textOf(kids) : link(_href, kids.map((kid) => ((kid as VNode)?.type == 'a' ? (kid as VNode<{ children: [] }>).props.children : kid)), _title),
         );
@@ -301,9 +311,16 @@ const matches = (opener: Delimiter, closer: Delimiter) =>
     : // The rule of 3 (§6.2, rules 9 and 10).
       !((closer._canOpen || opener._canClose) && closer._length % 3 && (opener._length + closer._length) % 3 == 0));
 
+/** Hrefs checked lately, and what `safeHref` made of each ('' for none): the URL parser is dear, and one reference is often used many times. */
+const checked = new Map<string, string>();
+
 /** A link, if its href passes `safeHref`; otherwise its text. Opens in a new tab without an opener. */
 function link(href: string, kids: ComponentChildren, title?: string): ComponentChildren {
-  const safe = safeHref(href);
+  let safe = checked.get(href);
+  if (safe == null) {
+    if (checked.size > 999) checked.clear();
+    checked.set(href, (safe = safeHref(href) ?? ''));
+  }
   return safe ? h('a', { href: safe, title: title || undefined, target: '_blank', rel: 'noopener noreferrer' }, kids) : kids;
 }
 
@@ -313,8 +330,8 @@ function link(href: string, kids: ComponentChildren, title?: string): ComponentC
  * by scanning the text again.
  */
 function backtickRuns(s: string): (length: number, from: number) => number {
-  const runs: Record<number, number[]> = {};
-  const cursors: Record<number, number> = {};
+  const runs: number[][] = [];
+  const cursors: number[] = [];
   for (let i = s.indexOf('`'), j; i >= 0; i = s.indexOf('`', j)) {
     for (j = i; s[j] == '`'; ) j++;
     (runs[j - i] ??= []).push(i);

@@ -29,12 +29,12 @@ export function blockRenderer(labels: CodeLabels): (doc: Block, refs: Refs) => C
   return (doc, refs) => {
     const now = new Map<string, VNode>();
     let missed = false;
-    const inline = (text: string) =>
-      parseInline(text, (label) => {
-        const def = refs._get(label);
-        missed ||= !def?.[1];
-        return def?.[0];
-      });
+    const lookUp = (label: string) => {
+      const def = refs._get(label);
+      missed ||= !def?.[1];
+      return def?.[0];
+    };
+    const inline = (text: string) => parseInline(text, lookUp);
 
     const render = (b: Block, tight?: boolean): ComponentChildren => {
       const outer = missed;
@@ -44,7 +44,12 @@ export function blockRenderer(labels: CodeLabels): (doc: Block, refs: Refs) => C
         missed = false;
         vnode = (key && last.get(key)) || h(Kept, null, build(b, tight));
         if (key && !missed) now.set(key, vnode);
-        if (b._done) Object.assign(b, { _vnode: vnode, _tight: tight, _epoch: refs._epoch, _missed: missed });
+        if (b._done) {
+          b._vnode = vnode;
+          b._tight = tight;
+          b._epoch = refs._epoch;
+          b._missed = missed;
+        }
       } else missed = b._missed!;
       missed ||= outer;
       return vnode;
