@@ -3,12 +3,16 @@ import { step } from './work.js';
 /**
  * GFM's extended autolinks (GFM §6.9): `www.` and `http(s)://` addresses and bare email addresses
  * in running text, found where they start (at the start of the text, after whitespace or after
- * `*`, `_`, `~` or `(`) without a regex that could backtrack over the rest of the line.
+ * `*`, `_`, `~` or `(`) without a pattern that could backtrack over the rest of the line.
  */
 
 /** One or more periods between runs of letters, digits, `_` and `-` (the runs cannot overlap). */
 const DOMAIN = /[\w-]+(?:\.[\w-]+)+/y;
-const START = /https?:\/\/|www\./y;
+/** A scheme or `www.`, a domain, and the rest up to a space or `<`. */
+const URL = /(https?:\/\/|(?=www\.))([\w-]+(?:\.[\w-]+)*)[^\s<]*/y;
+
+/** Whether `domain` is valid: a period, and no `_` in its last two labels. */
+const valid = (domain = '') => /\./.test(domain) && !/_/.test(domain.split('.').slice(-2).join());
 
 /**
  * The end and href of a `www.` or `http(s)://` autolink starting at `i`, or undefined. Trailing
@@ -16,39 +20,23 @@ const START = /https?:\/\/|www\./y;
  * left out of the link (GFM's extended autolink path validation).
  */
 export function urlAutolink(s: string, i: number): [end: number, href: string] | undefined {
-  START.lastIndex = i;
-  const scheme = START.exec(s)?.[0];
-  if (!scheme) return;
-  const at = scheme[0] == 'w' ? i : i + scheme.length;
-  if (!domainAt(s, at)) return;
-  let end = DOMAIN.lastIndex;
+  URL.lastIndex = i;
+  const m = URL.exec(s);
+  if (!m || !valid(m[2])) return;
+  let end = URL.lastIndex;
   let parens = 0;
-  for (; end < s.length && !/[\s<]/.test(s[end]!); end++) {
+  for (const c of m[0]) parens += +(c == '(') - +(c == ')');
+  for (let c, k; (c = s[end - 1]!); ) {
     step();
-    parens += +(s[end] == '(') - +(s[end] == ')');
-  }
-  for (;;) {
-    const c = s[end - 1]!;
-    let k = end - 2;
-    if (/[?!.,:*_~'"]/.test(c)) end--;
-    else if (c == ')' && parens < 0) {
-      end--;
-      parens++;
-    } else if (c == ';') {
-      while (k > at && /[a-z\d]/i.test(s[k]!)) k--;
+    if (/[?!.,:*_~'"]/.test(c) || (c == ')' && parens++ < 0)) end--;
+    else if (c == ';') {
+      for (k = end - 2; /[a-z\d]/i.test(s[k]!); k--) step();
       if (s[k] != '&' || k == end - 2) break;
       end = k;
     } else break;
   }
   const text = s.slice(i, end);
-  return [end, at == i ? 'http://' + text : text];
-}
-
-/** Whether a valid domain starts at `i`: no underscore in its last two labels. DOMAIN.lastIndex is its end. */
-function domainAt(s: string, i: number): boolean {
-  DOMAIN.lastIndex = i;
-  const labels = DOMAIN.exec(s)?.[0].split('.');
-  return !!labels && !/_/.test(labels.slice(-2).join());
+  return [end, (m[1] ? '' : 'http://') + text];
 }
 
 /**
@@ -64,13 +52,14 @@ export function emailAutolink(s: string, at: number, from: number): [start: numb
     step();
     start--;
   }
-  if (!/[a-z\d]/i.test(s.slice(start, at)) || !domainAt(s, at + 1)) return;
-  let end = DOMAIN.lastIndex;
-  if (/[-_]/.test(s[end - 1]!)) return;
+  DOMAIN.lastIndex = at + 1;
+  const domain = DOMAIN.exec(s)?.[0];
+  if (!/[a-z\d]/i.test(s.slice(start, at)) || !valid(domain) || /[-_]$/.test(domain!)) return;
+  const end = DOMAIN.lastIndex;
   const scheme = /(mailto|xmpp):$/.exec(s.slice(Math.max(from, start - 7), start))?.[1];
   if (scheme == 'xmpp') {
     RESOURCE.lastIndex = end;
-    return [start - 5, RESOURCE.exec(s) ? RESOURCE.lastIndex : end];
+    return [start - 5, RESOURCE.test(s) ? RESOURCE.lastIndex : end];
   }
   return [scheme ? start - 7 : start, end, 'mailto:' + s.slice(start, end)];
 }

@@ -7,16 +7,15 @@
  * its one-character value.
  */
 const NAMED = new Map(
-  Array.from("amp&lt<gt>quot\"apos'nbsp\u00a0copy©reg®trade™hellip…mdash—ndash–lsquo‘rsquo’ldquo“rdquo”laquo«raquo»bull•middot·deg°times×rarr→larr←euro€".matchAll(/(\w+)(\W)/g), ([, name, value]) => [name!, value!]),
+  Array.from("amp&lt<gt>quot\"apos'nbsp\u00a0copy©reg®trade™hellip…mdash—ndash–lsquo‘rsquo’ldquo“rdquo”bull•deg°times×rarr→larr←euro€".matchAll(/(\w+)(\W)/g), ([, name, value]) => [name!, value!]),
 );
 
 /**
  * The text of the reference `&body;`, or undefined when `body` names nothing we know (then the
- * source stays as written). A numeric reference to nothing (0, a surrogate, past U+10FFFF) is
- * U+FFFD, as the spec says.
+ * source stays as written). `#x1F` and `#31` read as the numbers `0x1F` and `031` do. A numeric
+ * reference to nothing (0, a surrogate, past U+10FFFF) is U+FFFD, as the spec says.
  */
 export function decodeEntity(body: string): string | undefined {
-  if (body[0] != '#') return NAMED.get(body);
-  const code = body[1] == 'x' || body[1] == 'X' ? parseInt(body.slice(2), 16) : +body.slice(1);
-  return String.fromCodePoint(code && code < 0x110000 && (code < 0xd800 || code > 0xdfff) ? code : 0xfffd);
+  const code = +('0' + body.slice(1));
+  return body[0] != '#' ? NAMED.get(body) : String.fromCodePoint(code && code < 0x110000 && (code < 0xd800 || code > 0xdfff) ? code : 0xfffd);
 }

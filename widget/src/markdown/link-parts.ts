@@ -1,19 +1,23 @@
 import { decodeEntity } from './entities.js';
-import { step } from './work.js';
 
 /**
  * The pieces of a link that both an inline link `[text](dest "title")` and a reference definition
- * `[label]: dest "title"` are made of (CommonMark §6.6, §4.7). Each scanner starts at an index of
- * the text and answers where the piece ends, so nothing is sliced or rescanned, and each stops at
- * the first character that decides it (the next bracket, quote, space or line ending), which is
- * what keeps many failed links linear.
+ * `[label]: dest "title"` are made of (CommonMark §6.6, §4.7), as sticky patterns tried at one
+ * index. Each is linear however it fails: every repetition starts with a character that no other
+ * alternative at that point can start with (no two ways to match the same text, so no
+ * backtracking blow-up), and each stops at the first character that decides it: a destination at
+ * a space or a third level of parentheses (markdown-it bounds nesting too; without a bound
+ * `[a](x` repeated would make every attempt scan to the end), a title at its closing quote, a
+ * label at a bracket. Those are the characters the next attempt starts from, so failed attempts
+ * never scan the same text twice. Between the parts, `[ \t\n]*` stands for the spec's "spaces or
+ * tabs and up to one line ending": inline text never holds a blank line (it ends the paragraph).
  */
 
 /** An ASCII punctuation character, the ones a backslash escapes (§2.4). */
 export const PUNCT = /[!-\/:-@[-`{-~]/;
-/** A character reference's body (§6.2). */
-export const ENTITY = '&(#x[\\da-f]{1,6}|#\\d{1,7}|[a-z][a-z\\d]{1,31});';
-const ESCAPE_OR_ENTITY = RegExp(`\\\\(${PUNCT.source})|${ENTITY}`, 'gi');
+/** A character reference (§6.2), its body in group 1. */
+export const ENTITY = /&(#x[\da-f]{1,6}|#\d{1,7}|[a-z][a-z\d]{1,31});/iy;
+const ESCAPE_OR_ENTITY = /\\([!-\/:-@[-`{-~])|&(#x[\da-f]{1,6}|#\d{1,7}|[a-z][a-z\d]{1,31});/gi;
 
 /** Backslash escapes and entities in a destination, title or info string, resolved (§2.4, §6.2). */
 export const unescape = (s: string): string => s.replace(ESCAPE_OR_ENTITY, (all, escaped?: string, entity?: string) => escaped ?? decodeEntity(entity!) ?? all);
@@ -21,58 +25,22 @@ export const unescape = (s: string): string => s.replace(ESCAPE_OR_ENTITY, (all,
 /** A link label's normal form: case-folded, inner whitespace collapsed (§4.7). */
 export const normalizeLabel = (s: string): string => s.trim().replace(/\s+/g, ' ').toLowerCase().toUpperCase();
 
-/**
- * The index after the `close` character that ends what opens at `i`, skipping backslash escapes;
- * -1 if a character of `stop` or the end of the text comes first.
- */
-const scan = (s: string, i: number, close: string, stop: string) => {
-  for (let j = i + 1; j < s.length; j++) {
-    step();
-    if (s[j] == '\\') j++;
-    else if (s[j] == close) return j + 1;
-    else if (stop.includes(s[j]!)) break;
-  }
-  return -1;
-};
+// A destination is `<...>` on one line, or a run without spaces or control characters whose
+// parentheses balance (two levels deep); a title is "..." or '...' (not (...): see
+// markdown-spec.test.tsx); a label has up to 999
+// characters and no unescaped brackets. The same pieces are spelled out in each pattern below.
 
-/** The index after the link label `[...]` that starts at `i` (no unescaped brackets inside, at most 999 characters), or -1. */
-export const scanLabel = (s: string, i: number): number => {
-  const end = scan(s, i, ']', '[');
-  return end - i < 1002 ? end : -1;
-};
+/** After a link's text: `(destination "title")`, both optional, the title apart from the destination. */
+export const LINK_TAIL =
+  /\([ \t\n]*(<(?:[^<>\n\\]|\\.)*>|(?!<)(?:[^\0- ()\\]|\\.|\((?:[^\0- ()\\]|\\.|\((?:[^\0- ()\\]|\\.)*\))*\))+)?(?:[ \t\n]+("(?:[^"\\]|\\[^])*"|'(?:[^'\\]|\\[^])*'))?[ \t\n]*\)/y;
+/** After a link's text: the `[label]` of a full (or, empty, collapsed) reference. */
+export const REF_LABEL = /\[((?:[^[\]\\]|\\[^]){0,999})\]/y;
+/** A link reference definition at the start of a line: label, destination, title; nothing after it on its line. */
+export const DEFINITION =
+  /\[((?:[^[\]\\]|\\[^]){0,999})\]:[ \t\n]*(<(?:[^<>\n\\]|\\.)*>|(?!<)(?:[^\0- ()\\]|\\.|\((?:[^\0- ()\\]|\\.|\((?:[^\0- ()\\]|\\.)*\))*\))+)(?:[ \t\n]+("(?:[^"\\]|\\[^])*"|'(?:[^'\\]|\\[^])*'))?[ \t]*(?:\n|$)/y;
 
-/** Skips spaces and tabs and at most one line ending. */
-export const skipSpace = (s: string, i: number): number => {
-  while (/[ \t]/.test(s[i]!)) i++;
-  if (s[i] == '\n') i++;
-  while (/[ \t]/.test(s[i]!)) i++;
-  return i;
-};
-
-/**
- * A link destination at `i`: `<...>` on one line, or a run without spaces or control characters
- * whose parentheses balance. Nesting beyond 32 parentheses is refused (markdown-it does the same):
- * without a bound, `[a](x` repeated makes every attempt scan to the end of the text.
- */
-export function scanDestination(s: string, i: number): [dest: string, end: number] | undefined {
-  let j = i;
-  if (s[i] == '<') {
-    j = scan(s, i, '>', '<\n');
-    return j < 0 ? undefined : [unescape(s.slice(i + 1, j - 1)), j];
-  }
-  let depth = 0;
-  for (; j < s.length && s[j]! > ' '; j++) {
-    step();
-    if (s[j] == '\\' && PUNCT.test(s[j + 1]!)) j++;
-    else if (s[j] == '(' && ++depth > 32) return;
-    else if (s[j] == ')' && --depth < 0) break;
-  }
-  return depth > 0 || (j == i && s[j] != ')') ? undefined : [unescape(s.slice(i, j)), j];
-}
-
-/** A link title at `i`: `"..."`, `'...'` or `(...)`, escapes allowed, no unescaped `(` inside parentheses. */
-export function scanTitle(s: string, i: number): [title: string, end: number] | undefined {
-  const close = s[i] == '(' ? ')' : s[i]!;
-  const end = `"')`.includes(close) ? scan(s, i, close, close == ')' ? '(' : '') : -1;
-  return end < 0 ? undefined : [unescape(s.slice(i + 1, end - 1)), end];
-}
+/** A link's destination and title from a match of LINK_TAIL or DEFINITION, resolved. */
+export const linkOf = (dest = '', title?: string): { _href: string; _title?: string | undefined } => ({
+  _href: unescape(dest[0] == '<' ? dest.slice(1, -1) : dest),
+  _title: title && unescape(title.slice(1, -1)),
+});

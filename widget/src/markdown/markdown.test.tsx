@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Markdown, type MarkdownProps } from './markdown.js';
 import { MAX_BLOCK_DEPTH } from './parse-blocks.js';
 import { MAX_INLINE_DEPTH, parseInline } from './parse-inline.js';
+import { plainText } from '../plain-text.js';
 
 // The real inline parser, wrapped so the streaming tests can count which texts it parses.
 vi.mock('./parse-inline.js', async (importOriginal) => {
@@ -27,6 +28,13 @@ function show(markdown: string, props: Pick<MarkdownProps, 'labels'> = {}) {
 /** Lets the pending animation frame run and Preact commit what it rendered. */
 async function nextFrame() {
   await act(() => new Promise<void>((resolve) => requestAnimationFrame(() => resolve())));
+}
+
+/** Renders a text longer than one frame shows (markdown.tsx's STEP), and waits for the frames that show the rest. */
+async function showAll(markdown: string) {
+  const shown = show(markdown);
+  for (let n = 0; n < markdown.length / 2048; n++) await nextFrame();
+  return shown;
 }
 
 describe('Markdown constructs', () => {
@@ -312,27 +320,27 @@ describe('Markdown safety', () => {
     }
   });
 
-  it('renders quotes nested too deep for the stack to the depth limit, the rest as text', () => {
-    const { root } = show('Before\n\n' + '> '.repeat(2000) + 'x\n\nAfter');
+  it('renders quotes nested too deep for the stack to the depth limit, the rest as text', async () => {
+    const { root } = await showAll('Before\n\n' + '> '.repeat(2000) + 'x\n\nAfter');
     expect(root.firstElementChild!.textContent).toBe('Before');
     expect(root.lastElementChild!.textContent).toBe('After');
     expect(root.querySelectorAll('blockquote').length).toBe(MAX_BLOCK_DEPTH);
     expect(root.querySelector('blockquote '.repeat(MAX_BLOCK_DEPTH) + '> p')!.textContent).toBe('> '.repeat(2000 - MAX_BLOCK_DEPTH).trim() + ' x');
   });
 
-  it('renders lists nested too deep for the stack to the depth limit, the rest as text', () => {
+  it('renders lists nested too deep for the stack to the depth limit, the rest as text', async () => {
     const deep = Array.from({ length: 300 }, (_, n) => ' '.repeat(2 * n) + '- x' + n).join('\n');
-    const { root } = show('Before\n\n' + deep + '\n\nAfter');
+    const { root } = await showAll('Before\n\n' + deep + '\n\nAfter');
     expect(root.lastElementChild!.textContent).toBe('After');
     expect(root.querySelectorAll('li').length).toBe(MAX_BLOCK_DEPTH);
     // Past the limit the deeper lines are text inside the deepest item; none is lost.
     expect(root.children[1]!.textContent!.match(/x\d+/g)).toEqual(Array.from({ length: 300 }, (_, n) => 'x' + n));
   });
 
-  it('renders emphasis nested too deep for the stack to the depth limit, the rest unmarked', () => {
+  it('renders emphasis nested too deep for the stack to the depth limit, the rest unmarked', async () => {
     const marks = ['**', '_', '~~', '*', '__', '~'];
     const runs = Array.from({ length: 3000 }, (_, n) => marks[n % 6]!);
-    const { root } = show('Before\n\n' + runs.map((m) => m + 'a ').join('') + 'x' + runs.reverse().map((m) => ' b' + m).join('') + '\n\nAfter');
+    const { root } = await showAll('Before\n\n' + runs.map((m) => m + 'a ').join('') + 'x' + runs.reverse().map((m) => ' b' + m).join('') + '\n\nAfter');
     const p = root.children[1]!;
     let depth = 0;
     for (let el = p.firstElementChild; el; el = el.lastElementChild) depth++;
@@ -353,9 +361,9 @@ describe('Markdown safety', () => {
 
 describe('Markdown streaming', () => {
   it('re-parses only the block being written, whatever the length of the answer', async () => {
-    const finished = Array.from({ length: 200 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
+    const finished = Array.from({ length: 50 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
     const { source, root } = show(finished + '\n\nThe last');
-    expect(parses).toHaveBeenCalledTimes(201);
+    expect(parses).toHaveBeenCalledTimes(51);
     parses.mockClear();
     for (const delta of [' one', ' grows', ' word', ' by word.']) {
       source.value += delta;
@@ -364,7 +372,7 @@ describe('Markdown streaming', () => {
     expect(parses).toHaveBeenCalledTimes(4);
     expect(parses.mock.calls.map(([text]) => text)).toEqual(['The last one', 'The last one grows', 'The last one grows word', 'The last one grows word by word.']);
     expect(root.lastElementChild!.textContent).toBe('The last one grows word by word.');
-    expect(root.children.length).toBe(201);
+    expect(root.children.length).toBe(51);
   });
 
   it('keeps the DOM of finished blocks when deltas arrive', async () => {
@@ -430,6 +438,33 @@ describe('Markdown streaming', () => {
     expect(root.querySelector('a')!.getAttribute('href')).toBe('https://example.com/guide');
     expect(root.querySelector('p')!.textContent).toBe('Read the guide.');
     expect(root.children.length).toBe(2);
+  });
+
+  it('shows a long answer that arrived at once over a few frames, parsing each paragraph once more at most', async () => {
+    const answer = Array.from({ length: 1000 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
+    const { root } = show(answer);
+    const frames = [root.children.length];
+    while (frames.at(-1)! < 1000) {
+      await nextFrame();
+      frames.push(root.children.length);
+    }
+    // About 35,000 characters, at most 2,048 new ones a frame.
+    expect(frames.length).toBeGreaterThanOrEqual(Math.ceil(answer.length / 2048));
+    expect(Math.max(...frames.slice(1).map((n, k) => n - frames[k]!))).toBeLessThanOrEqual(2048 / 30);
+    expect(parses.mock.calls.length).toBeLessThanOrEqual(1000 + frames.length);
+    expect(root.lastElementChild!.textContent).toBe('Paragraph 999 with some text.');
+  });
+
+  it('gives what a screen reader hears of a finished reply from the renderer that showed it, parsing only what it had not', async () => {
+    const finished = Array.from({ length: 40 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
+    const { source, root } = show(finished + '\n\nThe last');
+    parses.mockClear();
+    source.value += ' words.';
+    expect(plainText(source.value)).toBe([...Array.from({ length: 40 }, (_, n) => `Paragraph ${n} with some text.`), 'The last words.'].join('\n'));
+    expect(parses.mock.calls.map(([text]) => text)).toEqual(['The last words.']);
+    await nextFrame();
+    expect(root.lastElementChild!.textContent).toBe('The last words.');
+    expect(parses.mock.calls.length).toBe(1);
   });
 
   it('coalesces the deltas of one frame into one render', async () => {

@@ -4,7 +4,7 @@ import { h, type ComponentChildren, type JSX } from 'preact';
 import { useMemo } from 'preact/hooks';
 import type { CodeLabels } from './code-block.js';
 import { blockParser } from './parse-blocks.js';
-import { renderBlocks } from './render-blocks.js';
+import { blockRenderer } from './render-blocks.js';
 import { useFrameEffect } from '../use-frame-effect.js';
 
 export interface MarkdownProps {
@@ -26,14 +26,41 @@ const ENGLISH: CodeLabels = { copy: 'Copy', copied: 'Copied' };
  * frame, and each render parses only the new lines and the blocks still open.
  */
 export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Element {
-  const render = useMemo(() => createRenderer(labels), [labels]);
+  const shown = useMemo((): Shown => ({ _render: createRenderer(labels), _text: '' }), [labels]);
   // Bumped once per frame; reading it below is what re-renders this component (a signal, not
   // useState, so Preact's useState stays out of widget.js: see use-copy.ts).
   const frames = useSignal(0);
   useFrameEffect(() => source.value, () => frames.value++, [source]);
   void frames.value;
-  return <div class="cd-md">{render(source.peek())}</div>;
+  const text = source.peek();
+  // At most STEP more characters a frame: a burst (a resumed reply replayed, a long answer that
+  // arrived at once) shows over a few frames instead of in one long task; the next frame is asked
+  // for. (A reply that starts over is emptied first, so a shorter text means a new one.)
+  const upTo = (text.length < shown._text.length ? 0 : shown._text.length) + STEP;
+  if (upTo < text.length) requestAnimationFrame(() => frames.value++);
+  shown._text = text.slice(0, upTo);
+  latest = shown;
+  return <div class="cd-md">{shown._render(shown._text)}</div>;
 }
+
+/**
+ * Characters of new text shown per frame at most: far more than a model streams (a few hundred a
+ * second, so a streamed reply shows as it comes), few enough that the elements they make (a
+ * hundred table rows) fit in a frame.
+ */
+const STEP = 2_048;
+
+interface Shown {
+  _render: (source: string) => ComponentChildren;
+  _text: string;
+}
+
+/**
+ * The renderer that last showed a reply, and the text it showed. When a reply ends, what a screen
+ * reader hears of it (plain-text.ts) comes from there: that renderer has parsed all but the last
+ * deltas, and parsing the whole reply again would be a long task at the end of every long reply.
+ */
+export let latest: Shown | undefined;
 
 /**
  * Turns each value of a growing markdown text into the children to render, with a cost per
@@ -47,7 +74,7 @@ export function createRenderer(labels: CodeLabels = ENGLISH): (source: string) =
   let done = 0;
   let prev = '';
   let shown: ComponentChildren;
-  const memo = { _leaves: new Map() };
+  const render = blockRenderer(labels);
   return (source) => {
     if (source != prev) {
       // Comparing the open line alone tells an append from a new text (a reset, a replaced
@@ -58,8 +85,9 @@ export function createRenderer(labels: CodeLabels = ENGLISH): (source: string) =
       }
       prev = source;
       for (let nl; (nl = source.indexOf('\n', done)) >= 0; done = nl + 1) parser.add(source.slice(done, source[nl - 1] == '\r' ? nl - 1 : nl));
-      shown = parser.view(source.slice(done), (doc, refs) => renderBlocks(doc, refs, labels, memo));
+      shown = parser.view(source.slice(done), render);
     }
     return shown;
   };
 }
+

@@ -1,6 +1,6 @@
-import { normalizeLabel, scanDestination, scanLabel, scanTitle, skipSpace, unescape } from './link-parts.js';
+import { DEFINITION, linkOf, normalizeLabel, unescape } from './link-parts.js';
 import type { LinkDef } from './parse-inline.js';
-import { isDelimiterRow, splitRow } from './table-row.js';
+import { alignments, splitRow } from './table-row.js';
 import { step } from './work.js';
 
 /**
@@ -12,20 +12,21 @@ import { step } from './work.js';
  * MAX_BLOCK_DEPTH deep), so parsing is linear in the text.
  * Left out on purpose: HTML blocks (a reply's HTML is shown as text). Added: GFM tables.
  *
- * Property names start with `_` so that the build can shorten them (vite.config.ts), as it can
- * every other name here: the renderer has a size budget.
+ * Block types are one letter and property names start with `_` (which the build shortens,
+ * vite.config.ts): the renderer has a size budget.
  * One cohesive algorithm, hence one file past 300 lines.
  */
 
-export type BlockType = 'doc' | 'quote' | 'list' | 'item' | 'p' | 'h' | 'code' | 'hr' | 'table' | 'tr';
+/** d document, q block quote, l list, i list item, p paragraph, h heading, c code, r rule, t table, w table row. */
+export type BlockType = 'd' | 'q' | 'l' | 'i' | 'p' | 'h' | 'c' | 'r' | 't' | 'w';
 
 export interface Block {
   _type: BlockType;
   _up?: Block | undefined;
   _kids: Block[];
   _open: boolean;
-  /** Open before a view closed it, or made in a view: its rendering may change on the next call. */
-  _live: boolean;
+  /** Closed for good (not only by a view): what it renders to can be kept (render-blocks.ts). */
+  _done?: boolean;
   /** The first and last line numbers: a blank line between two siblings makes a list loose. */
   _first: number;
   _last: number;
@@ -33,12 +34,12 @@ export interface Block {
   _text: string;
   /** A heading's level; a list's start number (NaN for bullets). */
   _n?: number;
-  /** Lists and items: the marker (`-`, `*`, `+`, `.` or `)`). Items: its column, and their content's. */
+  /** Lists: the marker's last character (`-`, `*`, `+`, `.` or `)`). Items: its column, and their content's. */
   _marker?: string;
   _col?: number;
   _pad?: number;
   /** A list with a blank line between two items or between two blocks of one item. */
-  _loose?: boolean;
+  _loose: boolean;
   /** Fenced code: what closes it, its indentation, its info string. */
   _close?: RegExp;
   _fenceCol?: number;
@@ -47,6 +48,11 @@ export interface Block {
   _keep?: number;
   /** Tables: the columns' alignment. */
   _align?: (string | undefined)[];
+  /** What it was rendered to, and from what (render-blocks.ts). */
+  _vnode?: unknown;
+  _tight?: boolean | undefined;
+  _epoch?: number;
+  _missed?: boolean;
 }
 
 /**
@@ -60,15 +66,12 @@ export const MAX_BLOCK_DEPTH = 20;
 const ATX = /#{1,6}(?=[ \t]|$)/y;
 const FENCE = /`{3,}(?!.*`)|~{3,}/y;
 const SETEXT = /(=+|-+)[ \t]*$/y;
-const BREAK = /(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$/y;
-const ITEM = /[*+-]|(\d{1,9})([.)])/y;
-/** Items of the other kind than their parent's list, for the nesting a reader expects (see goesOn). */
-const BULLET_ITEM = /[*+-][ \t]/y;
-const ORDERED_ITEM = /\d{1,9}[.)][ \t]/y;
-/** What may start a block other than a paragraph (commonmark.js's reMaybeSpecial, and `|:` for tables). */
-const SPECIAL = /[#`~*+_=<>\d|:-]/;
+const BREAK = /([*_-])[ \t]*(?:\1[ \t]*){2,}$/y;
+/** A list marker followed by a space or the end of the line. */
+const ITEM = /([*+-]|(\d{1,9})[.)])(?=[ \t]|$)/y;
+/** A bullet under a numbered item, for the nesting a reader expects (see goesOn). */
+const BULLET = /[*+-][ \t]/y;
 const SPACE = /[ \t]/;
-const NONSPACE = /[^ ]|$/g;
 
 export interface BlockParser {
   /** Adds one complete line (without its line ending). */
@@ -104,34 +107,34 @@ export function blockParser(): BlockParser {
   let nextCol = 0;
   let indent = 0;
   let blank = false;
-  const block = (type: BlockType, up?: Block): Block => ({ _type: type, _up: up, _kids: [], _open: true, _live: !settled, _first: lineNo, _last: lineNo, _text: '' });
-  const doc = block('doc');
+  const block = (type: BlockType, up?: Block): Block => ({ _type: type, _up: up, _kids: [], _open: true, _first: lineNo, _last: lineNo, _text: '', _loose: false });
+  const doc = block('d');
   let tip = doc;
 
   const findNext = () => {
-    // Spaces alone are skipped in one native step (deep indentation is read once per container).
-    NONSPACE.lastIndex = off;
-    next = NONSPACE.exec(ln)!.index;
-    nextCol = col + next - off;
-    if (ln[next] == '\t')
+    // Each run of spaces is read once a line: while we are still inside the run, its end stands.
+    if (off > next)
       for (next = off, nextCol = col; SPACE.test(ln[next]!); next++) {
         step();
         nextCol += ln[next] == ' ' ? 1 : 4 - (nextCol % 4);
       }
-    blank = next >= ln.length;
+    blank = !ln[next];
     indent = nextCol - col;
   };
 
-  /** Advances `n` characters, or `n` columns: a tab only partly used becomes the spaces it stands for. */
-  const advance = (n: number, columns?: 1) => {
-    while (n > 0 && off < ln.length) {
+  /** Skips `n` columns of spaces and tabs; a tab only partly skipped becomes the spaces it stands for. */
+  const skip = (n: number) => {
+    for (let width; n > 0 && SPACE.test(ln[off]!); ) {
       step();
-      const width = ln[off] == '\t' ? 4 - (col % 4) : 1;
-      if (columns && width > n) ln = ln.slice(0, off) + ' '.repeat(width) + ln.slice(off + 1);
+      width = ln[off] == '\t' ? 4 - (col % 4) : 1;
+      if (width > n) {
+        ln = ln.slice(0, off) + ' '.repeat(width) + ln.slice(off + 1);
+        if (next > off) next += width - 1;
+      }
       else {
         off++;
         col += width;
-        n -= columns ? width : 1;
+        n -= width;
       }
     }
   };
@@ -144,42 +147,41 @@ export function blockParser(): BlockParser {
   const at = (re: RegExp) => ((re.lastIndex = next), re.exec(ln));
 
   /** A block quote's `>` and the one space after it that belongs to the marker (§5.1). */
-  const quoteMarker = () => {
-    if (indent > 3 || ln[next] != '>') return;
-    toNext();
-    advance(1);
-    if (SPACE.test(ln[off]!)) advance(1, 1);
-    return 1;
-  };
+  const quoteMarker = () => indent < 4 && ln[next] == '>' && ((off = next + 1), (col = nextCol + 1), skip(1), 1);
 
-  /** Closes the tip: its last line, its reference definitions, a paragraph left empty by them. */
+  /** Closes the tip: its last line, its reference definitions (a paragraph left empty renders nothing). */
   const close = () => {
     const b = tip;
     b._open = false;
+    b._done = settled;
     tip = b._up!;
-    if (b._type == 'p' && !(b._text = takeDefinitions(b._text)).trim()) tip._kids.pop();
-    if (/list|item|table/.test(b._type)) b._last = b._kids.at(-1)?._last ?? b._first;
+    if (b._type == 'p') b._text = takeDefinitions(b._text);
+    if (/[lit]/.test(b._type)) b._last = b._kids.at(-1)?._last ?? b._first;
   };
 
   /** Takes the link reference definitions at the start of a paragraph's text (§4.7); answers the rest. */
   const takeDefinitions = (text: string) => {
     let i = 0;
-    for (let def; text[i] == '[' && (def = definitionAt(text, i)); i = def[3]) {
-      if (!defs.has(def[0])) {
-        defs.set(def[0], [{ _href: def[1], _title: def[2] }, settled]);
-        order.push(def[0]);
+    for (let m, label; ((DEFINITION.lastIndex = i), (m = DEFINITION.exec(text))) && (label = normalizeLabel(m[1]!)); i = DEFINITION.lastIndex) {
+      step();
+      if (!defs.has(label)) {
+        defs.set(label, [linkOf(m[2], m[3]), settled]);
+        order.push(label);
         refs._epoch++;
       }
     }
     return text.slice(i);
   };
 
-  /** Adds a block of `type` at the tip, closing what cannot hold it; notes a list gone loose. */
+  /**
+   * Adds a block of `type` at the tip, closing what cannot hold it (a list holds only items, a
+   * table only rows; the document, quotes and items hold any other block); notes a list gone loose.
+   */
   const addBlock = (type: BlockType) => {
-    while (tip._type == 'list' ? type != 'item' : tip._type == 'table' ? type != 'tr' : /item|tr/.test(type) || !/doc|quote|item/.test(tip._type)) close();
+    while (tip._type == 'l' ? type != 'i' : tip._type == 't' ? type != 'w' : !/[dqi]/.test(tip._type) || /[iw]/.test(type)) close();
     const b = block(type, tip);
     // A blank line between two items of a list, or between two blocks of one item (§5.3).
-    if ((tip._kids.at(-1)?._last ?? lineNo) < lineNo - 1 && /list|item/.test(tip._type)) (tip._type == 'item' ? tip._up! : tip)._loose = true;
+    if ((tip._kids.at(-1)?._last ?? lineNo) < lineNo - 1 && /[li]/.test(tip._type)) (tip._type == 'i' ? tip._up! : tip)._loose = true;
     tip._kids.push(b);
     return (tip = b);
   };
@@ -187,28 +189,35 @@ export function blockParser(): BlockParser {
   /** Whether open block `b` goes on on this line: 0 yes, 1 no, 2 the line was its closing fence. */
   const goesOn = (b: Block): number => {
     const type = b._type;
-    if (type == 'quote') return quoteMarker() ? ((b._last = lineNo), 0) : 1;
-    if (type == 'item') {
-      // An item can begin with at most one blank line.
-      if (blank) return b._kids.length ? (toNext(), 0) : 1;
-      if (indent >= b._pad!) return advance(b._pad!, 1), 0;
-      // A reader's choice (see markdown-spec.test.tsx): items of the other kind (bullets under
-      // `1.`) indented past this item's marker but short of its text still nest in it.
-      return indent > b._col! && at(b._up!._n! >= 0 ? BULLET_ITEM : ORDERED_ITEM) ? (advance(indent, 1), 0) : 1;
-    }
-    if (type == 'code') {
-      if (b._close) {
-        if (indent < 4 && at(b._close)) {
-          b._last = lineNo;
-          close();
-          return 2;
-        }
-        for (let n = b._fenceCol!; n-- > 0 && SPACE.test(ln[off]!); ) advance(1, 1);
-        return 0;
-      }
-      return indent > 3 ? (advance(4, 1), 0) : blank ? (toNext(), 0) : 1;
-    }
-    return type == 'p' || type == 'table' ? +blank : +(type != 'list');
+    return type == 'q'
+      ? quoteMarker()
+        ? ((b._last = lineNo), 0)
+        : 1
+      : type == 'i'
+        ? // An item can begin with at most one blank line. A reader's choice (markdown-spec.test.tsx):
+          // bullets indented past a numbered item's marker but short of its text still nest in it.
+          blank
+          ? b._kids.length
+            ? (toNext(), 0)
+            : 1
+          : indent >= b._pad!
+            ? (skip(b._pad!), 0)
+            : indent > b._col! && b._up!._n! >= 0 && at(BULLET)
+              ? (skip(indent), 0)
+              : 1
+        : type == 'c'
+          ? b._close
+            ? indent < 4 && at(b._close)
+              ? ((b._last = lineNo), close(), 2)
+              : (skip(b._fenceCol!), 0)
+            : indent > 3
+              ? (skip(4), 0)
+              : blank
+                ? (toNext(), 0)
+                : 1
+          : type == 'p' || type == 't'
+            ? +blank
+            : +(type != 'l');
   };
 
   /**
@@ -217,95 +226,82 @@ export function blockParser(): BlockParser {
    */
   const start = (container: Block, depth: number, closeUnmatched: () => void): number => {
     let m: RegExpExecArray | null;
-    const leaf = (b: Block) => ((off = ln.length), b);
-    if (indent < 4) {
-      if (depth < MAX_BLOCK_DEPTH && quoteMarker()) {
-        closeUnmatched();
-        addBlock('quote');
-        return 1;
-      }
-      if ((m = at(ATX))) {
-        closeUnmatched();
-        leaf(addBlock('h'))._n = m[0].length;
-        tip._text = atxText(ln.slice(next + m[0].length));
-        return 2;
-      }
-      if ((m = at(FENCE))) {
-        closeUnmatched();
-        const code = leaf(addBlock('code'));
-        code._close = RegExp(`${m[0][0]}{${m[0].length},}[ \\t]*$`, 'y');
-        code._fenceCol = indent;
-        code._info = unescape(ln.slice(next + m[0].length).trim());
-        return 2;
-      }
-      if (container._type == 'p') {
-        const row = ln.slice(next);
-        const text = container._text;
-        const cut = text.lastIndexOf('\n', text.length - 2) + 1;
-        const head = text.slice(cut, -1);
-        // A GFM table: the paragraph's last line is its header row, with as many cells.
-        if (isDelimiterRow(row) && splitRow(head).length == splitRow(row).length) {
-          closeUnmatched();
-          container._text = text.slice(0, cut);
-          close();
-          addBlock('table')._align = splitRow(row).map((cell) => ({ '::': 'center', ':-': 'left', '-:': 'right' })[cell[0]! + cell.at(-1)]);
-          addBlock('tr')._text = head;
-          close();
-          return leaf(tip), 2;
-        }
-        if ((m = at(SETEXT))) {
-          closeUnmatched();
-          if ((container._text = takeDefinitions(container._text))) {
-            container._type = 'h';
-            container._n = m[1]![0] == '=' ? 1 : 2;
-            container._last = lineNo;
-            return leaf(container), 2;
-          }
-        }
-      }
-      if (at(BREAK)) {
-        closeUnmatched();
-        leaf(addBlock('hr'));
-        return 2;
-      }
-    }
-    if (indent < 4 && depth < MAX_BLOCK_DEPTH && (m = at(ITEM))) {
-      // A list item (§5.2): interrupting a paragraph, only `1.` may start an ordered list, and not empty.
-      const n = m[1] ? +m[1] : NaN;
-      const end = next + m[0].length;
-      const col0 = indent;
-      if ((end >= ln.length || SPACE.test(ln[end]!)) && !(container._type == 'p' && (n > 1 || !ln.slice(end).trim()))) {
-        toNext();
-        advance(m[0].length);
-        const markerEnd = col;
-        const markerOff = off;
-        while (col - markerEnd < 5 && SPACE.test(ln[off]!)) advance(1, 1);
-        let spaces = col - markerEnd;
-        // Five or more spaces start indented code inside the item, and a blank item's content
-        // goes on the next line: either way its content starts one column past the marker.
-        if (spaces > 4 || off >= ln.length) {
-          off = markerOff;
-          col = markerEnd;
-          spaces = 1;
-          if (SPACE.test(ln[off]!)) advance(1, 1);
-        }
-        closeUnmatched();
-        const marker = m[2] ?? m[0];
-        if (tip._type != 'list' || tip._marker != marker) {
-          addBlock('list')._n = n;
-          tip._marker = marker;
-        }
-        const item = addBlock('item');
-        item._col = col0;
-        item._pad = col0 + m[0].length + spaces;
-        return 1;
-      }
-    }
-    if (indent > 3 && tip._type != 'p' && !blank) {
-      advance(4, 1);
+    /** A leaf that takes the whole line: a heading, a fence, a rule. */
+    const leaf = (type: BlockType) => (closeUnmatched(), (off = ln.length), addBlock(type));
+    if (indent > 3) {
+      if (tip._type == 'p' || blank) return 0;
+      skip(4);
       closeUnmatched();
-      addBlock('code');
+      addBlock('c');
       return 2;
+    }
+    if (depth < MAX_BLOCK_DEPTH && quoteMarker()) {
+      closeUnmatched();
+      addBlock('q');
+      return 1;
+    }
+    if ((m = at(ATX))) {
+      leaf('h')._n = m[0].length;
+      tip._text = atxText(ln.slice(next + m[0].length));
+      return 2;
+    }
+    if ((m = at(FENCE))) {
+      const code = leaf('c');
+      code._close = RegExp(`${m[0][0]}{${m[0].length},}[ \\t]*$`, 'y');
+      code._fenceCol = indent;
+      code._info = unescape(ln.slice(next + m[0].length).trim());
+      return 2;
+    }
+    if (container._type == 'p') {
+      const text = container._text;
+      const align = alignments(ln.slice(next));
+      // A GFM table: the paragraph's last line is its header row, with as many cells. (The
+      // paragraph's text is looked at only then: it grows line by line, and reading it whole on
+      // every line would take time quadratic in its length.)
+      const cut = align ? text.lastIndexOf('\n', text.length - 2) + 1 : 0;
+      const head = align ? text.slice(cut, -1) : '';
+      if (align && splitRow(head).length == align.length) {
+        container._text = text.slice(0, cut);
+        leaf('t')._align = align;
+        addBlock('w')._text = head;
+        close();
+        return 2;
+      }
+      if ((m = at(SETEXT))) {
+        closeUnmatched();
+        if ((container._text = takeDefinitions(text))) {
+          container._type = 'h';
+          container._n = m[1]![0] == '=' ? 1 : 2;
+          container._last = lineNo;
+          off = ln.length;
+          return 2;
+        }
+      }
+    }
+    if (at(BREAK)) {
+      leaf('r');
+      return 2;
+    }
+    // A list item (§5.2); it may interrupt a paragraph whatever its number (see markdown-spec.test.tsx).
+    if (depth < MAX_BLOCK_DEPTH && (m = at(ITEM))) {
+      const col0 = indent;
+      off = next + m[1]!.length;
+      col = nextCol + m[1]!.length;
+      findNext();
+      // Five or more spaces start indented code inside the item, and a blank item's content goes
+      // on the next line: either way its content starts one column past the marker.
+      const spaces = blank || indent > 4 ? 1 : indent;
+      skip(spaces);
+      closeUnmatched();
+      const marker = m[1]!.at(-1);
+      if (tip._type != 'l' || tip._marker != marker) {
+        addBlock('l')._n = m[2] ? +m[2] : NaN;
+        tip._marker = marker;
+      }
+      const item = addBlock('i');
+      item._col = col0;
+      item._pad = col0 + m[1]!.length + spaces;
+      return 1;
     }
     return 0;
   };
@@ -313,6 +309,7 @@ export function blockParser(): BlockParser {
   const add = (line: string) => {
     ln = line.replace(/\0/g, '\uFFFD');
     off = col = 0;
+    next = -1;
     lineNo++;
     const oldTip = tip;
     let container = doc;
@@ -325,7 +322,7 @@ export function blockParser(): BlockParser {
       findNext();
       if ((result = goesOn(b))) break;
       container = b;
-      if (/quote|item/.test(b._type)) depth++;
+      if (/[qi]/.test(b._type)) depth++;
     }
     if (result > 1) return;
     const matched = container;
@@ -335,9 +332,10 @@ export function blockParser(): BlockParser {
       closedUnmatched = true;
     };
     // 2. Does it start new blocks?
-    for (let started = +(container._type == 'code'); !started; depth++) {
+    for (let started = +(container._type == 'c'); !started; depth++) {
+      step();
       findNext();
-      if (!(started = indent > 3 || SPECIAL.test(ln[next]!) ? start(container, depth, closeUnmatched) : 0)) {
+      if (!(started = start(container, depth, closeUnmatched))) {
         toNext();
         break;
       }
@@ -349,63 +347,39 @@ export function blockParser(): BlockParser {
     else {
       closeUnmatched();
       const type = container._type;
-      if (type == 'table') {
-        if (!blank && off < ln.length) {
-          addBlock('tr')._text = ln.slice(off);
-          close();
-        }
-      } else if (type == 'p' || (type == 'code' && (blank || off < ln.length))) addText(container);
-      // (A heading, rule, fence or table row took the whole line: `off` is at its end.)
+      // (A heading, rule, fence or table's first row took the whole line: `off` is at its end.)
+      if (!blank && off < ln.length && type == 't') {
+        addBlock('w')._text = ln.slice(off);
+        close();
+      } else if (type == 'p' || (type == 'c' && (blank || off < ln.length))) addText(container);
       else if (!blank && off < ln.length) addText(addBlock('p'));
     }
   };
 
   const addText = (b: Block) => {
     b._text += ln.slice(off) + '\n';
-    if (b._type != 'code' || b._close || !blank) {
+    if (b._type != 'c' || b._close || !blank) {
       b._last = lineNo;
       b._keep = b._text.length - 1;
     }
-  };
-
-  /** A reference definition at `i`: its label, destination, title and where the next line starts. */
-  const definitionAt = (s: string, i: number): [string, string, string | undefined, number] | undefined => {
-    const labelEnd = scanLabel(s, i);
-    const label = labelEnd > 0 && s[labelEnd] == ':' ? normalizeLabel(s.slice(i + 1, labelEnd - 1)) : '';
-    const dest = label ? scanDestination(s, skipSpace(s, labelEnd + 1)) : undefined;
-    if (!dest) return;
-    /** Where the line after `j` starts, if only spaces are left on it. */
-    const lineEnd = (j: number) => {
-      while (SPACE.test(s[j]!)) j++;
-      return s[j] == '\n' || j >= s.length ? j + 1 : 0;
-    };
-    // A title must be apart from the destination; a definition must end its line (a title
-    // followed by more text is no title, but the definition may still end before it).
-    const afterDest = skipSpace(s, dest[1]);
-    const title = afterDest > dest[1] ? scanTitle(s, afterDest) : undefined;
-    const end = title && lineEnd(title[1]);
-    return end ? [label, dest[0], title![0], end] : (i = lineEnd(dest[1])) ? [label, dest[0], undefined, i] : undefined;
   };
 
   return {
     add,
     view(partial, read) {
       // Save what closing the document can change: the open blocks (each is the last child of
-      // the one before) and the definitions. Nothing else is touched; new blocks hang below.
+      // the one before; every property a line can change exists from the start) and the
+      // definitions. Blocks closed before are not touched; new blocks hang below the open ones.
       const saved: [Block, Block, number][] = [];
       for (let b: Block | undefined = doc; b?._open; b = b._kids.at(-1)) saved.push([b, { ...b }, b._kids.length]);
       const [savedTip, savedLine, savedDefs] = [tip, lineNo, order.length];
-      for (const [b] of saved) b._live = true;
       settled = false;
       if (partial) add(partial);
       while (tip != doc) close();
       try {
         return read(doc, refs);
       } finally {
-        for (const [b, copy, length] of saved) {
-          for (const key in b) if (!(key in copy)) delete b[key as keyof Block];
-          Object.assign(b, copy)._kids.length = length;
-        }
+        for (const [b, copy, length] of saved) Object.assign(b, copy)._kids.length = length;
         for (const label of order.splice(savedDefs)) {
           defs.delete(label);
           refs._epoch++;
