@@ -73,7 +73,7 @@ export async function createBenchApp(upstreamUrl: string, dataDir: string, demoD
  * The built server (`server/dist`, what `pnpm start` runs; `pnpm bench` builds first) when it is
  * there, else its source through tsx.
  */
-async function serverModule<T>(name: string): Promise<T> {
+export async function serverModule<T>(name: string): Promise<T> {
   const built = join(repoRoot, 'server', 'dist', `${name}.js`);
   const url = existsSync(built) ? pathToFileURL(built).href : pathToFileURL(join(repoRoot, 'server', 'src', `${name}.ts`)).href;
   return (await import(url)) as T;

@@ -1,3 +1,5 @@
+import { SHAPES } from '../widget/src/markdown/adversarial.ts';
+
 /**
  * A markdown answer cut into `count` token-sized pieces (a word and its trailing space or
  * newline, as a model streams them), ending with `END` so a reader knows it has everything.
@@ -25,4 +27,20 @@ function blockText(n: number): string {
     default:
       return `\`\`\`js\nconst step = ${n};\nconsole.log(step * 2);\n\`\`\`\n\n`;
   }
+}
+
+/**
+ * A reply built to make a markdown parser rescan while it streams, `count` tokens of 4 characters
+ * (the last is `END`): one long paragraph of unclosed emphasis (re-parsed while it is open), then
+ * nested emphasis, runs of `[`, deep quotes, a long table and a nested list, separated by blank
+ * lines.
+ */
+export function adversarialTokens(count: number): string[] {
+  const chars = 4 * (count - 1);
+  const parts = ['unclosed *a', 'nested emphasis', 'runs of [', 'deep quotes', 'long table', 'indented list lines'];
+  const weights = [0.4, 0.15, 0.1, 0.05, 0.2, 0.1];
+  const text = parts.map((name, i) => SHAPES[name]!(Math.floor(chars * weights[i]!) - 2)).join('\n\n').padEnd(chars, ' ').slice(0, chars);
+  const tokens: string[] = text.match(/[^]{1,4}/g) ?? [];
+  tokens.push('END');
+  return tokens;
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { markdownTokens } from './markdown-tokens.js';
+import { adversarialTokens, markdownTokens } from './markdown-tokens.js';
 
 /**
  * The benchmarks' OpenAI stand-in: `POST /v1/chat/completions` answers a Chat Completions stream
@@ -11,6 +11,8 @@ import { markdownTokens } from './markdown-tokens.js';
  * - `stamped`: chunk i is `"<i>@<sent at, epoch ms> "`, so a reader can check that every token
  *   arrived, in order, and how long it spent in between (the proxy's added delay).
  * - `markdown`: a markdown answer of that many tokens ending in `END`, for the render benchmark.
+ * - `adversarial`: an answer of that many 4-character tokens built to make a markdown parser
+ *   rescan (bench/markdown.ts), ending in `END`.
  * An interval of 0 writes as fast as the socket drains.
  */
 export function createMockUpstream(): Server {
@@ -28,7 +30,7 @@ export function createMockUpstream(): Server {
   return server;
 }
 
-export function benchPrompt(kind: 'stamped' | 'markdown', chunks: number, intervalMs: number): string {
+export function benchPrompt(kind: 'stamped' | 'markdown' | 'adversarial', chunks: number, intervalMs: number): string {
   return `bench:${kind}:${chunks}:${intervalMs}`;
 }
 
@@ -45,11 +47,11 @@ interface CompletionBody {
 
 function stream(body: CompletionBody, res: ServerResponse): void {
   const lastUser = [...(body.messages ?? [])].reverse().find((m) => m.role === 'user');
-  const match = /bench:(stamped|markdown):(\d+):(\d+)/.exec(String(lastUser?.content ?? ''));
+  const match = /bench:(stamped|markdown|adversarial):(\d+):(\d+)/.exec(String(lastUser?.content ?? ''));
   const kind = match?.[1] ?? 'stamped';
   const chunks = Number(match?.[2] ?? 50);
   const intervalMs = Number(match?.[3] ?? 10);
-  const markdown = kind === 'markdown' ? markdownTokens(chunks) : [];
+  const markdown = kind === 'markdown' ? markdownTokens(chunks) : kind === 'adversarial' ? adversarialTokens(chunks) : [];
   const model = body.model ?? 'bench-model';
   const created = Math.floor(Date.now() / 1000);
   const frame = (choices: unknown[], extra: Record<string, unknown> = {}) =>
@@ -66,7 +68,7 @@ function stream(body: CompletionBody, res: ServerResponse): void {
     closed = true;
     clearTimeout(timer);
   });
-  const content = (n: number) => (kind === 'markdown' ? (markdown[n] ?? '') : `${n}@${epochMs().toFixed(3)} `);
+  const content = (n: number) => (kind !== 'stamped' ? (markdown[n] ?? '') : `${n}@${epochMs().toFixed(3)} `);
   const finish = () => {
     res.write(delta({}, 'stop'));
     if (body.stream_options?.include_usage === true) {

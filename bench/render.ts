@@ -131,7 +131,8 @@ function rows(widget: Map<number, RenderRun[]>, fetched: Map<number, number[]>):
   return out;
 }
 
-function renderPage(apiUrl: string): string {
+/** The page both render benchmarks load: the widget, and `__measure` to stream a reply into it. */
+export function renderPage(apiUrl: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Render</title></head>
 <body><main><h1>Help centre</h1></main>
@@ -174,7 +175,8 @@ window.__measure = async (mode, prompt) => {
     if (performance.now() > deadline) return 'the last token never showed (log: ' + (log ? log.textContent.slice(-200) : 'none') + ')';
   }
   const t1 = performance.now();
-  return { ms: t1 - t0, longTasks: longTasks.filter((e) => e.startTime >= t0 && e.startTime <= t1).map((e) => e.duration) };
+  const during = longTasks.filter((e) => e.startTime >= t0 && e.startTime <= t1);
+  return { ms: t1 - t0, longTasks: during.map((e) => e.duration), longTaskStarts: during.map((e) => e.startTime - t0) };
 };
 </script>
 <script src="/widget.js" async data-api="${apiUrl}"></script>

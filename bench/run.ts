@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { appUnavailable, startAppChild } from './bench-app.js';
 import { bubbleTime } from './bubble-time.js';
 import { capacity } from './capacity.js';
+import { markdownBench } from './markdown.js';
 import { startChildServer } from './child-server.js';
 import { notMeasured, stamp, type Measured } from './figure.js';
 import { pageCost } from './page-cost.js';
@@ -15,6 +16,7 @@ import { resumeFanout } from './resume-fanout.js';
 import { repoRoot } from './repo-root.js';
 import { storeBench } from './store.js';
 import { formatTable } from './table.js';
+import { inboxBench } from './inbox.js';
 import { knowledgeBench } from './knowledge.js';
 import { widgetWeight } from './widget-weight.js';
 
@@ -31,10 +33,12 @@ const parts: { name: string; run: (appError: string | undefined) => Promise<Meas
   { name: 'widget weight', run: () => widgetWeight() },
   { name: 'store', run: () => storeBench() },
   { name: 'knowledge', run: () => knowledgeBench() },
+  { name: 'inbox', run: () => inboxBench() },
   { name: 'bubble time', run: (appError) => withApp(appError, bubbleTime) },
   { name: 'panel time', run: (appError) => withApp(appError, panelTime) },
   { name: 'page cost (lighthouse)', run: (appError) => (appError === undefined ? pageCost() : Promise.resolve([notMeasured('page cost (Lighthouse)', '', appError)])) },
   { name: 'render', run: (appError) => render(appError) },
+  { name: 'markdown', run: (appError) => markdownBench(appError) },
   { name: 'proxy cpu cost', run: (appError) => proxyCost(appError) },
   { name: 'proxy overhead', run: (appError) => proxyOverhead(appError) },
   { name: 'capacity', run: (appError) => capacity(appError) },

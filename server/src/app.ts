@@ -32,6 +32,10 @@ import { handoffRouter } from './handoff/handoff-route.js';
 import type { HandoffService } from './handoff/handoff-service.js';
 import type { Knowledge } from './knowledge/knowledge.js';
 import { readyzRouter } from './http/readyz-route.js';
+import { inboxHandoffs } from './handoff/inbox-handoffs.js';
+import { inboxKnowledgeStatus } from './knowledge/inbox-knowledge-status.js';
+import { inboxPageRouter } from './inbox/inbox-page-route.js';
+import { inboxApiRouter } from './inbox/inbox-router.js';
 
 export interface AppOptions {
   config: Config;
@@ -75,6 +79,12 @@ export interface AppOptions {
    * in it, and `/readyz` waits for its first index.
    */
   knowledge?: Knowledge;
+  /**
+   * Defaults to `server/inbox-ui/dist` (the support inbox's page; served only with
+   * `CHATDROP_INBOX_USERS`). With `handoff` the inbox marks hand-offs and shows their deliveries;
+   * with `knowledge` it shows the index's status beside the figures.
+   */
+  inboxUiDir?: string;
 }
 
 /**
@@ -102,6 +112,28 @@ export function createApp(options: AppOptions): express.Express {
   // The widget's files carry their own headers, not helmet's page headers (widget-route.ts).
   app.use(widgetRouter({ widgetDir: options.widgetDir ?? fileURLToPath(new URL('../../widget/dist/', import.meta.url)) }));
   app.use(securityHeaders());
+
+  // The support inbox, before `/api` and its CORS: no other origin may use it. Without
+  // CHATDROP_INBOX_USERS none of it exists, and `/inbox` and `/api/inbox` are 404s.
+  if (config.inboxUsers !== undefined) {
+    app.use(
+      '/api/inbox',
+      inboxApiRouter({
+        config,
+        users: config.inboxUsers,
+        store,
+        budget,
+        replies,
+        bus,
+        now,
+        ...(options.redis === undefined ? {} : { redis: options.redis }),
+        // Hand-off marks, delivery states and the filter from the outbox; the index's status.
+        ...(options.handoff === undefined ? {} : { handoffs: inboxHandoffs(options.handoff.outbox) }),
+        ...(options.knowledge === undefined ? {} : { knowledgeStatus: inboxKnowledgeStatus(options.knowledge) }),
+      }),
+    );
+    app.use('/inbox', inboxPageRouter({ dir: options.inboxUiDir ?? fileURLToPath(new URL('../inbox-ui/dist/', import.meta.url)) }));
+  }
 
   const api = strictRouter();
   api.use(cors({ allowedOrigins: config.allowedOrigins, publicOrigin: config.publicOrigin }));

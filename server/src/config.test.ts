@@ -208,6 +208,8 @@ describe('parseConfig', () => {
     [{ OPENAI_BASE_URL: 'not a url' }, 'OPENAI_BASE_URL'],
     [{ CHATDROP_SYSTEM_PROMPT_FILE: '/nonexistent/prompt.txt' }, 'CHATDROP_SYSTEM_PROMPT_FILE'],
     [{ CHATDROP_CONFIG: '/nonexistent/chatdrop.json' }, 'CHATDROP_CONFIG'],
+    [{ CHATDROP_INBOX_USERS: 'alice:hunter2' }, 'CHATDROP_INBOX_USERS'],
+    [{ CHATDROP_INBOX_USERS: ',' }, 'CHATDROP_INBOX_USERS'],
   ])('refuses %j with an error naming %s', (env, name) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(new RegExp(`^${name}`));
@@ -248,5 +250,15 @@ describe('parseConfig', () => {
     expect(parseConfig({ OPENAI_BASE_URL: 'https://openrouter.ai/api/v1', CHATDROP_MAX_TOKENS_FIELD: 'max_completion_tokens' }).maxTokensField).toBe('max_completion_tokens');
     expect(parseConfig({ CHATDROP_MAX_TOKENS_FIELD: 'max_tokens' }).maxTokensField).toBe('max_tokens');
     expect(() => parseConfig({ CHATDROP_MAX_TOKENS_FIELD: 'max_output_tokens' })).toThrow(/^CHATDROP_MAX_TOKENS_FIELD/);
+  });
+
+it('reads the support inbox users, and has no inbox without them', async () => {
+    const { hashPassword } = await import('./inbox/password-hash.js');
+    const hash = await hashPassword('a long enough phrase', { logN: 10, r: 8, p: 1 });
+    expect(parseConfig({}).inboxUsers).toBeUndefined();
+    expect([...(parseConfig({ CHATDROP_INBOX_USERS: `alice:${hash},bob:${hash}` }).inboxUsers?.keys() ?? [])]).toEqual(['alice', 'bob']);
+    // The error names the entry, never echoes a password that was pasted instead of a hash.
+    expect(() => parseConfig({ CHATDROP_INBOX_USERS: 'alice:hunter2' })).toThrow(/^CHATDROP_INBOX_USERS: the hash of "alice"/);
+    expect(() => parseConfig({ CHATDROP_INBOX_USERS: 'alice:hunter2' })).not.toThrow(/hunter2/);
   });
 });

@@ -2,6 +2,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseHandoffConfig, type HandoffConfig } from './handoff/handoff-config.js';
 import type { KnowledgeSource } from './knowledge/knowledge-source.js';
+import { parseInboxUsers } from './inbox/inbox-users.js';
+import type { PasswordHash } from './inbox/password-hash.js';
 
 /** One entry of the model allowlist (`CHATDROP_MODELS`): the alias browsers send, the id upstream gets. */
 export interface ModelEntry {
@@ -92,6 +94,11 @@ export interface Config {
   knowledgeTokens: number;
   /** `CHATDROP_EMBEDDINGS_MODEL`: the upstream's embeddings model, combined with BM25; unset: BM25 alone. */
   embeddingsModel: string | undefined;
+  /**
+   * `CHATDROP_INBOX_USERS`: the support team's sign-ins for `/inbox`, name to password hash
+   * (`pnpm inbox-user NAME` prints an entry). Undefined: no inbox, `/inbox` and `/api/inbox` 404.
+   */
+  inboxUsers: ReadonlyMap<string, PasswordHash> | undefined;
 }
 
 /** The two names of the output-token cap in Chat Completions requests. */
@@ -184,6 +191,7 @@ export function parseConfig(env: Env): Config {
     knowledgeRefreshHours: integer(get('CHATDROP_KNOWLEDGE_REFRESH_HOURS'), 'CHATDROP_KNOWLEDGE_REFRESH_HOURS', 24, 1, 8760),
     knowledgeTokens: integer(get('CHATDROP_KNOWLEDGE_TOKENS'), 'CHATDROP_KNOWLEDGE_TOKENS', 2000, 100, 1_000_000),
     embeddingsModel: get('CHATDROP_EMBEDDINGS_MODEL'),
+    inboxUsers: inboxUsers(get('CHATDROP_INBOX_USERS')),
   };
 }
 
@@ -324,6 +332,15 @@ function supportUrl(raw: string | undefined): string | undefined {
     throw new ConfigError(`CHATDROP_SUPPORT_URL: expected an http(s):// URL or a mailto: address, got "${raw}"${hint}`);
   }
   return raw;
+}
+
+function inboxUsers(raw: string | undefined): Config['inboxUsers'] {
+  if (raw === undefined) return undefined;
+  try {
+    return parseInboxUsers(raw);
+  } catch (error) {
+    throw new ConfigError(`CHATDROP_INBOX_USERS: ${(error as Error).message}`);
+  }
 }
 
 function optionalUrl(raw: string | undefined, name: string): string | undefined {

@@ -93,6 +93,12 @@ async function main(): Promise<void> {
   } else {
     store = new SqliteStore({ path: config.dbPath });
   }
+  if (config.inboxUsers !== undefined && config.publicOrigin.startsWith('http:') && !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:|$)/.test(config.publicOrigin)) {
+    logger.warn(
+      `CHATDROP_PUBLIC_URL is ${config.publicOrigin}: the support inbox's passwords and session cookie travel unencrypted. ` +
+        'Serve it over https (CHATDROP_PUBLIC_URL=https://...) behind a TLS proxy.',
+    );
+  }
   const replies = new ReplyRegistry();
   const metrics = new Metrics({ processMetrics: true });
   // "Talk to a person": its outbox beside the conversations (Redis, or the same SQLite file).
@@ -125,7 +131,7 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   logger.info(
-    { port, host: config.host ?? 'all interfaces', db: config.redisUrl === undefined ? config.dbPath : 'redis', demo: demoUpstream !== undefined, models: config.models.map((m) => m.alias) },
+    { port, host: config.host ?? 'all interfaces', db: config.redisUrl === undefined ? config.dbPath : 'redis', demo: demoUpstream !== undefined, models: config.models.map((m) => m.alias), inbox: config.inboxUsers === undefined ? undefined : `${config.publicOrigin}/inbox` },
     `Chatdrop listening on http://localhost:${port}/${demoUpstream ? ' (offline demo model)' : ''}`,
   );
 

@@ -32,8 +32,7 @@ export class ChatError extends Error {
 }
 
 /** An abort (Stop, a new send, close, destroy) is a normal outcome: callers check this and stay quiet. */
-export const isAbort = (error: unknown): boolean =>
-  error instanceof DOMException && error.name === 'AbortError';
+export const isAbort = (error: unknown): boolean => (error as Error | undefined)?.name == 'AbortError';
 
 export type OnEvent = (event: StreamEvent, id: string | undefined) => void;
 
@@ -73,11 +72,11 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
     if (!res.ok) throw await toError(res);
     return res;
   };
-  const post = (path: string, body?: unknown, signal?: AbortSignal): Promise<Response> =>
+  const post = (path: string, body?: object, signal?: AbortSignal): Promise<Response> =>
     call(path, {
       method: 'POST',
-      headers: body ? { 'Content-Type': 'application/json' } : {},
-      body: body ? JSON.stringify(body) : null,
+      headers: body && { 'Content-Type': 'application/json' },
+      body: body && JSON.stringify(body),
       signal,
     });
   const encode = encodeURIComponent;
@@ -101,21 +100,17 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
     // `stream: true` keeps a multibyte character cut across two chunks intact.
     const decoder = new TextDecoder();
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        parser.feed(decoder.decode(value, { stream: true }));
-        if (ended) break;
-      }
-    } catch (error) {
-      if (signal.aborted || isAbort(error)) throw new DOMException('Aborted', 'AbortError');
-      throw new ChatError('network');
+      for (let chunk; !ended && !(chunk = await reader.read()).done; ) parser.feed(decoder.decode(chunk.value, { stream: true }));
+    } catch {
+      // A read that fails (the connection dropped, or our abort errored the body) ends the
+      // reading; whether it was an abort or a break is told below, once for every way out.
     } finally {
       reader.cancel().catch(() => {});
     }
-    // A stream that closes without `message-end` was cut (proxy timeout, network change).
+    // A stream that closes without `message-end` was cut (proxy timeout, network change), unless
+    // the reply was stopped: then it is the abort (the signal's AbortError) that callers see.
     if (!ended) {
-      if (signal.aborted) throw new DOMException('Aborted', 'AbortError');
+      signal.throwIfAborted();
       throw new ChatError('network');
     }
     return true;
@@ -127,14 +122,13 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
     resume: (id, lastId, onEvent, signal) =>
       read(call(`/api/chat/${encode(id)}/stream`, { headers: { 'Last-Event-ID': lastId }, signal }), onEvent, signal),
     stop: async (id) => void (await post(`/api/chat/${encode(id)}/stop`)),
-    async conversation(id) {
-      try {
-        return (await (await call(`/api/conversations/${encode(id)}`)).json()) as Conversation;
-      } catch (error) {
-        if (error instanceof ChatError && error.code === 'not-found') return undefined;
-        throw error;
-      }
-    },
+    conversation: (id) =>
+      call(`/api/conversations/${encode(id)}`).then(
+        (res) => res.json() as Promise<Conversation>,
+        (error: ChatError): undefined => {
+          if (error.code != 'not-found') throw error;
+        },
+      ),
     feedback: async (request) => void (await post('/api/feedback', request)),
     handoff: async (request) => void (await post('/api/handoff', request)),
   };

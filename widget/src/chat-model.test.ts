@@ -101,7 +101,7 @@ describe('chat model', () => {
       'POST /api/chat': () => json(429, { error: { code: 'rate-limited', message: 'Too many requests.' } }, { 'Retry-After': '30' }),
     });
     await model.send('Hi');
-    expect(model.error.value).toEqual({ code: 'rate-limited', message: 'Too many requests.', retryAfter: 30 });
+    expect(model.error.value).toMatchObject({ code: 'rate-limited', message: 'Too many requests.', retryAfter: 30 });
     expect(model.status.value).toBe('idle');
   });
 
@@ -363,5 +363,16 @@ describe('chat model resuming a dropped reply (issue 6)', () => {
     down = false;
     await model.retry();
     expect(texts(model)).toEqual(['user:Q:done', 'assistant:Whole:done']);
+  });
+
+  it("sends the page the visitor asks from, as the page option gives it, with every message", async () => {
+    const api = createFakeApi({ 'POST /api/chat': () => sse([start('c1', 'a1'), delta('Hi'), end()]) });
+    let page: string | undefined = 'https://shop.example/help/returns';
+    const model = createChatModel({ client: createChatClient(api.origin, api.fetch), storage: undefined, key: KEY, page: () => page });
+    await model.send('Hello');
+    expect(api.calls.at(-1)?.body).toEqual({ message: 'Hello', page: 'https://shop.example/help/returns' });
+    page = undefined;
+    await model.send('Again');
+    expect(api.calls.at(-1)?.body).toEqual({ message: 'Again', conversationId: 'c1' });
   });
 });

@@ -84,6 +84,8 @@ export interface ChatModelOptions {
   onMessage?: (detail: MessageEventDetail) => void;
   /** A hand-off was stored; for `Chatdrop.on('handoff')`. */
   onHandoff?: (detail: { conversationId: string }) => void;
+  /** The page the visitor asks from, sent with each message for the team's inbox. */
+  page?: () => string | undefined;
 }
 
 /**
@@ -112,7 +114,7 @@ const make = (role: UiMessage['role'], text: string, state: MessageState, id?: s
   sources: signal(sources),
 });
 
-export function createChatModel({ client, storage, key, onMessage, onHandoff }: ChatModelOptions): ChatModel {
+export function createChatModel({ client, storage, key, onMessage, onHandoff, page }: ChatModelOptions): ChatModel {
   const messages = signal<readonly UiMessage[]>([]);
   const status = signal<'idle' | 'streaming'>('idle');
   const error = signal<ModelError | undefined>(undefined);
@@ -128,13 +130,6 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff }: 
       if (value === undefined) storage?.removeItem(name);
       else storage?.setItem(name, value);
     } catch {}
-  };
-  const stored = (): string | undefined => {
-    try {
-      return storage?.getItem(key) ?? undefined;
-    } catch {
-      return undefined;
-    }
   };
 
   /** Ends the running reply's view state; an empty reply leaves no bubble behind. */
@@ -158,7 +153,7 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff }: 
     onMessage?.({ role: 'user', content: text, status: 'complete' });
     const id = conversationId.peek();
     // Undefined fields vanish in JSON: a first message names no conversation.
-    const request = { message: text, conversationId: id, model: model.peek() };
+    const request = { message: text, conversationId: id, model: model.peek(), page: page?.() };
     await follow(reply, id, (on, signal) => client.chat(request, on, signal));
   }
 
@@ -239,7 +234,7 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff }: 
     if (failure) {
       // A 404 for our conversation id: it expired on the server. Forget it so Retry starts fresh.
       if (failure.code === 'not-found' && id) forget();
-      error.value = { code: failure.code, message: failure.message, retryAfter: failure.retryAfter };
+      error.value = failure; // a ModelError already: its code, the server's words, Retry-After
     }
     reply.long = finish === 'length';
     const complete = finish === 'stop' || reply.long;
@@ -279,7 +274,10 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff }: 
   }
 
   async function load(resume?: boolean) {
-    const id = stored();
+    let id: string | null | undefined;
+    try {
+      id = storage?.getItem(key);
+    } catch {}
     if (!id) {
       if (conversationId.peek()) reset();
       return;

@@ -9,6 +9,9 @@ import { Ask } from './handoff-form.js';
 /**
  * A non-modal dialog: the page stays usable beside it on wide screens, so focus is not trapped;
  * it takes focus on open (the textbox, see Composer) and Escape closes it.
+ *
+ * The panel's buttons carry no `type` except the composer's Stop: a button's default type
+ * (submit) only means something inside a form, and the shadow root keeps the page's forms out.
  */
 export function ChatPanel({ model, view }: { model: ChatModel; view: WidgetView }) {
   const { t, dir, lang } = view.locale;
@@ -47,10 +50,10 @@ export function ChatPanel({ model, view }: { model: ChatModel; view: WidgetView 
             ))}
           </select>
         )}
-        <button type="button" aria-label={t.newConversation} onClick={model.reset}>
+        <button aria-label={t.newConversation} onClick={model.reset}>
           <NewIcon />
         </button>
-        <button type="button" aria-label={t.hide} onClick={() => view.setOpen(false)}>
+        <button aria-label={t.hide} onClick={() => view.setOpen(false)}>
           <CloseIcon />
         </button>
       </div>

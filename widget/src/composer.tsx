@@ -70,7 +70,7 @@ export function Composer({ model, view }: { model: ChatModel; view: WidgetView }
           {t.stop}
         </button>
       )}
-      <button type="submit" class="send" disabled={streaming || !draft.trim()}>
+      <button class="send" disabled={streaming || !draft.trim()}>
         {t.send}
       </button>
       {left <= WARN_AT && (

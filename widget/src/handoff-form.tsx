@@ -11,16 +11,12 @@ import { fill } from './strings.js';
  */
 export const Ask = ({ model, view }: { model: ChatModel; view: WidgetView }) => (
   <button
-    type="button"
     aria-expanded={!!view.handoff.value}
     onClick={() => (view.handoff.value = view.handoff.peek() ? undefined : model.conversationId.peek())}
   >
     {view.locale.t.person}
   </button>
 );
-
-/** Back to the message box: where the visitor goes on after the form closes. */
-export const focusComposer = (view: WidgetView) => view.root.querySelector<HTMLElement>('.composer textarea')?.focus();
 
 /**
  * "Talk to a person": an email address (the browser checks its shape before sending, in its own
@@ -39,7 +35,8 @@ export function HandoffForm({ model, view }: { model: ChatModel; view: WidgetVie
   useEffect(() => email.current?.focus(), []);
   const close = () => {
     view.handoff.value = undefined;
-    focusComposer(view);
+    // Back to the message box: where the visitor goes on after the form closes.
+    view.root.querySelector<HTMLElement>('.composer textarea')?.focus();
   };
   return (
     <form

@@ -1,8 +1,9 @@
 /**
- * The loader's stylesheet: the host, the launcher, and the button, focus and icon rules the panel
- * shares. The panel adds its own sheet beside it when it mounts (styles.ts). Both are constructed
- * and adopted by the shadow root: no `<style>` text and no `style="..."` attributes, so a page
- * whose CSP has no 'unsafe-inline' for styles accepts them.
+ * The loader's stylesheet: the host, the launcher, and the focus and icon rules the panel
+ * shares. The panel adds its own sheet beside it when it mounts (styles.ts), with the rest of
+ * what its buttons look like: every page pays for this sheet, only a visitor who opens the chat
+ * for that one. Both are constructed and adopted by the shadow root: no `<style>` text and no
+ * `style="..."` attributes, so a page whose CSP has no 'unsafe-inline' for styles accepts them.
  * Per-site values (accent) arrive as custom properties set through CSSOM on the host.
  *
  * The host element lives in the page's tree, where hostile rules such as
@@ -24,9 +25,9 @@ const CSS = `
 :host([data-theme=dark]){color-scheme:dark!important}
 :host([data-theme=auto]){color-scheme:light dark!important}
 *{box-sizing:border-box}
-button{font:inherit;color:inherit;margin:0;cursor:pointer;border:0;background:none;padding:6px 10px;border-radius:8px}
+button{cursor:pointer;border:0}
 :focus-visible{outline:2px solid var(--cd-fg);outline-offset:2px}
-svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round;flex:none}
+svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
 .launcher{position:fixed;bottom:calc(var(--cd-gap) + env(safe-area-inset-bottom));right:var(--cd-gap);width:56px;z-index:2147483000;height:56px;border-radius:50%;display:grid;place-items:center;background:var(--cd-accent);color:var(--cd-on-accent);box-shadow:0 4px 14px rgb(0 0 0/.25)}
 :host([data-position=left]) .launcher{right:auto;left:var(--cd-gap)}
 .dot{position:absolute;top:4px;right:4px;width:12px;height:12px;border-radius:50%;background:#dc2626;border:2px solid #fff}

@@ -1,11 +1,11 @@
 import { h, Fragment, type VNode } from 'preact';
-import { useComputed } from '@preact/signals';
-import { useRef } from 'preact/hooks';
-import type { ChatModel, ModelError, UiMessage } from './chat-model.js';
+import { computed } from '@preact/signals';
+import { useMemo, useRef } from 'preact/hooks';
+import type { ChatModel, UiMessage } from './chat-model.js';
 import type { WidgetView } from './widget-view.js';
 import { CopyIcon, DownIcon, UpIcon } from './icons.js';
 import { fill, type Strings } from './strings.js';
-import { Markdown } from './markdown.js';
+import { Markdown } from './markdown/markdown.js';
 import { safeHref } from './safe-href.js';
 import { useCopy } from './use-copy.js';
 import { useFrameEffect } from './use-frame-effect.js';
@@ -17,14 +17,17 @@ import { Ask, HandoffForm } from './handoff-form.js';
  * finished text goes into a separate polite status region. Errors are `role="alert"`.
  */
 export function MessageList({ model, view }: { model: ChatModel; view: WidgetView }) {
+  // (Computed values are made once with useMemo rather than useComputed, whose hook is not
+  // needed: what they read, the model, the strings and a keyed message, never changes under them.)
   const { t } = view.locale;
   const s = view.settings.value;
   const list = model.messages.value;
   const streaming = model.status.value === 'streaming';
+  const error = model.error.value;
   const log = useRef<HTMLDivElement>(null);
   // A reply cut at the length limit is heard with the note that says so. Only a new announcement
   // changes this (peek): a message sent after a cut reply must not make the region speak again.
-  const heard = useComputed(() => model.announcement.value + (model.messages.peek().at(-1)?.long ? ' ' + t.cutShort : ''));
+  const heard = useMemo(() => computed(() => model.announcement.value + (model.messages.peek().at(-1)?.long ? ' ' + t.cutShort : '')), []);
 
   // Follow the reply as it grows, unless the visitor scrolled up to read.
   useFrameEffect(
@@ -38,25 +41,26 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
   return (
     <>
       <div class="log" role="log" aria-live="off" aria-labelledby="cd-title" ref={log}>
-        {list.length === 0 && (s.greeting || s.starters.length > 0) && (
-          <>
-            {s.greeting && <div class="msg bot">{s.greeting}</div>}
-            {s.starters.length > 0 && (
-              <div class="starters">
-                {s.starters.map((q) => (
-                  <button type="button" key={q} onClick={() => void model.send(q)}>
-                    {q}
-                  </button>
-                ))}
-              </div>
-            )}
-          </>
+        {!list.length && s.greeting && <div class="msg bot">{s.greeting}</div>}
+        {!list.length && s.starters.length > 0 && (
+          <div class="starters">
+            {s.starters.map((q) => (
+              <button key={q} onClick={() => void model.send(q)}>
+                {q}
+              </button>
+            ))}
+          </div>
         )}
         {list.map((m, i) => (
           <Message key={m.key} m={m} model={model} t={t} last={i === list.length - 1 && !streaming} offer={s.handoff && <Ask model={model} view={view} />} />
         ))}
         {view.handoff.value === model.conversationId.value && view.handoff.value && <HandoffForm model={model} view={view} />}
-        {model.error.value && <ErrorLine error={model.error.value} model={model} t={t} />}
+        {error && (
+          <div class="err" role="alert">
+            {error.retryAfter && (error.code === 'rate-limited' || error.code === 'busy') ? fill(t.retryIn, { s: error.retryAfter }) : error.message || t.error}
+            {!streaming && <button onClick={() => void model.retry()}>{t.retry}</button>}
+          </div>
+        )}
       </div>
       <div class="sr" role="status">
         {heard}
@@ -68,7 +72,7 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
 function Message({ m, model, t, last, offer }: { m: UiMessage; model: ChatModel; t: Strings; last: boolean; offer: false | VNode }) {
   const state = m.state.value;
   // Re-renders when the first delta arrives, not on every delta.
-  const waiting = useComputed(() => m.state.value === 'streaming' && !m.text.value);
+  const waiting = useMemo(() => computed(() => m.state.value === 'streaming' && !m.text.value), []);
   const [copied, copy] = useCopy();
   if (m.role === 'user') {
     return (
@@ -112,12 +116,11 @@ function Message({ m, model, t, last, offer }: { m: UiMessage; model: ChatModel;
         <div class="acts">
           {m.id &&
             (['up', 'down'] as const).map((r) => (
-              <button key={r} type="button" aria-label={r === 'up' ? t.helpful : t.notHelpful} aria-pressed={rated === r} onClick={() => model.rate(m, r)}>
+              <button key={r} aria-label={r === 'up' ? t.helpful : t.notHelpful} aria-pressed={rated === r} onClick={() => model.rate(m, r)}>
                 {r === 'up' ? <UpIcon /> : <DownIcon />}
               </button>
             ))}
           <button
-            type="button"
             aria-label={copied ? t.copied : t.copy}
             onClick={() => copy(m.text.peek())}
           >
@@ -130,27 +133,10 @@ function Message({ m, model, t, last, offer }: { m: UiMessage; model: ChatModel;
       {state === 'cut' && last && !model.error.value && (
         <div class="note">
           {t.cutOff}
-          <button type="button" onClick={() => void model.retry()}>
+          <button onClick={() => void model.retry()}>
             {t.retry}
           </button>
         </div>
-      )}
-    </div>
-  );
-}
-
-function ErrorLine({ error, model, t }: { error: ModelError; model: ChatModel; t: Strings }) {
-  const text =
-    error.retryAfter && (error.code === 'rate-limited' || error.code === 'busy')
-      ? fill(t.retryIn, { s: error.retryAfter })
-      : error.message || t.error;
-  return (
-    <div class="err" role="alert">
-      {text}
-      {model.status.value !== 'streaming' && (
-        <button type="button" onClick={() => void model.retry()}>
-          {t.retry}
-        </button>
       )}
     </div>
   );

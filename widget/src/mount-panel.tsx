@@ -34,6 +34,8 @@ export function mount({ host, root, options, data, lang, strings, key, emit, dra
     client,
     storage,
     key,
+    // Origin and path only (the server drops anything else too); none on an about: or file: page.
+    page: () => (win.location.origin != 'null' ? win.location.origin + win.location.pathname : undefined),
     onMessage(detail) {
       if (detail.role === 'assistant' && !view.open.peek()) view.unread.value = true;
       emit('message', detail);
@@ -71,7 +73,7 @@ export function mount({ host, root, options, data, lang, strings, key, emit, dra
       view.setOpen(true);
       void model.send(text);
     },
-    reset: () => model.reset(),
+    reset: model.reset,
     destroy() {
       if (signal.aborted) return;
       life.abort();

@@ -65,7 +65,7 @@ describe('mountWidget', () => {
     expect(host.getAttribute('data-position')).toBe('left');
     expect(host.getAttribute('data-theme')).toBe('dark');
     expect(host.style.getPropertyValue('--cd-accent')).toBe('#fde047');
-    expect(host.style.getPropertyValue('--cd-on-accent')).toBe('#000000'); // yellow needs dark text
+    expect(host.style.getPropertyValue('--cd-on-accent')).toBe('#000'); // yellow needs dark text
     mounted.open();
     await until(() => api.calls.some((c) => c.path === '/api/config'), 'config fetch');
     await until(() => q('.badge')?.textContent === 'Demo', 'config applied');
@@ -98,7 +98,8 @@ describe('mountWidget', () => {
     mounted.send('From the page');
     await until(() => seen.includes('message:assistant'), 'reply');
     expect(seen).toEqual(['open', 'close', 'message:user', 'message:assistant']);
-    expect(api.calls.find((c) => c.path === '/api/chat')?.body).toEqual({ message: 'From the page' });
+    // The host page's address goes along (origin and path), for the team's inbox.
+    expect(api.calls.find((c) => c.path === '/api/chat')?.body).toEqual({ message: 'From the page', page: location.origin + location.pathname });
   });
 
   it('replays calls queued by the stub before the script loaded', async () => {

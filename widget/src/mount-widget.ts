@@ -38,10 +38,10 @@ export function mountWidget(script: HTMLScriptElement | null, load: LoadPanel, f
   adoptLauncherStyles(root);
   host.setAttribute('data-theme', options.theme);
   host.setAttribute('data-position', options.position);
-  const rgb = options.color && parseHex(options.color);
-  if (rgb) {
-    host.style.setProperty('--cd-accent', options.color!);
-    host.style.setProperty('--cd-on-accent', textColorOn(rgb));
+  // readEmbedOptions keeps only a colour parseHex accepts.
+  if (options.color) {
+    host.style.setProperty('--cd-accent', options.color);
+    host.style.setProperty('--cd-on-accent', textColorOn(parseHex(options.color)!));
   }
   const { button, draw } = createLauncher(root, LAUNCHER[lang]!);
 

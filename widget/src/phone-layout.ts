@@ -14,34 +14,30 @@ export function watchPhoneLayout(host: HTMLElement, open: Signal<boolean>, signa
   const query = win?.matchMedia?.(PHONE);
   const viewport = win?.visualViewport;
   const page = host.ownerDocument.documentElement.style;
+  /** The page's own `overflow` while ours is set; undefined while the page scrolls as it likes. */
   let saved: string | undefined;
 
-  const fitViewport = () => {
-    if (viewport) host.style.setProperty('--cd-vh', `${viewport.height}px`);
-  };
-  const lock = (on: boolean) => {
-    if (on && saved === undefined) {
-      saved = page.overflow;
+  const fitViewport = () => viewport && host.style.setProperty('--cd-vh', `${viewport.height}px`);
+  const update = (phone: boolean) => {
+    if (phone) {
+      saved ??= page.overflow;
       page.overflow = 'hidden';
-    } else if (!on && saved !== undefined) {
+      fitViewport();
+    } else if (saved !== undefined) {
       page.overflow = saved;
       saved = undefined;
     }
   };
-  const update = () => {
-    const phone = !!query?.matches && open.peek();
-    lock(phone);
-    if (phone) fitViewport();
-  };
+  const check = () => update(!!query?.matches && open.peek());
 
   viewport?.addEventListener('resize', fitViewport, { signal });
-  query?.addEventListener?.('change', update, { signal });
+  query?.addEventListener?.('change', check, { signal });
   const stop = effect(() => {
     void open.value;
-    update();
+    check();
   });
   return () => {
     stop();
-    lock(false);
+    update(false);
   };
 }

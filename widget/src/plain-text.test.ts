@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { work } from './markdown/work.js';
 import { plainText } from './plain-text.js';
 
 describe('plainText', () => {
@@ -16,14 +17,28 @@ describe('plainText', () => {
       '```',
       'npm i',
       '```',
+      'Fish &amp; chips, ![a logo](https://x.test/l.png) and [a friend][f].',
+      '',
+      '[f]: https://example.com/friend',
     ].join('\n');
     expect(plainText(md)).toBe(
-      ['Reset your password', '', 'Open Settings.', 'Choose Reset, then confirm.', 'Takes a minute.', '', ' Plan  Price ', '', ' Pro  $9 ', '', 'npm i', ''].join('\n'),
+      ['Reset your password', 'Open Settings.', 'Choose Reset, then confirm.', 'Takes a minute.', 'Plan Price', 'Pro $9', 'npm i', 'Fish & chips, a logo and a friend.'].join('\n'),
     );
   });
 
   it('leaves plain text, snake_case, C# and prices alone', () => {
     expect(plainText('Use my_setting in C# for $5 - or 3-4 days.')).toBe('Use my_setting in C# for $5 - or 3-4 days.');
     expect(plainText('3.5 GB free\n-5 degrees\n#hashtag')).toBe('3.5 GB free\n-5 degrees\n#hashtag');
+  });
+
+  it('reads 100,000 spaces then a letter in linear time (steps counted, not timed)', () => {
+    const steps = (n: number) => {
+      work.steps = 0;
+      expect(plainText(' '.repeat(n) + 'x')).toBe('x');
+      return work.steps;
+    };
+    const small = steps(10_000);
+    const large = steps(100_000);
+    expect(large).toBeLessThanOrEqual(11 * small);
   });
 });

@@ -19,18 +19,18 @@ export interface Settings {
 }
 
 export function mergeSettings(server: Partial<WidgetConfig>, embed: PanelOptions, t: Strings): Settings {
-  const support = safeLink(server.supportUrl);
-  const avatar = embed.avatar ?? (server as { avatar?: unknown }).avatar;
+  // The avatar is the script tag's alone (`data-avatar`): `/api/config` has none.
+  const { avatar } = embed;
   return {
     title: embed.title ?? (str(server.title) || t.title),
     greeting: embed.greeting ?? str(server.greeting),
     starters: embed.starters ?? (Array.isArray(server.starters) ? server.starters.filter((s) => typeof s === 'string' && s) : []),
     models: Array.isArray(server.models) ? server.models.filter((m) => typeof m?.id === 'string') : [],
     demo: server.demo === true,
-    supportUrl: support,
+    supportUrl: safeLink(server.supportUrl),
     modelPicker: server.modelPicker === true,
     handoff: server.handoff === true,
-    avatar: typeof avatar === 'string' && safeLink(avatar)?.startsWith('http') ? avatar : undefined,
+    avatar: avatar && safeLink(avatar)?.startsWith('http') ? avatar : undefined,
   };
 }
 

@@ -6,10 +6,14 @@ import { ApiError } from '../http/api-error.js';
  * The body of `POST /api/chat`, checked once at the edge. Unknown fields (roles, a system
  * prompt, history) are dropped here and never reach upstream: the server keeps the conversation.
  */
+/** The longest page address accepted; a longer one is a visitor's mistake (400), not data. */
+const MAX_PAGE_CHARS = 2048;
+
 const chatRequestSchema = z.object({
   conversationId: z.string().max(200).optional(),
   message: z.string(),
   model: z.string().max(200).optional(),
+  page: z.string().max(MAX_PAGE_CHARS).optional(),
 });
 
 export interface ChatRequestLimits {
@@ -29,6 +33,8 @@ export interface ValidChatRequest {
   conversationId: string | undefined;
   message: string;
   modelAlias: string;
+  /** The visitor's page as `origin + path` (no query, fragment or credentials); undefined when not http(s). */
+  page: string | undefined;
 }
 
 /**
@@ -69,5 +75,17 @@ export function parseChatRequest(body: unknown, limits: ChatRequestLimits): Vali
   if (modelAlias === undefined || !limits.modelAliases.includes(modelAlias)) {
     throw new ApiError('unknown-model', 400, 'That model is not available here.');
   }
-  return { conversationId: request.conversationId, message, modelAlias };
+  return { conversationId: request.conversationId, message, modelAlias, page: pageOf(request.page) };
+}
+
+/**
+ * The page as stored: its origin and path only. A query string or fragment may carry a visitor's
+ * tokens or search terms, and credentials in a URL are secrets; none of it is kept. A page that
+ * is not an http(s) URL (a `file:` page, junk) is simply not recorded: the chat still works.
+ */
+function pageOf(raw: string | undefined): string | undefined {
+  if (raw === undefined || !URL.canParse(raw)) return undefined;
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  return url.origin + url.pathname;
 }

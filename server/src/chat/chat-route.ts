@@ -161,7 +161,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
         counts: built.counted,
         ...(conversationId === undefined ? {} : { conversationId }),
         ...(retry === undefined
-          ? { question: { role: 'user', content: request.message, status: 'complete', tokens: built.messageTokens } }
+          ? { question: { role: 'user', content: request.message, status: 'complete', tokens: built.messageTokens, page: request.page } }
           : { replaces: retry.reply.id }),
         reply: { role: 'assistant', content: '', status: 'incomplete', ...(sources === undefined ? {} : { sources }) },
       });

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Conversation } from '@chatdrop/shared';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { ApiError } from '../http/api-error.js';
+import { deleteConversation } from './delete-conversation.js';
 import type { ReplyBus } from '../replies/reply-bus/reply-bus.js';
 import type { ReplyRegistry } from './reply-registry.js';
 import { strictRouter } from '../http/strict-router.js';
@@ -37,12 +38,7 @@ export function conversationsRouter(options: { store: ConversationStore; replies
   });
 
   router.delete('/:id', async (req, res) => {
-    // A reply still streaming into it would only write into nothing; stop paying for it, here
-    // and on whichever instance runs it (only the last reply of a conversation can be running).
-    replies.abortConversation(req.params.id, 'deleted');
-    const last = (await store.getConversation(req.params.id))?.messages.at(-1);
-    if (last?.role === 'assistant' && last.status === 'incomplete') await bus.requestStop(last.id);
-    if (!(await store.deleteConversation(req.params.id))) throw notFound();
+    if (!(await deleteConversation({ store, replies, bus }, req.params.id))) throw notFound();
     res.status(204).end();
   });
 

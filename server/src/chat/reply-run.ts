@@ -2,6 +2,7 @@ import type OpenAI from 'openai';
 import type { Logger } from 'pino';
 import type { FinishReason, Source, StreamEvent, Usage } from '@chatdrop/shared';
 import type { ConversationStore } from '../store/conversation-store.js';
+import type { ReplyMeta } from '../store/inbox-query.js';
 import type { StreamBuffer } from '../replies/stream-buffer/stream-buffer.js';
 import { contentTokens, type UpstreamMessage } from './history.js';
 import type { MaxTokensField } from '../config.js';
@@ -273,9 +274,6 @@ export class ReplyRun {
       o.onUpstreamError?.(failure);
     }
     const complete = finishReason === 'stop' || finishReason === 'length';
-    // The reply is counted (o200k) by the next turn that sends it as history, and kept from then on.
-    await this.#persist(complete);
-
     // No usage chunk (a compatible server that sends none, a drop, an abort): our own count of the
     // input and of the text that came, so the budget and the metrics still see what was probably
     // billed; nothing when every attempt was refused by the upstream outright.
@@ -289,6 +287,18 @@ export class ReplyRun {
       durationMs: o.now() - started,
       usage,
     };
+    // The final write carries what the reply came to (the support inbox shows it). The reply is
+    // counted (o200k) by the next turn that sends it as history, and kept from then on.
+    await this.#persist(complete, {
+      model: o.modelAlias,
+      upstreamModel,
+      finishReason,
+      ...(failure === undefined ? {} : { errorCode: failure.code }),
+      ...(firstTokenMs === undefined ? {} : { firstTokenMs }),
+      durationMs: summary.durationMs,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+    });
     o.log[failure ? 'warn' : 'info'](
       {
         route: '/api/chat',
@@ -361,11 +371,12 @@ export class ReplyRun {
     void this.#persist(false);
   }
 
-  #persist(complete: boolean): Promise<unknown> {
+  #persist(complete: boolean, meta?: ReplyMeta): Promise<unknown> {
     const o = this.#options;
     const content = this.#text;
+    const status = complete ? 'complete' : 'incomplete';
     this.#writes = this.#writes
-      .then(() => o.store.updateMessage(o.conversationId, o.messageId, { content, status: complete ? 'complete' : 'incomplete' }))
+      .then(() => o.store.updateMessage(o.conversationId, o.messageId, meta === undefined ? { content, status } : { content, status, meta }))
       .catch((error: unknown) => o.log.error({ err: error, messageId: o.messageId }, 'could not store the reply'));
     return this.#writes;
   }

@@ -89,6 +89,8 @@ describe('"Talk to a person" in Chromium', () => {
     const { page } = await e2e.open();
     e2e.upstream.script({ kind: 'deltas', deltas: ['Sure.'] });
     await page.getByRole('button', { name: 'Open chat' }).click();
+    // Keys typed before the panel has loaded and focused its textbox would go to the launcher.
+    await expect.poll(() => focused(page)).toBe('Message');
     await page.keyboard.type('Hello');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.getByRole('log').textContent(), { timeout: 10_000 }).toContain('Sure.');

@@ -49,6 +49,7 @@ class ManualClock implements Scheduler {
 
 const handoff = (over: Partial<NewHandoff> = {}): NewHandoff => ({
   conversationId: 'conversation-a',
+  conversationCreatedAt: Date.UTC(2030, 0, 1),
   email: 'visitor@example.com',
   note: null,
   page: null,

@@ -211,7 +211,8 @@ export class HandoffDispatcher {
     const ms = this.#now() - started;
     try {
       if (await this.#outbox.complete(claim, this.#now())) log.info({ ms }, 'hand-off delivered');
-      else log.warn({ ms }, 'hand-off delivered after its lease ran out; the receiver may get it twice (same idempotency key)');
+      // Or the conversation was deleted in the support inbox meanwhile, its hand-offs with it.
+      else log.warn({ ms }, 'hand-off delivered after its lease ran out or it was deleted; the receiver may get it twice (same idempotency key)');
     } catch (error) {
       log.warn({ err: error, ms }, 'hand-off delivered but not marked; it will be sent again with the same idempotency key');
     }
@@ -226,13 +227,12 @@ export class HandoffDispatcher {
     }
     const delay = backoffDelay(claim.attempt, this.#o.baseDelayMs, this.#o.maxDelayMs, this.#random);
     const age = now - Date.parse(claim.handoff.createdAt);
-    if (age + delay > this.#o.maxAgeMs) {
-      await this.#outbox.fail(claim, reason, now);
-      log.error({ reason, ageMs: age }, 'hand-off delivery failed for good: the team did not get it on this channel');
-      return;
-    }
-    await this.#outbox.retry(claim, now + delay, reason, now);
-    log.warn({ reason, retryInMs: delay }, 'hand-off delivery failed; retrying');
+    const final = age + delay > this.#o.maxAgeMs;
+    const settled = final ? await this.#outbox.fail(claim, reason, now) : await this.#outbox.retry(claim, now + delay, reason, now);
+    // Another instance took it over after the lease ran out, or it was deleted with its conversation.
+    if (!settled) log.info({ reason }, 'hand-off delivery failed, and it is no longer ours to retry');
+    else if (final) log.error({ reason, ageMs: age }, 'hand-off delivery failed for good: the team did not get it on this channel');
+    else log.warn({ reason, retryInMs: delay }, 'hand-off delivery failed; retrying');
   }
 }
 

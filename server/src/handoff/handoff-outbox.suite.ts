@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AddRules, HandoffOutbox, NewHandoff } from './handoff-outbox.js';
+import type { AddRules, HandoffConversation, HandoffOutbox, NewHandoff } from './handoff-outbox.js';
 
 /** What a backend's test hands the suite for each test. */
 export interface OpenedOutbox {
@@ -17,6 +17,7 @@ const LEASE = 2 * MINUTE;
 
 const handoff = (over: Partial<NewHandoff> = {}): NewHandoff => ({
   conversationId: 'conversation-a',
+  conversationCreatedAt: START - HOUR,
   email: 'visitor@example.com',
   note: 'Please call me back <b>soon</b>',
   page: 'https://help.example.com/billing',
@@ -27,6 +28,9 @@ const handoff = (over: Partial<NewHandoff> = {}): NewHandoff => ({
   channels: ['webhook', 'email'],
   ...over,
 });
+
+/** The ids of every conversation with a hand-off, in the outbox's order. */
+const conversations = async (outbox: HandoffOutbox): Promise<string[]> => (await outbox.conversationsWithHandoffs({ limit: 1_000 })).map((c) => c.id);
 
 const rules = (now: number, over: Partial<AddRules> = {}): AddRules => ({
   now,
@@ -219,10 +223,80 @@ export function handoffOutboxSuite(name: string, open: () => Promise<OpenedOutbo
       await outbox.add(handoff({ conversationId: 'new' }), rules(START + HOUR));
       expect(await outbox.deleteCreatedBefore(START + HOUR)).toBe(1);
       expect([...(await outbox.handoffsFor(['old', 'new'])).keys()]).toEqual(['new']);
+      expect(await conversations(outbox)).toEqual(['new']);
       const due = await outbox.claim('webhook', START + 2 * HOUR, LEASE, 10);
       expect(due.map((c) => c.handoff.conversationId)).toEqual(['new']);
       // The old one's duplicate record went with it.
       expect((await outbox.add(handoff({ conversationId: 'old' }), rules(START + HOUR + 1, { duplicateWindowMs: 2 * HOUR }))).outcome).toBe('stored');
+    });
+
+    it('walks the conversations that have a hand-off newest conversation first, each once, a page at a time', async () => {
+      expect(await outbox.conversationsWithHandoffs({ limit: 10 })).toEqual([]);
+      // By when each conversation started, not when it was handed off; c and d started in the same millisecond.
+      await outbox.add(handoff({ conversationId: 'a', conversationCreatedAt: START - 3 * HOUR, note: '1' }), rules(START));
+      await outbox.add(handoff({ conversationId: 'b', conversationCreatedAt: START - HOUR }), rules(START + 1));
+      await outbox.add(handoff({ conversationId: 'c', conversationCreatedAt: START - 2 * HOUR }), rules(START + 2));
+      await outbox.add(handoff({ conversationId: 'd', conversationCreatedAt: START - 2 * HOUR }), rules(START + 3));
+      await outbox.add(handoff({ conversationId: 'a', conversationCreatedAt: START - 3 * HOUR, note: '2' }), rules(START + 4));
+      const all = await outbox.conversationsWithHandoffs({ limit: 10 });
+      expect(all).toEqual([
+        { id: 'b', createdAt: START - HOUR },
+        { id: 'd', createdAt: START - 2 * HOUR },
+        { id: 'c', createdAt: START - 2 * HOUR },
+        { id: 'a', createdAt: START - 3 * HOUR },
+      ]);
+      // One at a time, each page after the last: the same, ties included.
+      const walked: HandoffConversation[] = [];
+      for (let before: HandoffConversation | undefined; ; ) {
+        const page = await outbox.conversationsWithHandoffs({ limit: 1, ...(before === undefined ? {} : { before }) });
+        if (page.length === 0) break;
+        walked.push(...page);
+        before = page.at(-1);
+      }
+      expect(walked).toEqual(all);
+      // Another instance sees the same, from any point.
+      const second = await opened.another();
+      extra.push(second);
+      expect(await second.conversationsWithHandoffs({ limit: 2, before: all[0]! })).toEqual(all.slice(1, 3));
+      expect(await second.conversationsWithHandoffs({ limit: 2, before: { id: 'zzz', createdAt: START - 2 * HOUR } })).toEqual(all.slice(1, 3));
+      expect(await second.conversationsWithHandoffs({ limit: 2, before: { id: 'c', createdAt: START - 2 * HOUR } })).toEqual(all.slice(3));
+    });
+
+    it('deletes every hand-off of one conversation: its deliveries, its repeat record, its place in the index', async () => {
+      await outbox.add(handoff({ conversationId: 'a', note: '1' }), rules(START));
+      await outbox.add(handoff({ conversationId: 'b' }), rules(START + 1));
+      await outbox.add(handoff({ conversationId: 'a', note: '2' }), rules(START + 2));
+      expect(await outbox.deleteForConversation('a')).toBe(2);
+      expect(await outbox.deleteForConversation('a')).toBe(0);
+      expect(await outbox.deleteForConversation('nobody')).toBe(0);
+      expect([...(await outbox.handoffsFor(['a', 'b'])).keys()]).toEqual(['b']);
+      expect(await conversations(outbox)).toEqual(['b']);
+      // Only b's deliveries are left to make.
+      expect((await outbox.claim('webhook', START + HOUR, LEASE, 10)).map((c) => c.handoff.conversationId)).toEqual(['b']);
+      expect((await outbox.claim('email', START + HOUR, LEASE, 10)).map((c) => c.handoff.conversationId)).toEqual(['b']);
+      // The same words again are a new hand-off, not a repeat of a deleted one.
+      expect((await outbox.add(handoff({ conversationId: 'a', note: '1' }), rules(START + 3))).outcome).toBe('stored');
+      expect(await conversations(outbox)).toHaveLength(2);
+    });
+
+    it('cancels a deleted conversation\'s pending deliveries; an attempt running meanwhile cannot settle or bring them back', async () => {
+      await outbox.add(handoff({ conversationId: 'a' }), rules(START));
+      const [running] = await outbox.claim('webhook', START, LEASE, 10);
+      expect(running).toBeDefined();
+      expect(await outbox.nextDue(['email'])).toBe(START);
+      expect(await outbox.deleteForConversation('a')).toBe(1);
+      // Pending (email) and leased (webhook) alike: nothing is due, nothing can be claimed.
+      expect(await outbox.nextDue(['webhook', 'email'])).toBeUndefined();
+      expect(await outbox.claim('email', START + LEASE, LEASE, 10)).toEqual([]);
+      expect(await outbox.claim('webhook', START + LEASE, LEASE, 10)).toEqual([]);
+      // The running attempt's word counts for nothing, whatever it is.
+      expect(await outbox.retry(running!, START + MINUTE, 'HTTP 500', START + 1)).toBe(false);
+      expect(await outbox.fail(running!, 'HTTP 500', START + 1)).toBe(false);
+      expect(await outbox.release(running!, START + 1)).toBe(false);
+      expect(await outbox.complete(running!, START + 1)).toBe(false);
+      expect(await outbox.nextDue(['webhook', 'email'])).toBeUndefined();
+      expect(await outbox.handoffsFor(['a'])).toEqual(new Map());
+      expect(await conversations(outbox)).toEqual([]);
     });
   });
 }

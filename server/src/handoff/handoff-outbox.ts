@@ -22,6 +22,8 @@ export interface TranscriptEntry {
 /** What the route stores, before any delivery is tried. */
 export interface NewHandoff {
   conversationId: string;
+  /** When the conversation was created (epoch ms, the store's own time): the inbox lists by it. */
+  conversationCreatedAt: number;
   email: string;
   note: string | null;
   /** The page the conversation started on, where the store knows it. */
@@ -66,6 +68,13 @@ export interface HandoffSummary {
   page: string | null;
   createdAt: string;
   deliveries: DeliveryStatus[];
+}
+
+/** A conversation that has a hand-off, as the inbox's listing orders it: by its creation time, then id. */
+export interface HandoffConversation {
+  id: string;
+  /** Epoch ms. */
+  createdAt: number;
 }
 
 /** How `add` treats hand-offs that come close together for one conversation. */
@@ -131,6 +140,20 @@ export interface HandoffOutbox {
    * starts before the last one's `createdAt`): the inbox's "hand-offs" filter.
    */
   recentHandoffs(limit: number, beforeMs?: number): Promise<HandoffSummary[]>;
+  /**
+   * The conversations that have a hand-off, newest conversation first (by creation time, then id,
+   * descending: the support inbox's listing order), `limit` at most, strictly after `before` in
+   * that order when given. Read from the outbox's own index, a page at a time: the inbox's
+   * "hand-off" filter walks it instead of scanning every conversation.
+   */
+  conversationsWithHandoffs(page: { limit: number; before?: HandoffConversation }): Promise<HandoffConversation[]>;
+  /**
+   * Deletes every hand-off of a conversation with its deliveries and its repeat record (the
+   * support inbox deleted the conversation: gone everywhere). A delivery still pending is
+   * cancelled, never claimed again; an attempt already running cannot settle any more (its
+   * `complete`, `retry` or `fail` answer false), so nothing comes back. Answers how many went.
+   */
+  deleteForConversation(conversationId: string): Promise<number>;
   /** Deletes hand-offs created before `cutoffMs` (retention), whatever their state. */
   deleteCreatedBefore(cutoffMs: number): Promise<number>;
   close(): Promise<void>;

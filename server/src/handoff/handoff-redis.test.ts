@@ -76,9 +76,9 @@ async function instance(hook: WebhookReceiver, mail: SmtpReceiver): Promise<Inst
   return { server, handoff, redis, delivered: () => lines.filter((l) => l.includes('"hand-off delivered"')).length };
 }
 
-async function chat(url: string, message: string): Promise<string> {
+async function chat(url: string, message: string, page?: string): Promise<string> {
   upstream.script({ kind: 'deltas', deltas: ['Answer to: ', message] });
-  const { events } = await readEvents(await postChat(url, { message }));
+  const { events } = await readEvents(await postChat(url, { message, page }));
   const start = events.find((e) => e.event.type === 'message-start')?.event;
   if (start?.type !== 'message-start') throw new Error('no message-start');
   return start.conversationId;
@@ -96,7 +96,7 @@ describe('hand-off with several instances on one Redis', () => {
     for (let i = 0; i < 8; i++) {
       // Asked on one instance, handed off on the other: the conversation and the outbox are shared.
       const [asked, handed] = i % 2 === 0 ? [a, b] : [b, a];
-      const conversationId = await chat(asked.server.url, `question ${i}`);
+      const conversationId = await chat(asked.server.url, `question ${i}`, `https://help.example.com/q${i}?from=search`);
       const res = await request(handed.server.url).post('/api/handoff').send({ conversationId, email: `visitor${i}@example.com` });
       expect(res.status).toBe(202);
       ids.push(res.body.id);
@@ -104,13 +104,16 @@ describe('hand-off with several instances on one Redis', () => {
 
     await hook.waitForAccepted(8);
     await mail.waitForMail(8);
-    // Every delivery settled, then nothing left running anywhere: no copy can still be on its way.
+    // Nothing left running anywhere (a receiver has the last copy a moment before its sender marks
+    // it), then every delivery settled: no copy can still be on its way.
+    await Promise.all([a.handoff.dispatcher.whenIdle(), b.handoff.dispatcher.whenIdle()]);
     const conversations = hook.accepted().map((r) => (JSON.parse(r.body) as WebhookBody).conversationId);
     const view = await a.handoff.outbox.handoffsFor(conversations);
     const states = [...view.values()].flat().flatMap((h) => h.deliveries.map((d) => d.state));
     expect(states).toEqual(Array(16).fill('delivered'));
-    await Promise.all([a.handoff.dispatcher.whenIdle(), b.handoff.dispatcher.whenIdle()]);
 
+    // The page each conversation started on, as the Redis store keeps it.
+    expect(hook.accepted().map((r) => (JSON.parse(r.body) as WebhookBody).page).sort()).toEqual(ids.map((_, i) => `https://help.example.com/q${i}`).sort());
     const keys = hook.accepted().map((r) => r.headers['idempotency-key']);
     expect(keys.sort()).toEqual([...ids].sort());
     expect(hook.requests).toHaveLength(8 + 3);

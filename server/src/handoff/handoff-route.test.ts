@@ -156,6 +156,29 @@ describe('POST /api/handoff', () => {
     expect(message!.parsed.html).toContain('Please answer &#60;b&#62;soon&#60;/b&#62; &#38; thanks');
   });
 
+  it('carries the page the conversation started on, without query or fragment, in the webhook body and the email', async () => {
+    const hook = await webhook();
+    const mail = await smtp();
+    const { server } = await start({ CHATDROP_HANDOFF_WEBHOOK: hook.url, CHATDROP_HANDOFF_SMTP: mail.url, CHATDROP_HANDOFF_EMAIL_TO: 'team@example.com' });
+    upstream.script({ kind: 'deltas', deltas: ['Refunds take five days.'] });
+    const first = await readEvents(await postChat(server.url, { message: 'Where is my refund?', page: 'https://help.example.com/billing/refunds?order=1234#top' }));
+    const begun = first.events[0]?.event;
+    if (begun?.type !== 'message-start') throw new Error('no message-start');
+    // A later turn from another page does not move where the conversation started.
+    upstream.script({ kind: 'deltas', deltas: ['Yes.'] });
+    await readEvents(await postChat(server.url, { conversationId: begun.conversationId, message: 'Still nothing', page: 'https://help.example.com/contact' }));
+
+    expect((await request(server.url).post('/api/handoff').send({ conversationId: begun.conversationId, email: 'visitor@example.com' })).status).toBe(202);
+    const [delivered] = await hook.waitForAccepted(1);
+    const body = JSON.parse(delivered!.body) as WebhookBody;
+    expect(body.page).toBe('https://help.example.com/billing/refunds');
+    expect(body.text).toContain('https://help.example.com/billing/refunds');
+    expect(body.transcript.map((entry) => entry.content)).toEqual(['Where is my refund?', 'Refunds take five days.', 'Still nothing', 'Yes.']);
+    const [message] = await mail.waitForMail(1);
+    expect(message!.parsed.text).toContain('https://help.example.com/billing/refunds');
+    expect(message!.parsed.html).toContain('<a href="https://help.example.com/billing/refunds">');
+  });
+
   it('answers a repeat of the same hand-off with the first, and sends it once', async () => {
     const hook = await webhook();
     const { server, handoff } = await start({ CHATDROP_HANDOFF_WEBHOOK: hook.url });

@@ -1,6 +1,5 @@
 import type { RequestHandler, Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import type { Conversation } from '@chatdrop/shared';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ApiError, sendApiError } from '../http/api-error.js';
@@ -8,6 +7,7 @@ import { jsonBody } from '../http/json-body.js';
 import { strictRouter } from '../http/strict-router.js';
 import { clientKey } from '../limits/client-key.js';
 import type { ConversationStore } from '../store/conversation-store.js';
+import type { Transcript } from '../store/inbox-query.js';
 import { isPlausibleEmail, MAX_EMAIL_LENGTH } from './email-address.js';
 import type { TranscriptEntry } from './handoff-outbox.js';
 import type { HandoffService } from './handoff-service.js';
@@ -54,15 +54,17 @@ export function handoffRouter(options: HandoffRouteOptions): Router {
 
   router.post('/', addressLimit(handoff, options.logger), ...jsonBody(BODY_LIMIT), async (req, res) => {
     const request = parseHandoffRequest(req.body);
-    const conversation = await store.getConversation(request.conversationId);
+    // The inbox's read: the messages and the page the conversation started on, in one.
+    const conversation = await store.getTranscript(request.conversationId);
     if (conversation === undefined) throw new ApiError('not-found', 404, 'This conversation no longer exists.');
 
     const result = await handoff.outbox.add(
       {
         conversationId: conversation.id,
+        conversationCreatedAt: Date.parse(conversation.createdAt),
         email: request.email,
         note: request.note,
-        page: pageOf(conversation),
+        page: conversation.page ?? null,
         transcript: transcriptOf(conversation),
         channels: handoff.channels,
       },
@@ -100,20 +102,10 @@ export function parseHandoffRequest(body: unknown): { conversationId: string; em
 }
 
 /** Every message with words in it, in order; a reply that never started has none to hand over. */
-function transcriptOf(conversation: Conversation): TranscriptEntry[] {
+function transcriptOf(conversation: Transcript): TranscriptEntry[] {
   return conversation.messages
     .filter((message) => message.content !== '')
     .map((message) => ({ role: message.role, content: message.content, createdAt: message.createdAt }));
-}
-
-/**
- * The page the conversation started on, where the store keeps one (`page` on a chat request,
- * stored without query or fragment). Read by shape, so a store that does not keep it yet
- * answers null rather than failing.
- */
-function pageOf(conversation: Conversation): string | null {
-  const page = (conversation as { page?: unknown }).page;
-  return typeof page === 'string' && page !== '' ? page : null;
 }
 
 /**

@@ -12,12 +12,19 @@
  *   handoff-due:<channel>          sorted set: pending hand-off ids by due time (the next attempt,
  *                                  or while leased the lease's end). The lease lives here.
  *   handoffs-by-time               sorted set: every hand-off id by creation time, for the sweep.
+ *   handoff-conversations          sorted set: every conversation with a hand-off, by the
+ *                                  conversation's own creation time (the inbox's listing order,
+ *                                  walked by its hand-off filter).
+ *   handoff-conversations-latest   sorted set: the same conversations by their latest hand-off's
+ *                                  creation time, so the retention sweep can tell which have none
+ *                                  left. Neither has a TTL, like handoffs-by-time: both are trimmed.
  */
 
 /**
- * KEYS: handoff hash, handoffs-of, handoff-prints, handoffs-by-time, then one handoff-due per channel.
+ * KEYS: handoff hash, handoffs-of, handoff-prints, handoffs-by-time, handoff-conversations,
+ * handoff-conversations-latest, then one handoff-due per channel.
  * ARGV: id, now, ttlMs, windowMs, duplicateWindowMs, perConversation, fingerprint, conversationId,
- *       doc, then the channel names (same order as their due keys).
+ *       doc, conversationCreatedAt, then the channel names (same order as their due keys).
  * Answers {'duplicate', id}, {'limited', retryAfterMs} or {'stored', id}.
  */
 export const ADD_HANDOFF = `
@@ -37,14 +44,16 @@ if redis.call('ZCOUNT', KEYS[2], since, '+inf') >= tonumber(ARGV[6]) then
 end
 local id = ARGV[1]
 redis.call('HSET', KEYS[1], 'doc', ARGV[9], 'createdAt', now, 'conversationId', ARGV[8])
-for i = 10, #ARGV do
+for i = 11, #ARGV do
   local ch = ARGV[i]
   redis.call('HSET', KEYS[1], ch .. ':state', 'pending', ch .. ':attempts', 0, ch .. ':due', now, ch .. ':updatedAt', now)
-  redis.call('ZADD', KEYS[4 + i - 9], now, id)
+  redis.call('ZADD', KEYS[6 + i - 10], now, id)
 end
 redis.call('ZADD', KEYS[2], now, id)
 redis.call('HSET', KEYS[3], ARGV[7], id .. ' ' .. now)
 redis.call('ZADD', KEYS[4], now, id)
+redis.call('ZADD', KEYS[5], ARGV[10], ARGV[8])
+redis.call('ZADD', KEYS[6], 'GT', now, ARGV[8])
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
 return {'stored', id}
 `;
@@ -94,8 +103,10 @@ return 1
 `;
 
 /**
- * KEYS: handoff hash, handoffs-of, handoff-prints, handoffs-by-time, then every handoff-due.
- * ARGV: id, conversationId. Removes one hand-off and every index entry of it.
+ * KEYS: handoff hash, handoffs-of, handoff-prints, handoffs-by-time, handoff-conversations,
+ * handoff-conversations-latest, then every handoff-due. ARGV: id, conversationId. Removes one
+ * hand-off and every index entry of it; the conversation leaves the conversation indexes with its
+ * last hand-off.
  */
 export const DELETE_HANDOFF = `
 local existed = redis.call('DEL', KEYS[1])
@@ -105,6 +116,10 @@ for i = 1, #prints, 2 do
   if string.sub(prints[i + 1], 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then redis.call('HDEL', KEYS[3], prints[i]) end
 end
 redis.call('ZREM', KEYS[4], ARGV[1])
-for i = 5, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
+if redis.call('ZCARD', KEYS[2]) == 0 then
+  redis.call('ZREM', KEYS[5], ARGV[2])
+  redis.call('ZREM', KEYS[6], ARGV[2])
+end
+for i = 7, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 return existed
 `;

@@ -12,6 +12,7 @@ import {
   type DeliveryState,
   type DeliveryStatus,
   type Handoff,
+  type HandoffConversation,
   type HandoffOutbox,
   type HandoffSummary,
   type NewHandoff,
@@ -51,6 +52,7 @@ export class RedisOutbox implements HandoffOutbox {
   readonly #scripts: Scripts;
   readonly #ttl: number;
   readonly #prefix: string;
+  #indexed: Promise<void> | undefined;
 
   constructor(options: RedisOutboxOptions) {
     this.#redis = options.redis;
@@ -78,7 +80,7 @@ export class RedisOutbox implements HandoffOutbox {
       this.#scripts.chatdropHandoffAdd(
         keys.length, ...keys,
         id, rules.now, this.#ttl, rules.windowMs, rules.duplicateWindowMs, rules.perConversation,
-        fingerprintOf(handoff), handoff.conversationId, JSON.stringify(doc), ...handoff.channels,
+        fingerprintOf(handoff), handoff.conversationId, JSON.stringify(doc), handoff.conversationCreatedAt, ...handoff.channels,
       ),
     );
     if (outcome === 'limited') return { outcome, retryAfterMs: Number(value) };
@@ -128,12 +130,94 @@ export class RedisOutbox implements HandoffOutbox {
 
   async handoffsFor(conversationIds: readonly string[]): Promise<Map<string, HandoffSummary[]>> {
     const out = new Map<string, HandoffSummary[]>();
-    for (const conversationId of new Set(conversationIds)) {
-      const ids = await this.#call(() => this.#redis.zrange(this.#key('handoffs-of', conversationId), 0, '-1'));
-      const summaries = await this.#summaries(ids);
-      if (summaries.length > 0) out.set(conversationId, summaries);
-    }
+    const conversations = [...new Set(conversationIds)];
+    if (conversations.length === 0) return out;
+    // Two round trips for a page of conversations: their hand-off ids, then those hand-offs.
+    const pipeline = this.#redis.pipeline();
+    for (const conversationId of conversations) pipeline.zrange(this.#key('handoffs-of', conversationId), 0, '-1');
+    const replies = (await this.#call(() => pipeline.exec())) ?? [];
+    const idsOf = conversations.map((_, i) => {
+      const [error, ids] = replies[i] ?? [new Error('no reply'), undefined];
+      if (error) throw new StoreUnavailableError('Redis read failed', { cause: error });
+      return ids as string[];
+    });
+    const summaries = new Map((await this.#summaries(idsOf.flat())).map((summary) => [summary.id, summary]));
+    conversations.forEach((conversationId, i) => {
+      const found = (idsOf[i] ?? []).flatMap((id) => summaries.get(id) ?? []);
+      if (found.length > 0) out.set(conversationId, found);
+    });
     return out;
+  }
+
+  async conversationsWithHandoffs(page: { limit: number; before?: HandoffConversation }): Promise<HandoffConversation[]> {
+    await this.#ensureConversationIndex();
+    const found: HandoffConversation[] = [];
+    let before = page.before;
+    while (found.length < page.limit) {
+      const want = page.limit - found.length;
+      const batch = await this.#conversationsBefore(before, want);
+      if (batch.length === 0) break;
+      // A conversation whose hand-offs have all expired (their keys' TTL) before the sweep could
+      // tell which conversation they belonged to leaves the indexes here.
+      const pipeline = this.#redis.pipeline();
+      for (const conversation of batch) pipeline.exists(this.#key('handoffs-of', conversation.id));
+      const replies = (await this.#call(() => pipeline.exec())) ?? [];
+      const gone: string[] = [];
+      batch.forEach((conversation, i) => {
+        const [error, exists] = replies[i] ?? [new Error('no reply'), 0];
+        if (error) throw new StoreUnavailableError('Redis read failed', { cause: error });
+        if (exists === 1) found.push(conversation);
+        else gone.push(conversation.id);
+      });
+      if (gone.length > 0) await this.#forgetConversations(gone);
+      before = batch.at(-1);
+      if (batch.length < want) break;
+    }
+    return found;
+  }
+
+  /**
+   * Up to `limit` entries of handoff-conversations strictly after `before` in (time, id)
+   * descending order: first its ties (same time, smaller id; ZREVRANGEBYSCORE gives equal times
+   * by id descending, as SQLite orders them), then everything older.
+   */
+  async #conversationsBefore(before: HandoffConversation | undefined, limit: number): Promise<HandoffConversation[]> {
+    const index = this.#key('handoff-conversations');
+    const entries: HandoffConversation[] = [];
+    let max = '+inf';
+    if (before !== undefined) {
+      const ties = await this.#call(() => this.#redis.zrevrangebyscore(index, before.createdAt, before.createdAt));
+      for (const id of ties) if (id < before.id && entries.length < limit) entries.push({ id, createdAt: before.createdAt });
+      max = `(${before.createdAt}`;
+    }
+    if (entries.length < limit) {
+      const flat = await this.#call(() => this.#redis.zrevrangebyscore(index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, limit - entries.length));
+      for (let i = 0; i < flat.length; i += 2) entries.push({ id: flat[i] as string, createdAt: Number(flat[i + 1]) });
+    }
+    return entries;
+  }
+
+  async #forgetConversations(conversationIds: string[]): Promise<void> {
+    await this.#call(() =>
+      this.#redis
+        .multi()
+        .zrem(this.#key('handoff-conversations'), ...conversationIds)
+        .zrem(this.#key('handoff-conversations-latest'), ...conversationIds)
+        .exec(),
+    );
+  }
+
+  async deleteForConversation(conversationId: string): Promise<number> {
+    let deleted = 0;
+    // Until none is left: a hand-off stored while this runs goes too.
+    for (;;) {
+      const ids = await this.#call(() => this.#redis.zrange(this.#key('handoffs-of', conversationId), 0, String(SWEEP_BATCH - 1)));
+      if (ids.length === 0) return deleted;
+      for (const id of ids) {
+        const keys = [...this.#conversationKeys(id, conversationId), ...CHANNELS.map((ch) => this.#dueKey(ch))];
+        deleted += await this.#call(() => this.#scripts.chatdropHandoffDelete(keys.length, ...keys, id, conversationId));
+      }
+    }
   }
 
   async recentHandoffs(limit: number, beforeMs?: number): Promise<HandoffSummary[]> {
@@ -174,7 +258,18 @@ export class RedisOutbox implements HandoffOutbox {
     for (;;) {
       // Exclusive upper bound, as in the SQLite outbox.
       const ids = await this.#call(() => this.#redis.zrangebyscore(index, '-inf', `(${cutoffMs}`, 'LIMIT', 0, SWEEP_BATCH));
-      if (ids.length === 0) return deleted;
+      if (ids.length === 0) {
+        // A conversation whose latest hand-off is older than the cutoff has none left. (Its
+        // hand-offs' keys may have expired before this sweep came, so the delete script could not
+        // tell which conversation they belonged to.)
+        for (;;) {
+          const stale = await this.#call(() =>
+            this.#redis.zrangebyscore(this.#key('handoff-conversations-latest'), '-inf', `(${cutoffMs}`, 'LIMIT', 0, SWEEP_BATCH),
+          );
+          if (stale.length === 0) return deleted;
+          await this.#forgetConversations(stale);
+        }
+      }
       for (const id of ids) {
         const conversationId = (await this.#call(() => this.#redis.hget(this.#handoffKey(id), 'conversationId'))) ?? '';
         const keys = [...this.#conversationKeys(id, conversationId), ...CHANNELS.map((ch) => this.#dueKey(ch))];
@@ -195,9 +290,62 @@ export class RedisOutbox implements HandoffOutbox {
     return settled === 1;
   }
 
-  /** handoff:<id>, handoffs-of, handoff-prints, handoffs-by-time: the first four keys of add and delete. */
+  /** handoff:<id>, handoffs-of, handoff-prints, handoffs-by-time and the two conversation indexes: the first six keys of add and delete. */
   #conversationKeys(id: string, conversationId: string): string[] {
-    return [this.#handoffKey(id), this.#key('handoffs-of', conversationId), this.#key('handoff-prints', conversationId), this.#key('handoffs-by-time')];
+    return [
+      this.#handoffKey(id),
+      this.#key('handoffs-of', conversationId),
+      this.#key('handoff-prints', conversationId),
+      this.#key('handoffs-by-time'),
+      this.#key('handoff-conversations'),
+      this.#key('handoff-conversations-latest'),
+    ];
+  }
+
+  /**
+   * Hand-offs stored before the conversation indexes existed are added to them once, from
+   * handoffs-by-time. Those hand-offs do not know their conversation's creation time; the first
+   * message of their transcript, written within milliseconds of it, stands in. A marker key makes
+   * it once per Redis, not per instance start; `NX` and `GT` keep concurrent runs harmless.
+   */
+  #ensureConversationIndex(): Promise<void> {
+    this.#indexed ??= this.#backfillConversations().catch((error: unknown) => {
+      this.#indexed = undefined;
+      throw error;
+    });
+    return this.#indexed;
+  }
+
+  async #backfillConversations(): Promise<void> {
+    const marker = this.#key('handoff-conversations', 'complete');
+    if ((await this.#call(() => this.#redis.exists(marker))) === 1) return;
+    const index = this.#key('handoffs-by-time');
+    for (let start = 0; ; start += SWEEP_BATCH) {
+      const ids = await this.#call(() => this.#redis.zrange(index, String(start), String(start + SWEEP_BATCH - 1)));
+      if (ids.length === 0) break;
+      const pipeline = this.#redis.pipeline();
+      for (const id of ids) pipeline.hmget(this.#handoffKey(id), 'conversationId', 'createdAt', 'doc');
+      const replies = (await this.#call(() => pipeline.exec())) ?? [];
+      const started: string[] = [];
+      const latest: string[] = [];
+      for (const [error, fields] of replies) {
+        const [conversationId, createdAt, doc] = (error ? [] : fields) as (string | null)[];
+        if (typeof conversationId !== 'string' || typeof createdAt !== 'string' || typeof doc !== 'string') continue;
+        const first = Date.parse((JSON.parse(doc) as Doc).transcript[0]?.createdAt ?? '');
+        started.push(String(Number.isNaN(first) ? Number(createdAt) : first), conversationId);
+        latest.push(createdAt, conversationId);
+      }
+      if (started.length > 0) {
+        await this.#call(() =>
+          this.#redis
+            .multi()
+            .zadd(this.#key('handoff-conversations'), 'NX', ...started)
+            .zadd(this.#key('handoff-conversations-latest'), 'GT', ...latest)
+            .exec(),
+        );
+      }
+    }
+    await this.#call(() => this.#redis.set(marker, '1'));
   }
 
   #handoffKey(id: string): string {

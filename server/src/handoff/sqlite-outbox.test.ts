@@ -26,7 +26,7 @@ describe('SqliteOutbox', () => {
       const store = new SqliteStore({ path });
       const id = await store.createConversation();
       const added = await outbox.add(
-        { conversationId: id, email: 'a@example.com', note: null, page: null, transcript: [], channels: ['email'] },
+        { conversationId: id, conversationCreatedAt: 1, email: 'a@example.com', note: null, page: null, transcript: [], channels: ['email'] },
         { now: 1, duplicateWindowMs: 1, perConversation: 1, windowMs: 1 },
       );
       expect(added.outcome).toBe('stored');

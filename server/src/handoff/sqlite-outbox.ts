@@ -13,6 +13,7 @@ import {
   type DeliveryState,
   type DeliveryStatus,
   type Handoff,
+  type HandoffConversation,
   type HandoffOutbox,
   type HandoffSummary,
   type NewHandoff,
@@ -75,9 +76,9 @@ export class SqliteOutbox implements HandoffOutbox {
       recent: db
         .prepare<[string, number], number>('SELECT created_at FROM handoffs WHERE conversation_id = ? AND created_at > ? ORDER BY created_at')
         .pluck(),
-      insertHandoff: db.prepare<[string, string, string, string | null, string | null, string, string, number]>(
-        `INSERT INTO handoffs (id, conversation_id, email, note, page, transcript, fingerprint, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      insertHandoff: db.prepare<[string, string, number, string, string | null, string | null, string, string, number]>(
+        `INSERT INTO handoffs (id, conversation_id, conversation_created_at, email, note, page, transcript, fingerprint, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertDelivery: db.prepare<[string, ChannelName, number, number]>(
         `INSERT INTO handoff_deliveries (handoff_id, channel, state, attempts, due_at, updated_at)
@@ -129,6 +130,18 @@ export class SqliteOutbox implements HandoffOutbox {
          WHERE handoff_id = ? ORDER BY channel DESC`,
       ),
       deleteBefore: db.prepare<[number]>('DELETE FROM handoffs WHERE created_at < ?'),
+      // A page of the (conversation_created_at, conversation_id) index, read backwards; a
+      // conversation's several hand-offs sit together there and count once.
+      newestConversations: db.prepare<[number], HandoffConversation>(
+        `SELECT DISTINCT conversation_created_at AS createdAt, conversation_id AS id FROM handoffs
+         ORDER BY conversation_created_at DESC, conversation_id DESC LIMIT ?`,
+      ),
+      conversationsBefore: db.prepare<[number, string, number], HandoffConversation>(
+        `SELECT DISTINCT conversation_created_at AS createdAt, conversation_id AS id FROM handoffs
+         WHERE (conversation_created_at, conversation_id) < (?, ?)
+         ORDER BY conversation_created_at DESC, conversation_id DESC LIMIT ?`,
+      ),
+      deleteOfConversation: db.prepare<[string]>('DELETE FROM handoffs WHERE conversation_id = ?'),
     };
     this.#sql = sql;
     this.#tx = {
@@ -142,7 +155,7 @@ export class SqliteOutbox implements HandoffOutbox {
         }
         const id = newId();
         sql.insertHandoff.run(
-          id, handoff.conversationId, handoff.email, handoff.note, handoff.page,
+          id, handoff.conversationId, handoff.conversationCreatedAt, handoff.email, handoff.note, handoff.page,
           JSON.stringify(handoff.transcript), fingerprint, rules.now,
         );
         for (const channel of handoff.channels) sql.insertDelivery.run(id, channel, rules.now, rules.now);
@@ -222,6 +235,17 @@ export class SqliteOutbox implements HandoffOutbox {
       createdAt: new Date(row.created_at).toISOString(),
       deliveries: this.#sql.deliveriesOf.all(row.id).map(toStatus),
     };
+  }
+
+  async conversationsWithHandoffs(page: { limit: number; before?: HandoffConversation }): Promise<HandoffConversation[]> {
+    const { before, limit } = page;
+    return before === undefined ? this.#sql.newestConversations.all(limit) : this.#sql.conversationsBefore.all(before.createdAt, before.id, limit);
+  }
+
+  async deleteForConversation(conversationId: string): Promise<number> {
+    // Deliveries go with their hand-off (ON DELETE CASCADE), a lease held on one too: its
+    // holder's settling UPDATE then matches no row.
+    return this.#sql.deleteOfConversation.run(conversationId).changes;
   }
 
   async deleteCreatedBefore(cutoffMs: number): Promise<number> {

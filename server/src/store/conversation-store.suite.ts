@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConversationStore, NewMessage } from './conversation-store.js';
+import { inboxStoreSuite } from './inbox-store.suite.js';
 
 /** What a backend's test hands the suite for each test. */
 export interface OpenedStore {
@@ -358,4 +359,6 @@ export function conversationStoreSuite(name: string, open: (clock: SuiteClock) =
       expect(ids.size).toBe(10_000);
     });
   });
+
+  inboxStoreSuite(name, open);
 }

@@ -1,4 +1,5 @@
 import type { ChatMessage, ChatRole, Conversation, MessageStatus, Source } from '@chatdrop/shared';
+import type { DayFigures, InboxPage, InboxQuery, ReplyMeta, StoredSession, Transcript } from './inbox-query.js';
 
 export type Rating = 'up' | 'down';
 
@@ -10,6 +11,11 @@ export interface NewMessage {
   sources?: Source[];
   /** The content's token count (o200k, see `history.ts`), when the caller has it. */
   tokens?: number;
+  /**
+   * The page the visitor was on (no query or fragment; checked at the edge). The conversation
+   * keeps the first one it is given as the page it started on.
+   */
+  page?: string;
 }
 
 export interface MessagePatch {
@@ -17,6 +23,12 @@ export interface MessagePatch {
   status: MessageStatus;
   /** The new content's token count; absent: not known, and any count kept before is dropped. */
   tokens?: number;
+  /**
+   * Given once, with the reply's final text: what it came to. The partial writes while it streams
+   * carry none, and a reply becomes searchable only with this one (the search index is written
+   * once per reply, not on every streamed write).
+   */
+  meta?: ReplyMeta;
 }
 
 /**
@@ -95,5 +107,21 @@ export interface ConversationStore {
   getFeedback(conversationId: string, messageId: string): Promise<Rating | undefined>;
   /** Deletes conversations whose last activity is older than `cutoffMs` (epoch ms). */
   deleteIdleSince(cutoffMs: number): Promise<number>;
+  /**
+   * The support inbox's listing (`inbox-query.ts`): conversations newest first that match the
+   * filter, one page at a time. Only the inbox calls this, behind its sign-in.
+   */
+  listConversations(query: InboxQuery): Promise<InboxPage>;
+  /** One conversation for the inbox: every message with its rating and reply metadata. */
+  getTranscript(id: string): Promise<Transcript | undefined>;
+  /** The figures of each UTC day in [fromMs, toMs) (day boundaries), oldest first, empty days included. */
+  dailyFigures(fromMs: number, toMs: number): Promise<DayFigures[]>;
+  /**
+   * Support inbox sessions, shared by every instance on this store and kept across restarts.
+   * `putSession` creates or replaces one; `getSession` answers undefined once it has expired.
+   */
+  putSession(idHash: string, session: StoredSession): Promise<void>;
+  getSession(idHash: string): Promise<StoredSession | undefined>;
+  deleteSession(idHash: string): Promise<void>;
   close(): Promise<void>;
 }

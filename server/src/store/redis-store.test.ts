@@ -139,4 +139,28 @@ describe('RedisStore', () => {
       await deleteKeys(keyPrefix);
     }
   });
+
+  it('brings conversations stored before the inbox into its creation index, once', async () => {
+    const keyPrefix = `test:${randomUUID()}:`;
+    let now = Date.UTC(2030, 0, 1);
+    const store = await RedisStore.open({ url, keyPrefix, now: () => now });
+    try {
+      const older = await store.createConversation();
+      now += 1_000;
+      const newer = await store.createConversation();
+      // As a server before the inbox left them: no creation index, no marker.
+      await admin.del(`${keyPrefix}conversations-by-created`, `${keyPrefix}conversations-by-created:complete`);
+      const reopened = await RedisStore.open({ url, keyPrefix, now: () => now });
+      try {
+        expect((await reopened.listConversations({ limit: 10 })).conversations.map((c) => c.id)).toEqual([newer, older]);
+        expect(await admin.exists(`${keyPrefix}conversations-by-created:complete`)).toBe(1);
+        expect(await admin.zscore(`${keyPrefix}conversations-by-created`, older)).toBe(String(Date.UTC(2030, 0, 1)));
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await store.close();
+      await deleteKeys(keyPrefix);
+    }
+  });
 });

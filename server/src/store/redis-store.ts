@@ -10,6 +10,8 @@ import type {
   StoredConversation,
   StoredMessage,
 } from './conversation-store.js';
+import type { DayFigures, InboxPage, InboxQuery, StoredSession, Transcript } from './inbox-query.js';
+import { RedisInbox } from './redis-inbox.js';
 import { isWellFormedId, newId } from './new-id.js';
 import {
   APPEND_MESSAGE,
@@ -69,6 +71,7 @@ export class RedisStore implements ConversationStore {
   readonly #prefix: string;
   #connecting: Promise<void> | undefined;
   #connected = false;
+  readonly #inbox: RedisInbox;
 
   constructor(options: RedisStoreOptions) {
     this.#now = options.now ?? Date.now;
@@ -85,14 +88,22 @@ export class RedisStore implements ConversationStore {
     // Without a listener ioredis prints every reconnect failure as an unhandled error.
     const onError = options.onError ?? (() => {});
     this.#redis.on('error', onError);
-    this.#redis.defineCommand('createConversation', { lua: CREATE_CONVERSATION, numberOfKeys: 5 });
+    this.#redis.defineCommand('createConversation', { lua: CREATE_CONVERSATION, numberOfKeys: 6 });
     this.#redis.defineCommand('appendMessage', { lua: APPEND_MESSAGE, numberOfKeys: 5 });
-    this.#redis.defineCommand('appendTurn', { lua: APPEND_TURN, numberOfKeys: 5 });
+    this.#redis.defineCommand('appendTurn', { lua: APPEND_TURN, numberOfKeys: 6 });
     this.#redis.defineCommand('updateMessage', { lua: UPDATE_MESSAGE, numberOfKeys: 5 });
     this.#redis.defineCommand('deleteMessage', { lua: DELETE_MESSAGE, numberOfKeys: 5 });
     this.#redis.defineCommand('setFeedback', { lua: SET_FEEDBACK, numberOfKeys: 5 });
-    this.#redis.defineCommand('deleteConversation', { lua: DELETE_CONVERSATION, numberOfKeys: 5 });
+    this.#redis.defineCommand('deleteConversation', { lua: DELETE_CONVERSATION, numberOfKeys: 6 });
     this.#scripts = this.#redis as unknown as Scripts;
+    this.#inbox = new RedisInbox({
+      redis: this.#redis,
+      call: (command) => this.#call(command),
+      keys: (id) => this.#keys(id),
+      createdKey: this.#createdKey(),
+      activityKey: this.#indexKey(),
+      getConversation: (id) => this.getConversation(id),
+    });
   }
 
   /**
@@ -131,7 +142,7 @@ export class RedisStore implements ConversationStore {
 
   async createConversation(): Promise<string> {
     const id = newId();
-    await this.#call(() => this.#scripts.createConversation(...this.#keys(id), id, this.#now(), this.#ttl));
+    await this.#call(() => this.#scripts.createConversation(...this.#keys(id), this.#createdKey(), id, this.#now(), this.#ttl));
     return id;
   }
 
@@ -172,7 +183,7 @@ export class RedisStore implements ConversationStore {
     const appended = await this.#call(() =>
       this.#scripts.appendMessage(
         ...this.#keys(conversationId),
-        conversationId, id, message.role, message.status, message.content, now, this.#ttl,
+        conversationId, id, message.role, message.status, message.content, now, this.#ttl, message.page ?? '',
         message.sources === undefined ? '' : JSON.stringify(message.sources),
         message.tokens ?? '',
       ),
@@ -190,9 +201,9 @@ export class RedisStore implements ConversationStore {
     const replaces = turn.replaces !== undefined && isWellFormedId(turn.replaces) ? turn.replaces : '';
     const appended = await this.#call(() =>
       this.#scripts.appendTurn(
-        ...this.#keys(conversationId),
+        ...this.#keys(conversationId), this.#createdKey(),
         conversationId, turn.conversationId === undefined ? '1' : '0', now, this.#ttl, replaces,
-        ...(turn.question === undefined ? ['', '', '', '', '', ''] : messageArgs(questionId, turn.question)),
+        ...(turn.question === undefined ? ['', '', '', '', '', '', ''] : messageArgs(questionId, turn.question)),
         ...messageArgs(replyId, turn.reply),
         ...(turn.counts ?? []).filter((c) => isWellFormedId(c.messageId)).flatMap((c) => [c.messageId, c.tokens]),
       ),
@@ -210,7 +221,9 @@ export class RedisStore implements ConversationStore {
     const updated = await this.#call(() =>
       this.#scripts.updateMessage(
         ...this.#keys(conversationId),
-        conversationId, messageId, patch.status, patch.content, this.#now(), this.#ttl, patch.tokens ?? '',
+        conversationId, messageId, patch.status, patch.content, this.#now(), this.#ttl,
+        patch.meta === undefined ? '' : JSON.stringify(patch.meta),
+        patch.tokens ?? '',
       ),
     );
     return updated === 1;
@@ -226,7 +239,7 @@ export class RedisStore implements ConversationStore {
 
   async deleteConversation(id: string): Promise<boolean> {
     if (!isWellFormedId(id)) return false;
-    return (await this.#call(() => this.#scripts.deleteConversation(...this.#keys(id), id, ''))) === 1;
+    return (await this.#call(() => this.#scripts.deleteConversation(...this.#keys(id), this.#createdKey(), id, ''))) === 1;
   }
 
   async setFeedback(conversationId: string, messageId: string, rating: Rating): Promise<boolean> {
@@ -255,10 +268,54 @@ export class RedisStore implements ConversationStore {
       const ids = await this.#call(() => this.#redis.zrangebyscore(index, '-inf', `(${cutoffMs}`, 'LIMIT', 0, SWEEP_BATCH));
       if (ids.length === 0) return deleted;
       const results = await this.#call(() =>
-        Promise.all(ids.map((id) => this.#scripts.deleteConversation(...this.#keys(id), id, cutoffMs))),
+        Promise.all(ids.map((id) => this.#scripts.deleteConversation(...this.#keys(id), this.#createdKey(), id, cutoffMs))),
       );
       deleted += results.filter((result) => result === 1).length;
     }
+  }
+
+  listConversations(query: InboxQuery): Promise<InboxPage> {
+    return this.#inbox.list(query);
+  }
+
+  async getTranscript(id: string): Promise<Transcript | undefined> {
+    if (!isWellFormedId(id)) return undefined;
+    return this.#inbox.transcript(id);
+  }
+
+  dailyFigures(fromMs: number, toMs: number): Promise<DayFigures[]> {
+    return this.#inbox.figures(fromMs, toMs);
+  }
+
+  /** One hash per session that Redis itself expires at `expiresAt` (and the store's clock checks too). */
+  async putSession(idHash: string, session: StoredSession): Promise<void> {
+    const key = this.#sessionKey(idHash);
+    const replies = await this.#call(() =>
+      this.#redis
+        .multi()
+        .hset(key, 'user', session.user, 'credential', session.credential, 'createdAt', session.createdAt, 'lastSeenAt', session.lastSeenAt, 'expiresAt', session.expiresAt)
+        .pexpireat(key, session.expiresAt)
+        .exec(),
+    );
+    if (!replies) throw new StoreUnavailableError('Redis aborted a write transaction');
+    for (const [error] of replies) if (error) throw new StoreUnavailableError('Redis write failed', { cause: error });
+  }
+
+  async getSession(idHash: string): Promise<StoredSession | undefined> {
+    const fields = await this.#call(() => this.#redis.hgetall(this.#sessionKey(idHash)));
+    if (fields.user === undefined) return undefined;
+    const session = {
+      user: fields.user,
+      credential: fields.credential ?? '',
+      createdAt: Number(fields.createdAt),
+      lastSeenAt: Number(fields.lastSeenAt),
+      expiresAt: Number(fields.expiresAt),
+    };
+    return session.expiresAt > this.#now() ? session : undefined;
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.#call(() => this.#redis.del(this.#sessionKey(idHash)));
   }
 
   async close(): Promise<void> {
@@ -285,6 +342,15 @@ export class RedisStore implements ConversationStore {
     return `${this.#prefix}conversations-by-activity`;
   }
 
+  #sessionKey(idHash: string): string {
+    return `${this.#prefix}inbox-session:${idHash}`;
+  }
+
+  /** What the support inbox lists from: conversation ids by creation time (redis-inbox.ts). */
+  #createdKey(): string {
+    return `${this.#prefix}conversations-by-created`;
+  }
+
   async #call<T>(command: () => Promise<T>): Promise<T> {
     // Built with `new` and used before `connect()`: connect on first use. Later drops are
     // handled by ioredis's own reconnects, during which calls fail fast.
@@ -299,9 +365,12 @@ export class RedisStore implements ConversationStore {
   }
 }
 
-/** A message's six values as APPEND_TURN takes them (redis-scripts.ts). */
+/** A message's seven values as APPEND_TURN takes them (redis-scripts.ts). */
 function messageArgs(id: string, message: NewMessage): (string | number)[] {
-  return [id, message.role, message.status, message.content, message.sources === undefined ? '' : JSON.stringify(message.sources), message.tokens ?? ''];
+  return [
+    id, message.role, message.status, message.content,
+    message.sources === undefined ? '' : JSON.stringify(message.sources), message.tokens ?? '', message.page ?? '',
+  ];
 }
 
 /** The message as `getConversation` will read it back. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { conversationStoreSuite } from './conversation-store.suite.js';
-import { SCHEMA_VERSION } from './sqlite-migrations.js';
+import { migrate, SCHEMA_VERSION } from './sqlite-migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const folders: string[] = [];
@@ -31,8 +31,11 @@ function tablesOf(path: string): string[] {
   const db = new Database(path, { readonly: true });
   try {
     return db
-      // The knowledge index's tables share the file; knowledge/sqlite-knowledge-store.test.ts covers them.
-      .prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'knowledge_%' ORDER BY name")
+      // The knowledge index's tables share the file (knowledge/sqlite-knowledge-store.test.ts covers
+      // them), and FTS5's own shadow tables (messages_search_data, ...) are not ours to list.
+      .prepare<[], string>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'knowledge_%' AND name NOT GLOB 'messages_search_*' ORDER BY name",
+      )
       .pluck()
       .all();
   } finally {
@@ -67,7 +70,7 @@ describe('SqliteStore', () => {
     const store = new SqliteStore({ path });
     await store.close();
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
-    expect(tablesOf(path)).toEqual(['conversations', 'feedback', 'handoff_deliveries', 'handoffs', 'messages']);
+    expect(tablesOf(path)).toEqual(['conversations', 'feedback', 'handoff_deliveries', 'handoffs', 'inbox_sessions', 'messages', 'messages_search']);
   });
 
   it('migrates an existing database at version 0 and leaves what else is in it alone', async () => {
@@ -83,7 +86,7 @@ describe('SqliteStore', () => {
     await store.close();
 
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
-    expect(tablesOf(path)).toEqual(['conversations', 'feedback', 'handoff_deliveries', 'handoffs', 'messages', 'notes']);
+    expect(tablesOf(path)).toEqual(['conversations', 'feedback', 'handoff_deliveries', 'handoffs', 'inbox_sessions', 'messages', 'messages_search', 'notes']);
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT text FROM notes').pluck().get()).toBe('keep me');
     db.close();
@@ -142,5 +145,83 @@ describe('SqliteStore', () => {
     expect(db.prepare('SELECT content FROM messages').pluck().all()).toEqual(['other']);
     expect(db.prepare('SELECT count(*) FROM feedback').pluck().get()).toBe(0);
     db.close();
+  });
+});
+
+describe('SqliteStore for the support inbox', () => {
+  it('indexes each message once it is final, in batches off the write path, and a streaming reply only when it ends', async () => {
+    const path = join(tempFolder(), 'search.db');
+    const store = new SqliteStore({ path, indexEveryMs: 60_000 });
+    const id = await store.createConversation();
+    await store.appendMessage(id, { role: 'user', content: 'hello', status: 'complete' });
+    const reply = await store.appendMessage(id, { role: 'assistant', content: '', status: 'incomplete' });
+    const rows = () => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare('SELECT count(*) FROM messages_search').pluck().get();
+      } finally {
+        db.close();
+      }
+    };
+    for (const text of ['Zebras', 'Zebras are', 'Zebras are striped']) {
+      await store.updateMessage(id, reply!.id, { content: text, status: 'incomplete' });
+    }
+    // Nothing was written to the index by the chat's own writes.
+    expect(rows()).toBe(0);
+    // A search puts in what is final first: the visitor's message, not the reply still streaming.
+    expect((await store.listConversations({ limit: 5, text: 'zebras' })).conversations).toEqual([]);
+    expect((await store.listConversations({ limit: 5, text: 'hello' })).conversations.map((c) => c.id)).toEqual([id]);
+    expect(rows()).toBe(1);
+    const meta = { model: 'fast', upstreamModel: 'm', finishReason: 'stop', durationMs: 5, inputTokens: 1, outputTokens: 2 } as const;
+    await store.updateMessage(id, reply!.id, { content: 'Zebras are striped.', status: 'complete', meta });
+    expect((await store.listConversations({ limit: 5, text: 'zebras striped' })).conversations.map((c) => c.id)).toEqual([id]);
+    expect(rows()).toBe(2);
+    // Written again (it should not be, but a second final write must not leave two rows).
+    await store.updateMessage(id, reply!.id, { content: 'Lions.', status: 'complete', meta });
+    expect((await store.listConversations({ limit: 5, text: 'zebras' })).conversations).toEqual([]);
+    expect((await store.listConversations({ limit: 5, text: 'lions' })).conversations).toHaveLength(1);
+    expect(rows()).toBe(2);
+    await store.deleteConversation(id);
+    expect(rows()).toBe(0);
+    await store.close();
+  });
+
+  it('indexes waiting messages on its own, without a search', async () => {
+    const path = join(tempFolder(), 'rounds.db');
+    const store = new SqliteStore({ path, indexEveryMs: 20 });
+    const id = await store.createConversation();
+    await store.appendMessage(id, { role: 'user', content: 'indexed by a round', status: 'complete' });
+    const db = new Database(path, { readonly: true });
+    try {
+      await expect.poll(() => db.prepare('SELECT count(*) FROM messages_search').pluck().get(), { timeout: 10_000 }).toBe(1);
+    } finally {
+      db.close();
+      await store.close();
+    }
+  });
+
+  it('brings conversations written before the inbox into its listing, search and summaries', async () => {
+    const path = join(tempFolder(), 'v1.db');
+    const old = new Database(path);
+    migrate(old, 1);
+    const insert = old.prepare('INSERT INTO messages (id, conversation_id, role, content, status, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    old.prepare('INSERT INTO conversations (id, created_at, updated_at) VALUES (?, ?, ?)').run('A'.repeat(24), 1_000, 2_000);
+    old.prepare('INSERT INTO conversations (id, created_at, updated_at) VALUES (?, ?, ?)').run('B'.repeat(24), 3_000, 4_000);
+    insert.run('a'.repeat(24), 'A'.repeat(24), 'user', 'Old question about parcels', 'complete', 1_000);
+    insert.run('b'.repeat(24), 'A'.repeat(24), 'assistant', 'Old answer', 'incomplete', 1_500);
+    insert.run('c'.repeat(24), 'B'.repeat(24), 'user', 'Newer question', 'complete', 3_000);
+    old.prepare("INSERT INTO feedback (message_id, rating, updated_at) VALUES (?, 'down', 1)").run('b'.repeat(24));
+    old.close();
+
+    const store = new SqliteStore({ path });
+    const page = await store.listConversations({ limit: 10 });
+    expect(page.conversations.map((c) => c.id)).toEqual(['B'.repeat(24), 'A'.repeat(24)]);
+    expect(page.conversations[1]).toMatchObject({ firstQuestion: 'Old question about parcels', messages: 2, down: 1, incomplete: 1 });
+    expect((await store.listConversations({ limit: 10, text: 'parcel' })).conversations.map((c) => c.id)).toEqual(['A'.repeat(24)]);
+    // A new conversation is numbered after the old ones and found first.
+    const fresh = await store.createConversation();
+    await store.appendMessage(fresh, { role: 'user', content: 'question about parcels, again', status: 'complete' });
+    expect((await store.listConversations({ limit: 10, text: 'parcels' })).conversations.map((c) => c.id)).toEqual([fresh, 'A'.repeat(24)]);
+    await store.close();
   });
 });

@@ -12,14 +12,18 @@ import type {
   StoredConversation,
   StoredMessage,
 } from './conversation-store.js';
+import type { DayFigures, InboxPage, InboxQuery, ReplyMeta, StoredSession, Transcript } from './inbox-query.js';
 import { isWellFormedId, newId } from './new-id.js';
 import { migrate } from './sqlite-migrations.js';
+import { SEARCH_SPAN, SqliteInbox } from './sqlite-inbox.js';
 
 export interface SqliteStoreOptions {
   /** The database file (`CHATDROP_DB`); its folder is created when missing. */
   path: string;
   /** Epoch milliseconds; injected by tests to drive retention. */
   now?: () => number;
+  /** How often final messages waiting for the search index are indexed, in one batch (default 2 s). */
+  indexEveryMs?: number;
 }
 
 interface MessageRow {
@@ -40,8 +44,8 @@ const BUSY_TIMEOUT_MS = 5_000;
  *
  * better-sqlite3 is synchronous, so every method does its work before its promise is returned:
  * appends made in one tick land in call order, and there is no interleaving to guard against.
- * Lookups are by primary key only; nothing here lists conversations, because the id is the
- * credential that lets a browser read one.
+ * The chat's lookups are by primary key only: the id is the credential that lets a browser read
+ * a conversation. Only the support inbox lists and searches them (`sqlite-inbox.ts`).
  */
 export class SqliteStore implements ConversationStore {
   readonly #db: Database.Database;
@@ -53,6 +57,7 @@ export class SqliteStore implements ConversationStore {
    * five writes took 80 µs of JavaScript with a wrapper per call, 58 µs with these).
    */
   readonly #tx;
+  readonly #inbox: SqliteInbox;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -116,11 +121,30 @@ export class SqliteStore implements ConversationStore {
       deleteMessage: db.prepare<[string, string]>('DELETE FROM messages WHERE id = ? AND conversation_id = ?'),
       deleteConversation: db.prepare<[string]>('DELETE FROM conversations WHERE id = ?'),
       deleteIdle: db.prepare<[number]>('DELETE FROM conversations WHERE updated_at < ?'),
+      // The inbox's part of a write: the page a conversation started on, a reply's metadata, and
+      // the message's one row in the search index (see sqlite-migrations.ts, step 2).
+      setPage: db.prepare<[string, string]>('UPDATE conversations SET page = ? WHERE id = ? AND page IS NULL'),
+      // A finished reply waits for the search index with the new text (an earlier row goes by trigger).
+      finishMessage: db.prepare<[string, MessageStatus, number | null, string, string, string, string | null, number | null, number, number, number, string, string]>(
+        `UPDATE messages SET content = ?, status = ?, tokens = ?, model = ?, upstream_model = ?, finish_reason = ?, error_code = ?,
+           first_token_ms = ?, duration_ms = ?, input_tokens = ?, output_tokens = ?, search_rowid = NULL
+         WHERE id = ? AND conversation_id = ?`,
+      ),
+      putSession: db.prepare<[string, string, string, number, number, number]>(
+        `INSERT OR REPLACE INTO inbox_sessions (id_hash, user, credential, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      getSession: db.prepare<[string, number], { user: string; credential: string; created_at: number; last_seen_at: number; expires_at: number }>(
+        'SELECT user, credential, created_at, last_seen_at, expires_at FROM inbox_sessions WHERE id_hash = ? AND expires_at > ?',
+      ),
+      deleteSession: db.prepare<[string]>('DELETE FROM inbox_sessions WHERE id_hash = ?'),
+      deleteExpiredSessions: db.prepare<[number]>('DELETE FROM inbox_sessions WHERE expires_at <= ?'),
     };
+
     const sql = this.#sql;
     const insert = (conversationId: string, id: string, message: NewMessage, now: number): void => {
       const sources = message.sources === undefined ? null : JSON.stringify(message.sources);
       sql.insertMessage.run(id, conversationId, message.role, message.content, message.status, now, sources, message.tokens ?? null);
+      if (message.page !== undefined) sql.setPage.run(message.page, conversationId);
     };
     this.#tx = {
       // One read transaction, so a reply being written cannot show up half in one query and not the other.
@@ -150,6 +174,15 @@ export class SqliteStore implements ConversationStore {
         sql.touchConversation.run(now, conversationId);
         return true;
       }),
+      finishMessage: db.transaction((conversationId: string, messageId: string, patch: MessagePatch, meta: ReplyMeta, now: number): boolean => {
+        const { changes } = sql.finishMessage.run(
+          patch.content, patch.status, patch.tokens ?? null, meta.model, meta.upstreamModel, meta.finishReason, meta.errorCode ?? null,
+          meta.firstTokenMs ?? null, meta.durationMs, meta.inputTokens, meta.outputTokens, messageId, conversationId,
+        );
+        if (changes === 0) return false;
+        sql.touchConversation.run(now, conversationId);
+        return true;
+      }),
       setFeedback: db.transaction((conversationId: string, messageId: string, rating: Rating, now: number): boolean => {
         // Only the assistant's answers can be rated, and only within their own conversation.
         if (sql.messageRole.get(messageId, conversationId) !== 'assistant') return false;
@@ -158,6 +191,7 @@ export class SqliteStore implements ConversationStore {
         return true;
       }),
     };
+    this.#inbox = new SqliteInbox(db, (id) => this.#tx.readConversation(id), { now: this.#now, indexEveryMs: options.indexEveryMs });
   }
 
   async createConversation(): Promise<string> {
@@ -197,6 +231,7 @@ export class SqliteStore implements ConversationStore {
 
   async updateMessage(conversationId: string, messageId: string, patch: MessagePatch): Promise<boolean> {
     if (!isWellFormedId(conversationId) || !isWellFormedId(messageId)) return false;
+    if (patch.meta !== undefined) return this.#tx.finishMessage(conversationId, messageId, patch, patch.meta, this.#now());
     return this.#tx.updateMessage(conversationId, messageId, patch, this.#now());
   }
 
@@ -228,7 +263,36 @@ export class SqliteStore implements ConversationStore {
     return this.#sql.deleteIdle.run(cutoffMs).changes;
   }
 
+  async listConversations(query: InboxQuery): Promise<InboxPage> {
+    return this.#inbox.list(query);
+  }
+
+  async getTranscript(id: string): Promise<Transcript | undefined> {
+    if (!isWellFormedId(id)) return undefined;
+    return this.#inbox.transcript(id);
+  }
+
+  async dailyFigures(fromMs: number, toMs: number): Promise<DayFigures[]> {
+    return this.#inbox.figures(fromMs, toMs);
+  }
+
+  async putSession(idHash: string, session: StoredSession): Promise<void> {
+    // Expired sign-ins go whenever one is written: a handful of rows, by index.
+    this.#sql.deleteExpiredSessions.run(this.#now());
+    this.#sql.putSession.run(idHash, session.user, session.credential, session.createdAt, session.lastSeenAt, session.expiresAt);
+  }
+
+  async getSession(idHash: string): Promise<StoredSession | undefined> {
+    const row = this.#sql.getSession.get(idHash, this.#now());
+    return row && { user: row.user, credential: row.credential, createdAt: row.created_at, lastSeenAt: row.last_seen_at, expiresAt: row.expires_at };
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    this.#sql.deleteSession.run(idHash);
+  }
+
   async close(): Promise<void> {
+    this.#inbox.stop();
     if (this.#db.open) this.#db.close();
   }
 }

@@ -12,9 +12,10 @@ import { createUpstreamClient } from '../upstream/upstream-client.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { MockUpstream } from './mock-upstream.js';
-import { createHandoff, type HandoffService } from '../handoff/handoff-service.js';
+import { createHandoff, type CreateHandoffOptions, type HandoffService } from '../handoff/handoff-service.js';
 import type { CrawlLimits } from '../knowledge/crawl.js';
 import { Knowledge } from '../knowledge/knowledge.js';
+import { RedisKnowledgeStore } from '../knowledge/redis-knowledge-store.js';
 import { SqliteKnowledgeStore } from '../knowledge/sqlite-knowledge-store.js';
 import { writeWidgetBuild } from './widget-build.js';
 
@@ -39,9 +40,19 @@ export interface TestServerOptions {
   shared?: Pick<AppOptions, 'limiter' | 'budget' | 'rateLimitStore' | 'streamBuffer' | 'replyBus' | 'handoff'>;
   /**
    * With `CHATDROP_KNOWLEDGE` in `env`: the crawler's limits (no delay between requests unless
-   * given). The index lives in the test's SQLite file and its first crawl starts at once.
+   * given). The index lives in the test's SQLite file (in Redis with `inbox.redis`) and its first
+   * crawl starts at once.
    */
   knowledgeLimits?: Partial<CrawlLimits>;
+  /**
+   * The instance's Redis connection (`REDIS_URL` in main.ts): what a feature shares across
+   * instances lives there, the hand-off outbox and the knowledge index included, as in main.ts.
+   */
+  inbox?: Pick<AppOptions, 'redis'>;
+  /** The hand-off dispatcher's clock and retry steps, so a test decides when a retry comes (or gives up). */
+  handoffDispatcher?: CreateHandoffOptions['dispatcher'];
+  /** Listen on this port (a restart on the same origin); one the OS hands out otherwise. */
+  port?: number;
 }
 
 export interface TestServer {
@@ -77,7 +88,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   if (given === undefined) writeWidgetBuild(widgetDir, { 'widget.js': 'console.log("chatdrop widget");\n' });
   // Listening first, so the server's public origin (its own, for CORS) is the address it really has.
   const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   const config = parseConfig({
@@ -98,10 +109,13 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const store = options.store ?? new SqliteStore({ path: dbPath });
   const replies = new ReplyRegistry();
   const openai = createUpstreamClient(config);
-  // Built as main.ts builds it (outbox in the same SQLite file) unless the test brings its own.
-  const ownHandoff = options.shared?.handoff === undefined ? createHandoff({ config, logger }) : undefined;
+  // Built as main.ts builds it (the outbox in Redis with `inbox.redis`, else in the same SQLite
+  // file) unless the test brings its own.
+  const redis = options.inbox?.redis;
+  const ownHandoff = options.shared?.handoff === undefined ? createHandoff({ config, logger, redis, dispatcher: options.handoffDispatcher }) : undefined;
   const handoff = options.shared?.handoff ?? ownHandoff;
-  const knowledgeStore = config.knowledge.length > 0 ? new SqliteKnowledgeStore({ path: dbPath }) : undefined;
+  const knowledgeStore =
+    config.knowledge.length > 0 ? (redis === undefined ? new SqliteKnowledgeStore({ path: dbPath }) : new RedisKnowledgeStore({ redis })) : undefined;
   const knowledge =
     knowledgeStore &&
     new Knowledge({
@@ -124,6 +138,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...options.shared,
     handoff,
     knowledge,
+    ...options.inbox,
   });
   ownHandoff?.dispatcher.start();
   server.on('request', app);

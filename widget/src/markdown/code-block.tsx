@@ -1,5 +1,6 @@
+/** @jsx h */ // (the widget's own setting, spelled out for tools that read this file outside its build: the bench)
 import { h } from 'preact';
-import { useCopy } from './use-copy.js';
+import { useCopy } from '../use-copy.js';
 
 export interface CodeLabels {
   readonly copy: string;

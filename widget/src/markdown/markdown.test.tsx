@@ -3,14 +3,16 @@ import { signal } from '@preact/signals';
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/preact';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Markdown, type MarkdownProps } from './markdown.js';
-import { parseBlock } from './markdown-parse.js';
+import { MAX_BLOCK_DEPTH } from './parse-blocks.js';
+import { MAX_INLINE_DEPTH, parseInline } from './parse-inline.js';
+import { plainText } from '../plain-text.js';
 
-// The real block parser, wrapped so the streaming tests can count how often it runs.
-vi.mock('./markdown-parse.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('./markdown-parse.js')>();
-  return { ...real, parseBlock: vi.fn(real.parseBlock) };
+// The real inline parser, wrapped so the streaming tests can count which texts it parses.
+vi.mock('./parse-inline.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./parse-inline.js')>();
+  return { ...real, parseInline: vi.fn(real.parseInline) };
 });
-const parses = vi.mocked(parseBlock);
+const parses = vi.mocked(parseInline);
 
 afterEach(() => {
   cleanup();
@@ -28,11 +30,18 @@ async function nextFrame() {
   await act(() => new Promise<void>((resolve) => requestAnimationFrame(() => resolve())));
 }
 
+/** Renders a text longer than one frame shows (markdown.tsx's STEP), and waits for the frames that show the rest. */
+async function showAll(markdown: string) {
+  const shown = show(markdown);
+  for (let n = 0; n < markdown.length / 2048; n++) await nextFrame();
+  return shown;
+}
+
 describe('Markdown constructs', () => {
   it('renders paragraphs with emphasis, strong, strikethrough and inline code', () => {
     const { root } = show('One *em* and **strong** and ***both*** and ~~gone~~.\n\nTwo `a * b` and ``x ` y``.');
     expect(root.innerHTML).toBe(
-      '<p>One <em>em</em> and <strong>strong</strong> and <strong><em>both</em></strong> and <del>gone</del>.</p>' +
+      '<p>One <em>em</em> and <strong>strong</strong> and <em><strong>both</strong></em> and <del>gone</del>.</p>' +
         '<p>Two <code>a * b</code> and <code>x ` y</code>.</p>',
     );
   });
@@ -161,6 +170,74 @@ describe('Markdown constructs', () => {
     expect(root.textContent).toBe('<b>bold?</b> <script>alert(1)</script>');
   });
 
+  it('renders a reply like a real model writes it: one numbered list with its code, table and sub-steps inside', () => {
+    const reply = [
+      "Here's how to set it up:",
+      '',
+      '1. Install the package:',
+      '',
+      '   ```bash',
+      '   npm install chatdrop',
+      '   ```',
+      '',
+      '2. Add the script tag &mdash; it goes before `</body>`:',
+      '',
+      '   ```html',
+      '   <script src="https://chat.example.com/widget.js" async></script>',
+      '   ```',
+      '',
+      '3. Pick a plan:',
+      '',
+      '   | Plan | Price |',
+      '   |------|------:|',
+      '   | Free | $0 |',
+      '   | Pro  | $9 &amp; up |',
+      '',
+      '4. **Note:**Reload the page &rarr; the bubble appears. If not:',
+      '  - check the console',
+      '  - clear the cache',
+      '',
+      'That is all.',
+    ].join('\n');
+    const { root } = show(reply);
+    expect([...root.children].map((el) => el.tagName)).toEqual(['P', 'OL', 'P']);
+    const items = [...root.querySelectorAll(':scope > ol > li')];
+    expect(items.length).toBe(4);
+    expect(items[0]!.querySelector('pre code')!.textContent).toBe('npm install chatdrop');
+    expect(items[1]!.querySelector('p')!.textContent).toBe('Add the script tag — it goes before </body>:');
+    expect(items[1]!.querySelector('pre code')!.textContent).toBe('<script src="https://chat.example.com/widget.js" async></script>');
+    expect([...items[2]!.querySelectorAll('td')].map((td) => td.textContent)).toEqual(['Free', '$0', 'Pro', '$9 & up']);
+    expect(items[3]!.querySelector('p > strong')!.textContent).toBe('Note:');
+    expect(items[3]!.querySelector('p')!.textContent).toBe('Note:Reload the page → the bubble appears. If not:');
+    expect([...items[3]!.querySelectorAll('ul > li')].map((li) => li.textContent)).toEqual(['check the console', 'clear the cache']);
+    expect(root.querySelector('script')).toBeNull();
+  });
+
+  it('renders task list items as disabled checkboxes', () => {
+    const { root } = show('- [x] done\n- [ ] to do');
+    const boxes = [...root.querySelectorAll('input')] as HTMLInputElement[];
+    expect(boxes.map((box) => [box.type, box.checked, box.disabled])).toEqual([
+      ['checkbox', true, true],
+      ['checkbox', false, true],
+    ]);
+    expect(root.textContent).toBe(' done to do');
+  });
+
+  it('links reference-style links, with their titles, and bare www and email addresses', () => {
+    const { root } = show('See [the guide][g] and [FAQ], or www.example.com, or help@example.com.\n\n[g]: https://example.com/guide "The guide"\n[faq]: <https://example.com/faq>');
+    expect([...root.querySelectorAll('a')].map((a) => [a.getAttribute('href'), a.getAttribute('title'), a.textContent])).toEqual([
+      ['https://example.com/guide', 'The guide', 'the guide'],
+      ['https://example.com/faq', null, 'FAQ'],
+      ['http://www.example.com/', null, 'www.example.com'],
+      ['mailto:help@example.com', null, 'help@example.com'],
+    ]);
+  });
+
+  it('decodes named and numeric entities, and leaves unknown ones as written', () => {
+    const { root } = show('&lt;div&gt; &amp; &nbsp;&copy; &#169; &#x1F600; &madeup; `&lt;kept&gt;`');
+    expect(root.textContent).toBe('<div> & \u00a0© © 😀 &madeup; &lt;kept&gt;');
+  });
+
   it('renders images as their alt text', () => {
     const { root } = show('![a diagram](https://x.test/d.png) here');
     expect(root.innerHTML).toBe('<p>a diagram here</p>');
@@ -219,13 +296,23 @@ const XSS = [
   '**[x](javascript:alert(1))**',
   '[x](https://ok.test/ "<script>alert(1)</script>")',
   '<mailto:a@b.test?body=<script>>',
+  '[x][r]\n\n[r]: javascript:alert(1)',
+  '[x]\n\n[x]: <javascript:alert(1)> "t"',
+  '[x]\n\n[x]: &#106;avascript:alert(1)',
+  '[x](https://ok.test "a\\" onmouseover=\\"alert(1)")',
+  '- [x] <img src=x onerror=alert(1)>\n- [ ] [y](javascript:alert(1))',
+  '&lt;script&gt;alert(1)&lt;/script&gt; &#60;img src=x onerror=alert(1)&#62;',
+  'www.example.com/"onmouseover="alert(1) and javascript:alert(1)@x.test',
+  '```\" onload=\"alert(1)\n<script>\n```',
 ];
 
 describe('Markdown safety', () => {
   it.each(XSS)('renders %j without script, handlers or a disallowed href', (markdown) => {
     const { root } = show(markdown);
     for (const el of root.querySelectorAll('*')) {
-      expect(['SCRIPT', 'IMG', 'SVG', 'IFRAME', 'STYLE', 'OBJECT', 'EMBED', 'FORM', 'INPUT', 'X']).not.toContain(el.tagName);
+      expect(['SCRIPT', 'IMG', 'SVG', 'IFRAME', 'STYLE', 'OBJECT', 'EMBED', 'FORM', 'X']).not.toContain(el.tagName);
+      // The one form control: a task list item's box, which can be neither typed in nor sent.
+      if (el.tagName === 'INPUT') expect([(el as HTMLInputElement).type, (el as HTMLInputElement).disabled, el.getAttribute('name')]).toEqual(['checkbox', true, null]);
       for (const attr of el.attributes) expect(attr.name).not.toMatch(/^on/i);
       const href = el.getAttribute('href');
       if (href !== null) expect(href).toMatch(/^(https?:\/\/|mailto:)/);
@@ -233,18 +320,32 @@ describe('Markdown safety', () => {
     }
   });
 
-  it.each([
-    ['quotes', '> '.repeat(2000) + 'x', 20],
-    ['lists', Array.from({ length: 2000 }, (_, n) => ' '.repeat(2 * n) + '- x').join('\n'), 20],
-    ['emphasis', Array.from({ length: 3000 }, (_, n) => ['*', '**', '_', '__', '~', '~~'][n % 6] + 'a ').join('') + 'x', 0],
-  ])('renders %s nested too deep for the stack without failing, as text past a depth', (_, deep, least) => {
-    const { root } = show('Before\n\n' + deep + '\n\nAfter');
+  it('renders quotes nested too deep for the stack to the depth limit, the rest as text', async () => {
+    const { root } = await showAll('Before\n\n' + '> '.repeat(2000) + 'x\n\nAfter');
     expect(root.firstElementChild!.textContent).toBe('Before');
     expect(root.lastElementChild!.textContent).toBe('After');
+    expect(root.querySelectorAll('blockquote').length).toBe(MAX_BLOCK_DEPTH);
+    expect(root.querySelector('blockquote '.repeat(MAX_BLOCK_DEPTH) + '> p')!.textContent).toBe('> '.repeat(2000 - MAX_BLOCK_DEPTH).trim() + ' x');
+  });
+
+  it('renders lists nested too deep for the stack to the depth limit, the rest as text', async () => {
+    const deep = Array.from({ length: 300 }, (_, n) => ' '.repeat(2 * n) + '- x' + n).join('\n');
+    const { root } = await showAll('Before\n\n' + deep + '\n\nAfter');
+    expect(root.lastElementChild!.textContent).toBe('After');
+    expect(root.querySelectorAll('li').length).toBe(MAX_BLOCK_DEPTH);
+    // Past the limit the deeper lines are text inside the deepest item; none is lost.
+    expect(root.children[1]!.textContent!.match(/x\d+/g)).toEqual(Array.from({ length: 300 }, (_, n) => 'x' + n));
+  });
+
+  it('renders emphasis nested too deep for the stack to the depth limit, the rest unmarked', async () => {
+    const marks = ['**', '_', '~~', '*', '__', '~'];
+    const runs = Array.from({ length: 3000 }, (_, n) => marks[n % 6]!);
+    const { root } = await showAll('Before\n\n' + runs.map((m) => m + 'a ').join('') + 'x' + runs.reverse().map((m) => ' b' + m).join('') + '\n\nAfter');
+    const p = root.children[1]!;
     let depth = 0;
-    for (let el: Element | null = root.children[1]!; el; el = el.lastElementChild) depth++;
-    expect(depth).toBeGreaterThanOrEqual(least);
-    expect(depth).toBeLessThan(100);
+    for (let el = p.firstElementChild; el; el = el.lastElementChild) depth++;
+    expect(depth).toBe(MAX_INLINE_DEPTH);
+    expect(p.textContent).toBe('a '.repeat(3000) + 'x' + ' b'.repeat(3000));
   });
 
   it('renders a rejected link as its text', () => {
@@ -260,9 +361,9 @@ describe('Markdown safety', () => {
 
 describe('Markdown streaming', () => {
   it('re-parses only the block being written, whatever the length of the answer', async () => {
-    const finished = Array.from({ length: 200 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
+    const finished = Array.from({ length: 50 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
     const { source, root } = show(finished + '\n\nThe last');
-    expect(parses).toHaveBeenCalledTimes(201);
+    expect(parses).toHaveBeenCalledTimes(51);
     parses.mockClear();
     for (const delta of [' one', ' grows', ' word', ' by word.']) {
       source.value += delta;
@@ -271,7 +372,7 @@ describe('Markdown streaming', () => {
     expect(parses).toHaveBeenCalledTimes(4);
     expect(parses.mock.calls.map(([text]) => text)).toEqual(['The last one', 'The last one grows', 'The last one grows word', 'The last one grows word by word.']);
     expect(root.lastElementChild!.textContent).toBe('The last one grows word by word.');
-    expect(root.children.length).toBe(201);
+    expect(root.children.length).toBe(51);
   });
 
   it('keeps the DOM of finished blocks when deltas arrive', async () => {
@@ -311,6 +412,59 @@ describe('Markdown streaming', () => {
       await nextFrame();
     }
     expect(parses.mock.calls.map(([text]) => text)).toEqual(['Beta']);
+  });
+
+  it('makes a tight list loose when a later item follows a blank line, re-parsing each item once', async () => {
+    const { source, root } = show('1. alpha\n2. beta\n3. gamma');
+    expect(root.querySelectorAll('li > p').length).toBe(0);
+    parses.mockClear();
+    source.value += '\n\n4. delta';
+    await nextFrame();
+    expect(root.querySelectorAll('ol').length).toBe(1);
+    expect([...root.querySelectorAll('li > p')].map((p) => p.textContent)).toEqual(['alpha', 'beta', 'gamma', 'delta']);
+    expect(parses.mock.calls.map(([text]) => text).sort()).toEqual(['alpha', 'beta', 'delta', 'gamma']);
+    parses.mockClear();
+    for (const delta of [' and', ' more']) {
+      source.value += delta;
+      await nextFrame();
+    }
+    expect(parses.mock.calls.map(([text]) => text)).toEqual(['delta and', 'delta and more']);
+  });
+
+  it('links earlier text when its reference definition arrives later in the reply', async () => {
+    const { source, root } = show('Read [the guide].\n\nMore text.\n\n[the guide]: https://exa');
+    source.value += 'mple.com/guide';
+    await nextFrame();
+    expect(root.querySelector('a')!.getAttribute('href')).toBe('https://example.com/guide');
+    expect(root.querySelector('p')!.textContent).toBe('Read the guide.');
+    expect(root.children.length).toBe(2);
+  });
+
+  it('shows a long answer that arrived at once over a few frames, parsing each paragraph once more at most', async () => {
+    const answer = Array.from({ length: 1000 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
+    const { root } = show(answer);
+    const frames = [root.children.length];
+    while (frames.at(-1)! < 1000) {
+      await nextFrame();
+      frames.push(root.children.length);
+    }
+    // About 35,000 characters, at most 2,048 new ones a frame.
+    expect(frames.length).toBeGreaterThanOrEqual(Math.ceil(answer.length / 2048));
+    expect(Math.max(...frames.slice(1).map((n, k) => n - frames[k]!))).toBeLessThanOrEqual(2048 / 30);
+    expect(parses.mock.calls.length).toBeLessThanOrEqual(1000 + frames.length);
+    expect(root.lastElementChild!.textContent).toBe('Paragraph 999 with some text.');
+  });
+
+  it('gives what a screen reader hears of a finished reply from the renderer that showed it, parsing only what it had not', async () => {
+    const finished = Array.from({ length: 40 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
+    const { source, root } = show(finished + '\n\nThe last');
+    parses.mockClear();
+    source.value += ' words.';
+    expect(plainText(source.value)).toBe([...Array.from({ length: 40 }, (_, n) => `Paragraph ${n} with some text.`), 'The last words.'].join('\n'));
+    expect(parses.mock.calls.map(([text]) => text)).toEqual(['The last words.']);
+    await nextFrame();
+    expect(root.lastElementChild!.textContent).toBe('The last words.');
+    expect(parses.mock.calls.length).toBe(1);
   });
 
   it('coalesces the deltas of one frame into one render', async () => {

@@ -1,0 +1,23 @@
+import type { KnowledgeStatus } from '../inbox/inbox-inputs.js';
+import type { Knowledge } from './knowledge.js';
+
+/**
+ * The knowledge index's state as the support inbox shows it beside the daily figures: pages and
+ * passages indexed, whether a crawl is running, when the last one ended and the next is due, and
+ * the last crawl's unreadable pages by reason (`robots`, `http-error`, `timeout`, ...).
+ */
+export function inboxKnowledgeStatus(knowledge: Knowledge): () => Promise<KnowledgeStatus> {
+  return async () => {
+    const status = await knowledge.status();
+    const failures: Record<string, number> = {};
+    for (const [reason, count] of Object.entries(status.lastCrawl?.failures ?? {})) if (count !== undefined && count > 0) failures[reason] = count;
+    return {
+      pages: status.pages,
+      passages: status.passages,
+      crawling: status.crawling,
+      ...(status.lastCrawl === undefined ? {} : { lastCrawl: status.lastCrawl.endedAt }),
+      ...(status.nextCrawlAt === undefined ? {} : { nextCrawl: status.nextCrawlAt }),
+      failures,
+    };
+  };
+}

@@ -1,0 +1,162 @@
+import type { ChatMessage, FinishReason } from '@chatdrop/shared';
+import type { Rating } from './conversation-store.js';
+
+/**
+ * What a finished reply came to, stored with its final text (not with the partial writes while
+ * it streams): the support inbox shows it beside the reply, and the figures count it.
+ */
+export interface ReplyMeta {
+  /** The model alias the visitor's request named (`CHATDROP_MODELS`). */
+  model: string;
+  /** The upstream model that answered (the fallback's id when it was used). */
+  upstreamModel: string;
+  finishReason: FinishReason;
+  /** The contract's error code when the reply failed. */
+  errorCode?: string;
+  /** From the request to the first token; absent when no token came. */
+  firstTokenMs?: number;
+  durationMs: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/**
+ * Which conversations the inbox shows. Every field narrows; none set lists everything.
+ * Parsed from the inbox's query string at the edge (`inbox/inbox-query-schema.ts`).
+ */
+export interface InboxFilter {
+  /**
+   * Words that must all occur in the conversation, in the visitor's or the assistant's messages,
+   * each as the start of a word ("refund" finds "refunds"), case and accents ignored.
+   */
+  text?: string;
+  /** At least one reply rated so. */
+  rating?: Rating;
+  /** `failed`: a reply ended in an error; `incomplete`: a reply did not finish (failed, stopped, cut off). */
+  problem?: 'failed' | 'incomplete';
+  /** At least one reply from this model alias. */
+  model?: string;
+  /** Part of the page the conversation started on, case ignored. */
+  page?: string;
+  /** Started at or after this time (epoch ms). */
+  from?: number;
+  /** Started before this time (epoch ms). */
+  to?: number;
+  /** Only these conversations (the hand-off filter gives the ids that have one). */
+  ids?: readonly string[];
+}
+
+export interface InboxQuery extends InboxFilter {
+  /** Conversations per page, 1..200. */
+  limit: number;
+  /** `next` of the previous page; absent for the first. */
+  cursor?: string;
+}
+
+/** One line of the inbox's listing. */
+export interface ConversationSummary {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  /** The page the conversation started on (without query or fragment), when the widget sent one. */
+  page: string | undefined;
+  /** The visitor's first message, cut to `FIRST_QUESTION_CHARS`. */
+  firstQuestion: string;
+  messages: number;
+  up: number;
+  down: number;
+  /** Assistant replies that did not finish (`status: incomplete`), failed ones included. */
+  incomplete: number;
+  /** Assistant replies that ended in an error. */
+  failed: number;
+}
+
+export interface InboxPage {
+  conversations: ConversationSummary[];
+  /**
+   * The cursor of the next page; undefined when there is none. A page may hold fewer than
+   * `limit` conversations and still have a next one: a backend may stop a long scan early.
+   */
+  next: string | undefined;
+}
+
+/** A stored message as the inbox shows it: its rating and, for a finished reply, its metadata. */
+export interface TranscriptMessage extends ChatMessage {
+  rating?: Rating;
+  reply?: ReplyMeta;
+}
+
+export interface Transcript {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  page: string | undefined;
+  messages: TranscriptMessage[];
+}
+
+/** The figures of one UTC day. */
+export interface DayFigures {
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  /** Conversations started that day. */
+  conversations: number;
+  /** Messages written that day, the visitors' and the assistant's. */
+  messages: number;
+  /** Ratings in the conversations started that day. */
+  up: number;
+  down: number;
+  /** Replies that ended in an error. */
+  failed: number;
+  /** Replies for which no knowledge source covered the question (`sources: []`). */
+  uncovered: number;
+  /** Input + output tokens of that day's replies. */
+  tokens: number;
+}
+
+/**
+ * A support inbox sign-in as the store keeps it, under the SHA-256 of its id (the id itself is
+ * only ever in the browser's cookie, so a copy of the store opens no session).
+ */
+export interface StoredSession {
+  user: string;
+  /** A digest of the user's password entry at sign-in: a new password ends the session. */
+  credential: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Epoch ms; the store forgets the session then (the inbox sets it from its idle and absolute lifetimes). */
+  expiresAt: number;
+}
+
+/** How much of the first question a summary carries. */
+export const FIRST_QUESTION_CHARS = 280;
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** `YYYY-MM-DD` of the UTC day `index` (days since the epoch). */
+export function dayName(index: number): string {
+  return new Date(index * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * A cursor is `<createdAt>.<id>` (a listing, newest first) or `n<number>` (a search, by the
+ * store's own order); both are checked at the edge with this before a store sees them.
+ */
+export const CURSOR_PATTERN = /^(?:\d{1,16}\.[A-Za-z0-9_-]{24}|n\d{1,16})$/;
+
+/**
+ * The words of a search, as both backends split them: runs of letters and digits, lower-cased,
+ * accents removed (as SQLite FTS5's `unicode61 remove_diacritics 2` does). Linear in the input.
+ * At most `MAX_SEARCH_WORDS`; an empty list means no search.
+ */
+export function searchWords(text: string): string[] {
+  const words = normalizeText(text).match(/[\p{L}\p{N}]+/gu) ?? [];
+  return [...new Set(words)].slice(0, MAX_SEARCH_WORDS).map((word) => word.slice(0, MAX_SEARCH_WORD_CHARS));
+}
+
+export const MAX_SEARCH_WORDS = 16;
+const MAX_SEARCH_WORD_CHARS = 64;
+
+/** Lower case without accents (NFD, then the combining marks dropped). */
+export function normalizeText(text: string): string {
+  return text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+}
