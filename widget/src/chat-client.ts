@@ -116,7 +116,7 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
   };
 
   return {
-    config: async () => (await call('/api/config')).json() as Promise<WidgetConfig>,
+    config: () => call('/api/config').then((res) => res.json() as Promise<WidgetConfig>),
     chat: (request, onEvent, signal) => read(post('/api/chat', request, signal), onEvent, signal),
     resume: (id, lastId, onEvent, signal) =>
       read(call(`/api/chat/${encode(id)}/stream`, { headers: { 'Last-Event-ID': lastId }, signal }), onEvent, signal),
