@@ -40,7 +40,7 @@ export function createSseDecoder(onEvent: (message: SseMessage) => void, onRetry
     else if (name == 'event') event = value;
     else if (name == 'id') {
       if (!value.includes('\0')) id = value;
-    } else if (name == 'retry' && /^\d+$/.test(value)) onRetry?.(+value);
+    } else if (onRetry && name == 'retry' && /^\d+$/.test(value)) onRetry(+value);
   };
   return (chunk: string): void => {
     if (!chunk) return;
