@@ -9,6 +9,8 @@ export interface Sitemap {
 
 /** The sitemap protocol's own limit per file; more is not a sitemap we trust. */
 const MAX_URLS = 50_000;
+/** A sitemap is four elements deep. */
+const MAX_DEPTH = 16;
 
 /**
  * Reads a sitemap (sitemaps.org 0.9) with linkedom's XML parser (htmlparser2 underneath: one
@@ -18,8 +20,8 @@ const MAX_URLS = 50_000;
 export function parseSitemap(xml: string): Sitemap {
   // A sitemap is four elements deep; anything much deeper is no sitemap, and would cost the XML
   // parser time by the square of its depth (see extract.ts).
-  const { depth } = prescan(xml);
-  if (depth > 16) throw new Error(`elements nested ${depth} deep`);
+  const { depth } = prescan(xml, { xml: true, limit: MAX_DEPTH });
+  if (depth > MAX_DEPTH) throw new Error(`elements nested more than ${MAX_DEPTH} deep`);
   const document = new DOMParser().parseFromString(xml, 'text/xml');
   const root = document.documentElement;
   const kind = root?.localName?.toLowerCase().endsWith('sitemapindex') === true ? 'index' : 'urlset';
