@@ -38,6 +38,12 @@ const READABILITY_MAX_DEPTH = 48;
  * buy time with. Real pages stay well under 100.
  */
 const MAX_DEPTH = 256;
+/**
+ * More elements than this, and a page is refused before any DOM is built: linkedom's tree costs
+ * about a kilobyte and tens of microseconds per element, so 2 MB of `<br>` (500,000 elements)
+ * took 15 s of blocked event loop and 650 MB. A long help article has a few thousand.
+ */
+const MAX_ELEMENTS = 100_000;
 
 /** Landmarks that hold no article text. */
 const CHROME = 'nav, header, footer, aside, form, [role="navigation"], [role="banner"], [role="contentinfo"], [role="complementary"], [role="search"]';
@@ -73,8 +79,9 @@ interface DomElement extends DomNode {
  * landmark path, which is linear (`extract.test.ts` measures it; `readability: false` forces it).
  */
 export function extractHtml(html: string, url: string, options: { readability?: boolean } = {}): ExtractedHtml {
-  const shape = prescan(html);
+  const shape = prescan(html, { maxElements: MAX_ELEMENTS });
   if (shape.depth > MAX_DEPTH) throw new Error(`elements nested more than ${MAX_DEPTH} deep`);
+  if (shape.elements > MAX_ELEMENTS) throw new Error(`more than ${MAX_ELEMENTS} elements`);
   const { document } = parseHTML(html);
   const robots = (document.querySelector('meta[name="robots" i]')?.getAttribute('content') ?? '').toLowerCase();
   const links = readLinks(document, url);
@@ -164,8 +171,8 @@ function sectionsOf(root: DomElement, h1: string): Section[] {
   return sections.filter((s) => s.text.replace(/^- /, '').trim() !== '');
 }
 
-/** Thrown from the parser's callbacks to stop counting once the limit is passed. */
-const TOO_DEEP = Symbol('too deep');
+/** Thrown from the parser's callbacks to stop counting once a limit is passed. */
+const STOP = Symbol('stop');
 
 /**
  * Elements and the deepest nesting of an HTML (or, with `xml`, XML) text, before any DOM is
@@ -176,10 +183,12 @@ const TOO_DEEP = Symbol('too deep');
  * other), `<div/>` (not self-closing in HTML), a stray quote in a tag, `<noscript>`'s content
  * (parsed as elements), `<p_>` (not a `<p>`). htmlparser2 keeps its open elements with
  * `Array.unshift`, so its own time grows with depth squared: counting stops as soon as `limit`
- * is passed (the depth answered is then `limit + 1`, the elements those seen so far).
+ * is passed (the depth answered is then `limit + 1`, the elements those seen so far), and as
+ * soon as there are more than `maxElements` elements.
  */
-export function prescan(markup: string, options: { xml?: boolean; limit?: number } = {}): { elements: number; depth: number } {
+export function prescan(markup: string, options: { xml?: boolean; limit?: number; maxElements?: number } = {}): { elements: number; depth: number } {
   const limit = options.limit ?? MAX_DEPTH;
+  const maxElements = options.maxElements ?? Infinity;
   let elements = 0;
   let open = 0;
   let depth = 0;
@@ -189,7 +198,7 @@ export function prescan(markup: string, options: { xml?: boolean; limit?: number
         elements++;
         open++;
         if (open > depth) depth = open;
-        if (depth > limit) throw TOO_DEEP;
+        if (depth > limit || elements > maxElements) throw STOP;
       },
       // Also for void and self-closed elements, right after their opening: they add no depth.
       onclosetag() {
@@ -201,7 +210,7 @@ export function prescan(markup: string, options: { xml?: boolean; limit?: number
   try {
     parser.end(markup);
   } catch (error) {
-    if (error !== TOO_DEEP) throw error;
+    if (error !== STOP) throw error;
   }
   return { elements, depth };
 }
