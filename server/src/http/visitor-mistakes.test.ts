@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '../test/mock-upstream.js';
 import { inboxFetch, signIn, startInboxServer } from '../test/inbox-server.js';
+import { postChat, readEvents } from '../test/read-sse.js';
 import type { TestServer } from '../test/test-server.js';
 
 let upstream: MockUpstream;
@@ -62,4 +63,21 @@ describe('a visitor\'s mistakes are 400s, never 500s', () => {
       expectRefused({ status: response.status, body: JSON.parse(text), logs: server.logs.slice(before) });
     });
   }
+});
+
+describe('the request log', () => {
+  it('keeps a conversation id out of the line of a request no route took', async () => {
+    upstream.script({ kind: 'deltas', deltas: ['Hi'] });
+    const start = (await readEvents(await postChat(server.url, { message: 'Hello' }))).events[0]?.event;
+    if (start?.type !== 'message-start') throw new Error('no message-start');
+    for (const path of [`/api/conversations/${start.conversationId}/`, `/api/conversations/${start.conversationId}/more`, `/api/chat/${start.messageId}/stream/`]) {
+      const response = await fetch(server.url + path);
+      expect(response.status).toBe(404);
+      const id = response.headers.get('x-request-id');
+      await expect.poll(() => server.logs.some((line) => line.includes(`"reqId":"${id}"`) && line.includes('request done'))).toBe(true);
+      const lines = server.logs.filter((line) => line.includes(`"reqId":"${id}"`));
+      for (const line of lines) expect(line).not.toContain(start.conversationId);
+      for (const line of lines) expect(line).not.toContain(start.messageId);
+    }
+  });
 });
