@@ -39,11 +39,12 @@ const READABILITY_MAX_DEPTH = 48;
  */
 const MAX_DEPTH = 256;
 /**
- * More elements than this, and a page is refused before any DOM is built: linkedom's tree costs
- * about a kilobyte and tens of microseconds per element, so 2 MB of `<br>` (500,000 elements)
- * took 15 s of blocked event loop and 650 MB. A long help article has a few thousand.
+ * More elements than this, and a page is refused before any DOM is built. linkedom's tree costs
+ * up to a few kilobytes and tens of microseconds per element, synchronously on the event loop that
+ * serves the chat: 2 MB of `<br>` (500,000 elements) took 15 s and 650 MB, 100,000 links 4.6 s.
+ * Here the worst a page can cost is about a second. A long help article has a few thousand.
  */
-const MAX_ELEMENTS = 100_000;
+const MAX_ELEMENTS = 30_000;
 
 /** Landmarks that hold no article text. */
 const CHROME = 'nav, header, footer, aside, form, [role="navigation"], [role="banner"], [role="contentinfo"], [role="complementary"], [role="search"]';
