@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants } from 'node:zlib';
+import { gzipAsync } from '@gfx/zopfli';
 import { build, defineConfig, type Plugin, type UserConfig } from 'vite';
 
 /**
@@ -143,7 +144,9 @@ const delivery = (): Plugin => {
       const kept = previous.filter((f) => !files.includes(f));
       for (const file of files) {
         const body = readFileSync(join(outDir, file));
-        writeFileSync(join(outDir, `${file}.gz`), gzipSync(body, { level: 9 }));
+        // Zopfli writes ordinary gzip (any browser inflates it) about 3% smaller than zlib's -9:
+        // what gzip-only clients are sent, compressed once at build time.
+        writeFileSync(join(outDir, `${file}.gz`), await gzipAsync(body, { numiterations: 15 }));
         writeFileSync(
           join(outDir, `${file}.br`),
           brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } }),

@@ -25,16 +25,12 @@ export interface ApiErrorBody {
 }
 
 export function isApiErrorCode(value: unknown): value is ApiErrorCode {
-  return typeof value === 'string' && (API_ERROR_CODES as readonly string[]).includes(value);
+  // includes() compares with SameValueZero: anything that is not one of these strings is false.
+  return (API_ERROR_CODES as readonly unknown[]).includes(value);
 }
 
 export function isApiErrorBody(value: unknown): value is ApiErrorBody {
-  if (typeof value !== 'object' || value === null) return false;
-  const error = (value as { error?: unknown }).error;
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    isApiErrorCode((error as { code?: unknown }).code) &&
-    typeof (error as { message?: unknown }).message === 'string'
-  );
+  // Optional chaining reads nothing from null or undefined, and a primitive has no such field.
+  const error = (value as Partial<ApiErrorBody> | null | undefined)?.error;
+  return isApiErrorCode(error?.code) && typeof error!.message === 'string';
 }

@@ -20,3 +20,4 @@ export {
   type Usage,
 } from './stream-event.js';
 export { SSE_PING, SSE_PING_INTERVAL_MS, decodeSseData, encodeSseEvent } from './sse-encode.js';
+export { createSseDecoder, type SseMessage } from './sse-decode.js';

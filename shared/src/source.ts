@@ -11,8 +11,8 @@ const MAX_SOURCE_FIELD = 2048;
 
 /** True for a `{ title, url }` with an http(s) URL; the widget shows nothing else as a link. */
 export function isSource(value: unknown): value is Source {
-  if (typeof value !== 'object' || value === null) return false;
-  const { title, url } = value as { title?: unknown; url?: unknown };
+  // Object() boxes a primitive (whose fields are not strings) and makes null and undefined `{}`.
+  const { title, url } = Object(value) as { title?: unknown; url?: unknown };
   return (
     typeof title === 'string' &&
     typeof url === 'string' &&

@@ -45,6 +45,15 @@ describe('chat client', () => {
     expect(got.events).toEqual([delta('a'), end()]);
   });
 
+  it('reads a stream that starts with a UTF-8 byte order mark', async () => {
+    const raw = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(`id: 1\ndata: ${JSON.stringify(end())}\n\n`)]);
+    const api = createFakeApi({ 'POST /api/chat': () => new Response(raw) });
+    const got = collect();
+    await createChatClient(api.origin, api.fetch).chat({ message: 'x' }, got.on, new AbortController().signal);
+    expect(got.events).toEqual([end()]);
+    expect(got.ids).toEqual(['1']);
+  });
+
   it('skips data that is not a contract event instead of failing the reply', async () => {
     const api = createFakeApi({
       'POST /api/chat': () => sse([start(), delta('ok'), end()], { prefix: 'data: {"type":"surprise"}\n\ndata: not json\n\n' }),

@@ -1,4 +1,5 @@
 import {
+  createSseDecoder,
   decodeSseData,
   isApiErrorBody,
   type ApiErrorCode,
@@ -9,7 +10,6 @@ import {
   type StreamEvent,
   type WidgetConfig,
 } from '@chatdrop/shared';
-import { createParser } from 'eventsource-parser';
 
 /** `network`: the request never got an answer, or the stream broke off before `message-end`. */
 export type ClientErrorCode = ApiErrorCode | 'network';
@@ -86,21 +86,20 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
     if (res.status === 204) return false;
     if (!res.body) throw new ChatError('network');
     let ended = false;
-    const parser = createParser({
-      onEvent(message) {
-        // Anything that is not one of the contract's events (a proxy's page, a newer server's
-        // event type) is skipped rather than shown: the visitor cannot act on it.
-        const event = decodeSseData(message.data);
-        if (!event || ended) return;
-        if (event.type === 'message-end') ended = true;
-        onEvent(event, message.id);
-      },
+    const feed = createSseDecoder((message) => {
+      // Anything that is not one of the contract's events (a proxy's page, a newer server's
+      // event type) is skipped rather than shown: the visitor cannot act on it.
+      const event = decodeSseData(message.data);
+      if (!event || ended) return;
+      if (event.type === 'message-end') ended = true;
+      onEvent(event, message.id);
     });
     const reader = res.body.getReader();
-    // `stream: true` keeps a multibyte character cut across two chunks intact.
-    const decoder = new TextDecoder();
+    // `stream: true` keeps a multibyte character cut across two chunks intact; the SSE decoder
+    // drops the BOM itself.
+    const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
     try {
-      for (let chunk; !ended && !(chunk = await reader.read()).done; ) parser.feed(decoder.decode(chunk.value, { stream: true }));
+      for (let chunk; !ended && !(chunk = await reader.read()).done; ) feed(decoder.decode(chunk.value, { stream: true }));
     } catch {
       // A read that fails (the connection dropped, or our abort errored the body) ends the
       // reading; whether it was an abort or a break is told below, once for every way out.
@@ -117,7 +116,7 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
   };
 
   return {
-    config: async () => (await call('/api/config')).json() as Promise<WidgetConfig>,
+    config: () => call('/api/config').then((res) => res.json() as Promise<WidgetConfig>),
     chat: (request, onEvent, signal) => read(post('/api/chat', request, signal), onEvent, signal),
     resume: (id, lastId, onEvent, signal) =>
       read(call(`/api/chat/${encode(id)}/stream`, { headers: { 'Last-Event-ID': lastId }, signal }), onEvent, signal),

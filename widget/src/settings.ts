@@ -41,7 +41,7 @@ const str = (value: unknown): string => (typeof value === 'string' ? value : '')
  * (safe-href.ts), so no `javascript:` reaches an href; a bare address becomes `mailto:`.
  */
 function safeLink(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const v = value.trim();
+  // (Anything but a string is '', which safeHref refuses.)
+  const v = str(value).trim();
   return safeHref(/^[^\s@/:]+@[^\s@/]+$/.test(v) ? `mailto:${v}` : v);
 }

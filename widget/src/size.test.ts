@@ -4,7 +4,8 @@ import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The build's budgets, in bytes gzipped (-9): what every page pays (the loader) and what a visitor
+ * The build's budgets, in bytes gzipped as the server sends them (the build's `.gz` copy, written
+ * by zopfli; zlib's -9 is printed beside it): what every page pays (the loader) and what a visitor
  * who opens the chat pays on top (the panel, and a language's strings beside it).
  */
 const LOADER_BUDGET = 3 * 1024;
@@ -23,13 +24,19 @@ function manifest(): Manifest {
   return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
 }
 const read = (name: string) => readFileSync(resolve(dist, name));
-const gzipped = (name: string) => gzipSync(read(name), { level: 9 }).length;
+/** The bytes a gzip-only browser receives: the build's own `.gz` copy, checked to be the file. */
+const gzipped = (name: string) => {
+  const sent = read(`${name}.gz`);
+  expect(gunzipSync(sent).equals(read(name)), `${name}.gz inflates to ${name}`).toBe(true);
+  return sent.length;
+};
+const gzip9 = (name: string) => gzipSync(read(name), { level: 9 }).length;
 
 describe('bundle size', () => {
   it(`the loader, widget.js, is at most ${LOADER_BUDGET} bytes gzipped`, () => {
     const { entry } = manifest();
     const size = gzipped(entry);
-    console.log(`widget.js (loader): ${read(entry).length} bytes, ${size} bytes gzipped (budget ${LOADER_BUDGET}, aim 2560)`);
+    console.log(`widget.js (loader): ${read(entry).length} bytes, ${size} bytes gzipped as sent, ${gzip9(entry)} at zlib -9 (budget ${LOADER_BUDGET}, aim 2560)`);
     expect(size, `widget.js is ${size} bytes gzipped, over the ${LOADER_BUDGET} byte budget`).toBeLessThanOrEqual(LOADER_BUDGET);
   });
 
@@ -37,7 +44,7 @@ describe('bundle size', () => {
     const panel = manifest().files.find((f) => f.startsWith('widget/panel-'))!;
     const size = gzipped(panel);
     const strings = manifest().files.filter((f) => f.startsWith('widget/strings-')).map((f) => `${f.slice(7)} ${gzipped(f)}`);
-    console.log(`${panel}: ${read(panel).length} bytes, ${size} bytes gzipped (budget ${PANEL_BUDGET}); strings: ${strings.join(', ')}`);
+    console.log(`${panel}: ${read(panel).length} bytes, ${size} bytes gzipped as sent, ${gzip9(panel)} at zlib -9 (budget ${PANEL_BUDGET}); strings: ${strings.join(', ')}`);
     expect(size, `the panel is ${size} bytes gzipped, over the ${PANEL_BUDGET} byte budget`).toBeLessThanOrEqual(PANEL_BUDGET);
   });
 });

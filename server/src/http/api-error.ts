@@ -66,7 +66,8 @@ export const apiErrorHandler: ErrorRequestHandler = (error: unknown, req, res, n
 
 function bodyErrorType(error: unknown): string {
   const type = (error as { type?: unknown } | null)?.type;
-  return typeof type === 'string' ? type : 'unknown';
+  if (typeof type === 'string') return type;
+  return error instanceof URIError ? 'malformed-url' : 'unreadable-body';
 }
 
 function toApiError(error: unknown): ApiError {
@@ -88,6 +89,15 @@ function toApiError(error: unknown): ApiError {
     case 'stream.encoding.set':
       return new ApiError('bad-request', 400, 'The request body could not be read.');
     default:
-      return new ApiError('internal', 500, 'Something went wrong on our side. Please try again.');
+      break;
   }
+  // Marked the client's own (a 4xx `status` and `statusCode`, as http-errors and Express's router
+  // mark them; an SDK's error carries `status` only) but with no body-parser `type`: the router on
+  // a path parameter whose %-escapes do not decode (a URIError), body-parser on a gzip, deflate or
+  // br body that does not inflate (zlib's error). Their messages quote the request: never sent.
+  const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
+  if (typeof status === 'number' && status >= 400 && status < 500 && statusCode === status) {
+    return new ApiError('bad-request', 400, error instanceof URIError ? 'The address of this request is not valid.' : 'The request body could not be read.');
+  }
+  return new ApiError('internal', 500, 'Something went wrong on our side. Please try again.');
 }

@@ -24,7 +24,7 @@ export function requestId(logger: Logger, now: () => number): RequestHandler {
         {
           method: req.method,
           // The matched route pattern keeps conversation ids (credentials) out of the log.
-          route: routeOf(req.baseUrl, req.route as { path?: unknown } | undefined) ?? req.path,
+          route: routeOf(req.baseUrl, req.route as { path?: unknown } | undefined) ?? unmatched(req.path),
           status: res.statusCode,
           durationMs: now() - started,
           finished: res.writableFinished,
@@ -43,6 +43,16 @@ function routeOf(baseUrl: string, route: { path?: unknown } | undefined): string
 }
 
 /** The request's logger, set by `requestId`. */
+/**
+ * A path no route took (a 404, a trailing slash too many): its first two segments only, as what
+ * follows them may be an id, and ids are credentials: `/api/conversations/<id>/` is logged as
+ * `/api/conversations/…`. One split with a limit: linear whatever the path.
+ */
+function unmatched(path: string): string {
+  const parts = path.split('/', 4);
+  return parts.length > 3 ? `${parts.slice(0, 3).join('/')}/…` : path;
+}
+
 export function requestLog(res: { locals: Record<string, unknown> }): Logger {
   return res.locals.log as Logger;
 }

@@ -153,7 +153,8 @@ describe('the inbox API', () => {
     // What a spreadsheet would run as a formula arrives as text.
     expect(rows[1]![content]).toBe("'=1+2");
     expect(rows[2]![content]).toBe('\'=HYPERLINK("http://evil.example","click")');
-    expect(rows[1]![CSV_COLUMNS.indexOf('conversation_id')]).toBe(formula.conversationId);
+    // Ids are random base64url: one in 64 starts with "-", which the CSV defuses like any other cell.
+    expect(rows[1]![CSV_COLUMNS.indexOf('conversation_id')]).toBe(csvCell(formula.conversationId).slice(1, -1));
 
     const logged = server.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'inbox export ended');
     expect(logged.at(-1)).toMatchObject({ user: 'alice', format: 'csv', conversations: 1, complete: true });

@@ -8,6 +8,7 @@ import { postChat, readEvents } from '../test/read-sse.js';
 import { connectTestClient, freePort, requireRedisServer, startRedis, stopRedis } from '../test/redis-server.js';
 import type { TestServer } from '../test/test-server.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../test/webhook-receiver.js';
+import { csvCell } from './csv-cell.js';
 import type { HandoffRecord } from './inbox-inputs.js';
 
 // CI installs Debian's redis-server; a missing one must fail this file loudly, never skip it.
@@ -187,7 +188,8 @@ describe.each(backends)('hand-offs in the support inbox, on $name', ({ open }) =
       [ids.failed, 'failed', 'failed'],
     ]);
     const csv = await (await inboxFetch(server, '/api/inbox/export?format=csv&page=billing', { cookie })).text();
-    expect(csv).toContain(`"${ids.failed}","`);
+    // Ids are random base64url: one in 64 starts with "-", which the CSV defuses like any other cell.
+    expect(csv).toContain(`${csvCell(ids.failed)},`);
     expect(csv.split('\r\n')[1]).toMatch(/^"[^"]+","[^"]+","https:\/\/help\.example\.com\/billing","failed",/);
   });
 

@@ -84,4 +84,29 @@ describe('the inbox on several instances sharing Redis', () => {
       expect(response.status).toBe(429);
     }
   });
+
+  it('counts one address\'s failures across instances and across its IPv6 /64, whatever names it tries', async () => {
+    for (let i = 0; i < 10; i++) {
+      const headers = { 'X-Forwarded-For': `2001:db8:77:1::${(i + 1).toString(16)}` };
+      const response = await as(i % 2 === 0 ? a : b, '/api/inbox/session', { method: 'POST', body: { user: `guess${i}`, password: 'a wrong password' }, headers });
+      expect(response.status).toBe(401);
+    }
+    // Another address of the same /64, the right password, either instance: refused.
+    for (const server of [a, b]) {
+      const response = await as(server, '/api/inbox/session', { method: 'POST', body: { user: 'alice', password: PASSWORD }, headers: { 'X-Forwarded-For': '2001:db8:77:1:ffff:ffff:ffff:fffe' } });
+      expect(response.status).toBe(429);
+    }
+  });
+
+  it('counts one name\'s failures across instances, from addresses all over', async () => {
+    for (let i = 0; i < 10; i++) {
+      const headers = { 'X-Forwarded-For': `203.0.113.${i + 1}` };
+      const response = await as(i % 2 === 0 ? a : b, '/api/inbox/session', { method: 'POST', body: { user: 'mallory-target', password: 'a wrong password' }, headers });
+      expect(response.status).toBe(401);
+    }
+    for (const server of [a, b]) {
+      const response = await as(server, '/api/inbox/session', { method: 'POST', body: { user: 'mallory-target', password: 'x' }, headers: { 'X-Forwarded-For': '203.0.113.200' } });
+      expect(response.status).toBe(429);
+    }
+  });
 });

@@ -5,6 +5,8 @@ import { startTestServer, type TestServer } from '../test/test-server.js';
 import { PASSWORD, inboxFetch, inboxUsers, signIn, startInboxServer } from '../test/inbox-server.js';
 import { postChat, readEvents } from '../test/read-sse.js';
 import { inboxApiRouter } from './inbox-router.js';
+import { hashPassword } from './password-hash.js';
+import { PASSWORD_CHECKS_AT_ONCE, PASSWORD_CHECKS_WAITING } from './sign-in-route.js';
 import { parseConfig } from '../config.js';
 
 let upstream: MockUpstream;
@@ -207,4 +209,34 @@ describe('the inbox session cookie behind https', () => {
       await server.close();
     }
   });
+});
+
+describe('password checks under a flood of sign-ins from many addresses', () => {
+  it('runs only a few at once and answers the rest 503 busy at once, not queued behind each other', async () => {
+    // The real cost (32 MiB, a few hundred ms each): the flood must overlap.
+    const users = `alice:${await hashPassword(PASSWORD)}`;
+    const server = await startInboxServer({ upstream, users, env: { TRUST_PROXY: 'loopback' } });
+    try {
+      // 40 addresses (a botnet) and 40 names, each well within its own limit of failures; a name
+      // that is no user costs a check all the same.
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          inboxFetch(server, '/api/inbox/session', { method: 'POST', body: { user: `user${i}`, password: `guess ${i}` }, headers: { 'X-Forwarded-For': `198.18.${i}.1` } }),
+        ),
+      );
+      const statuses = answers.map((a) => a.status);
+      const busy = answers.filter((a) => a.status === 503);
+      // Those that arrived while the slots and the line were full (how many depends on how the
+      // 40 arrive; each check takes long enough that most overlap).
+      expect(busy.length).toBeGreaterThan(0);
+      expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(PASSWORD_CHECKS_AT_ONCE + PASSWORD_CHECKS_WAITING);
+      expect(statuses.every((s) => s === 401 || s === 503)).toBe(true);
+      expect(Number(busy[0]!.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await busy[0]!.json()).error.code).toBe('busy');
+      // The flood over, the right password signs in.
+      await expect(signIn(server, 'alice', PASSWORD, { 'X-Forwarded-For': '198.18.200.1' })).resolves.toMatch(/^chatdrop-inbox=/);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
 });

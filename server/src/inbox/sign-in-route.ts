@@ -16,6 +16,15 @@ import type { SessionCookie } from './session-cookie.js';
 
 /** Failed sign-ins allowed per minute, from one address and for one name; the next is refused. */
 export const SIGN_IN_FAILURES_PER_MINUTE = 10;
+/**
+ * Password checks run at once on one instance, and waiting for their turn; past both, a sign-in is
+ * answered 503 `busy` before any hashing. Each check is scrypt: 32 MiB and a few hundred ms of one
+ * of libuv's four threads, the pool that also resolves DNS (the upstream's included) and runs
+ * zlib. The per-address limit holds one address, not a thousand (a botnet, a /48 holds 256 /56s):
+ * without a bound of its own their guesses would queue up in the pool and stall everything else.
+ */
+export const PASSWORD_CHECKS_AT_ONCE = 2;
+export const PASSWORD_CHECKS_WAITING = 8;
 
 export interface SignInRouteOptions {
   users: ReadonlyMap<string, PasswordHash>;
@@ -50,6 +59,7 @@ export function signInRouter(options: SignInRouteOptions): Router {
     key: Buffer.alloc(32),
   };
 
+  const checks = new Slots(PASSWORD_CHECKS_AT_ONCE, PASSWORD_CHECKS_WAITING);
   const isUser = (name: string) => users.has(name);
   const byAddress = failureLimit('address', (req) => clientKey(req), isUser, options.redis);
   const byName = failureLimit('name', (req) => nameHash(String((req.body as { user?: unknown }).user ?? '')), isUser, options.redis);
@@ -59,7 +69,17 @@ export function signInRouter(options: SignInRouteOptions): Router {
     if (!parsed.success) throw new ApiError('bad-request', 400, 'Sign in with a user name and a password.');
     const { user, password } = parsed.data;
     const hash = users.get(user);
-    const matches = await verifyPassword(password, hash ?? standIn);
+    const release = await checks.take();
+    if (release === undefined) {
+      requestLog(res).warn({ client: clientKey(req) }, 'inbox sign-in refused: too many password checks at once');
+      throw new ApiError('busy', 503, 'Too many people are signing in right now. Please try again in a moment.', 2);
+    }
+    let matches: boolean;
+    try {
+      matches = await verifyPassword(password, hash ?? standIn);
+    } finally {
+      release();
+    }
     const log = requestLog(res);
     if (hash === undefined || !matches) {
       log.warn({ ...who(user, hash !== undefined), client: clientKey(req), reason: hash === undefined ? 'unknown-user' : 'wrong-password' }, 'inbox sign-in failed');
@@ -121,4 +141,33 @@ function who(user: string, known: boolean): { user: string } | { unknownUser: st
 
 function nameHash(user: string): string {
   return createHash('sha256').update(user).digest('hex');
+}
+
+/** At most `running` at once and `waiting` in line, first come first served; past both, none. */
+class Slots {
+  #running = 0;
+  readonly #line: (() => void)[] = [];
+
+  constructor(
+    readonly running: number,
+    readonly waiting: number,
+  ) {}
+
+  async take(): Promise<(() => void) | undefined> {
+    if (this.#running >= this.running) {
+      if (this.#line.length >= this.waiting) return undefined;
+      await new Promise<void>((resolve) => this.#line.push(resolve));
+    } else {
+      this.#running++;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      // The slot passes straight to the next in line, or is freed.
+      const next = this.#line.shift();
+      if (next === undefined) this.#running--;
+      else next();
+    };
+  }
 }

@@ -163,6 +163,31 @@ describe('the knowledge crawler', () => {
     expect(result.failures.filter((f) => f.reason === 'max-pages')).toHaveLength(2);
   });
 
+  it('lists only so many URLs turned away, however many a hostile site links or its sitemaps list', async () => {
+    const s = await site({});
+    // Each page links to 5,000 pages of its own that exist nowhere (a calendar, a search, a trap),
+    // and a sitemap index lists 300 sitemaps of 1,000 off-site pages each.
+    const links = (n: number) => Array.from({ length: 5_000 }, (_, i) => `<a href="/p${n}-${i}">${i}</a>`).join(' ');
+    for (let n = 0; n < 3; n++) s.set(`/p${n}`, { body: articlePage(`Page ${n}`, { A: `Page ${n}, with words enough to count. ${links(n)}` }) });
+    const elsewhere = sitemap(Array.from({ length: 1_000 }, (_, i) => `https://elsewhere.example/${i}`));
+    for (let i = 0; i < 300; i++) s.set(`/s${i}.xml`, { type: XML, body: elsewhere });
+    s.set('/index.xml', { type: XML, body: sitemap(Array.from({ length: 300 }, (_, i) => `${s.origin}/s${i}.xml`), true) });
+    const told: CrawlFailure[] = [];
+    const result = await crawl([{ kind: 'page', url: `${s.origin}/p0` }, { kind: 'sitemap', url: `${s.origin}/index.xml` }], {
+      known: new Map(),
+      limits: { ...FAST, maxPages: 2, maxBytes: 1024 * 1024 },
+      onFailure: (failure) => told.push(failure),
+    });
+    expect(result.fetched.map((p) => p.url)).toEqual([`${s.origin}/p0`]);
+    // A few hundred listed and logged, not 5,000 + 300,000; the rest counted by reason.
+    expect(result.failures.length).toBeLessThanOrEqual(1_000);
+    expect(told.length).toBe(result.failures.length);
+    const counted = (reason: string) => result.failures.filter((f) => f.reason === reason).length + (result.unlisted[reason as keyof typeof result.unlisted] ?? 0);
+    expect(counted('max-pages')).toBeGreaterThanOrEqual(4_999);
+    // Once no page can be added, no more sitemaps are asked for.
+    expect(s.requests.filter((r) => r.path.startsWith('/s')).length).toBeLessThan(300);
+  }, 60_000);
+
   it('on a refresh asks conditionally, keeps what did not change, takes what changed, and drops what is gone (404, 410)', async () => {
     const s = await site({});
     const article = (t: string, v: string) => articlePage(t, { Body: `Version ${v} of the ${t} article, with enough words in it.` });

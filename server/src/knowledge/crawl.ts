@@ -67,6 +67,8 @@ const MAX_REDIRECTS = 5;
 const MAX_SITEMAP_DEPTH = 3;
 /** Sitemaps may be larger than pages (the protocol allows 50 MB; we read up to this). */
 const MAX_SITEMAP_BYTES = 10 * 1024 * 1024;
+/** Failures listed (and logged) one by one per crawl; the rest are only counted. */
+export const MAX_LISTED_FAILURES = 500;
 /** Links to these are not pages. */
 const NOT_A_PAGE = /\.(png|jpe?g|gif|webp|svg|ico|pdf|zip|gz|tgz|mp4|mp3|wav|woff2?|ttf|css|js|json|xml|rss|atom|exe|dmg)$/i;
 
@@ -78,6 +80,12 @@ export interface CrawlResult {
   /** Known pages the site says are gone (404/410). */
   gone: string[];
   failures: CrawlFailure[];
+  /**
+   * Failures past the first `MAX_LISTED_FAILURES`, by reason: counted, not listed, logged or
+   * remembered. A hostile site can link or list endless URLs (a calendar, a trap, sitemaps of other
+   * hosts' pages), and each listed one costs memory and a log line.
+   */
+  unlisted: Partial<Record<FailureReason, number>>;
 }
 
 export interface CrawlOptions {
@@ -111,10 +119,14 @@ interface Job {
  */
 export async function crawl(sources: readonly KnowledgeSource[], options: CrawlOptions): Promise<CrawlResult> {
   const limits: CrawlLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const result: CrawlResult = { fetched: [], kept: [], gone: [], failures: [] };
+  const result: CrawlResult = { fetched: [], kept: [], gone: [], failures: [], unlisted: {} };
   const failed = new Set<string>();
   const fail = (url: string, reason: FailureReason, detail: string): void => {
     if (failed.has(url)) return;
+    if (result.failures.length >= MAX_LISTED_FAILURES) {
+      result.unlisted[reason] = (result.unlisted[reason] ?? 0) + 1;
+      return;
+    }
     failed.add(url);
     const failure = { url, reason, detail };
     result.failures.push(failure);
@@ -126,14 +138,14 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
   let pages = 0;
   const enqueue = (job: Job): void => {
     if (seen.has(job.url)) return;
-    seen.add(job.url);
-    if (job.kind === 'page') {
-      if (pages >= limits.maxPages) {
-        fail(job.url, 'max-pages', `past CHATDROP_KNOWLEDGE_MAX_PAGES (${limits.maxPages})`);
-        return;
-      }
-      pages++;
+    if (job.kind === 'page' && pages >= limits.maxPages) {
+      // Remembered only while listed: endless links past the limit must not grow `seen` either.
+      if (result.failures.length < MAX_LISTED_FAILURES) seen.add(job.url);
+      fail(job.url, 'max-pages', `past CHATDROP_KNOWLEDGE_MAX_PAGES (${limits.maxPages})`);
+      return;
     }
+    seen.add(job.url);
+    if (job.kind === 'page') pages++;
     queue.push(job);
   };
 
@@ -176,6 +188,8 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
   };
 
   const visit = async (job: Job): Promise<void> => {
+    // No page can be added any more: a sitemap (of an index listing thousands) is not worth asking for.
+    if (job.kind === 'sitemap' && pages >= limits.maxPages) return;
     const rules = await robotsFor(job.origin);
     if (!rules.allows(pathOf(job.url))) {
       fail(job.url, 'robots', 'disallowed by robots.txt for Chatdrop');

@@ -1,4 +1,5 @@
 import { Readability } from '@mozilla/readability';
+import { Parser } from 'htmlparser2';
 import { parseHTML } from 'linkedom';
 
 /** A page's text that matters, in reading order, split at its headings. */
@@ -37,6 +38,13 @@ const READABILITY_MAX_DEPTH = 48;
  * buy time with. Real pages stay well under 100.
  */
 const MAX_DEPTH = 256;
+/**
+ * More elements than this, and a page is refused before any DOM is built. linkedom's tree costs
+ * up to a few kilobytes and tens of microseconds per element, synchronously on the event loop that
+ * serves the chat: 2 MB of `<br>` (500,000 elements) took 15 s and 650 MB, 100,000 links 4.6 s.
+ * Here the worst a page can cost is about a second. A long help article has a few thousand.
+ */
+const MAX_ELEMENTS = 30_000;
 
 /** Landmarks that hold no article text. */
 const CHROME = 'nav, header, footer, aside, form, [role="navigation"], [role="banner"], [role="contentinfo"], [role="complementary"], [role="search"]';
@@ -72,8 +80,9 @@ interface DomElement extends DomNode {
  * landmark path, which is linear (`extract.test.ts` measures it; `readability: false` forces it).
  */
 export function extractHtml(html: string, url: string, options: { readability?: boolean } = {}): ExtractedHtml {
-  const shape = prescan(html);
-  if (shape.depth > MAX_DEPTH) throw new Error(`elements nested ${shape.depth} deep (at most ${MAX_DEPTH} are read)`);
+  const shape = prescan(html, { maxElements: MAX_ELEMENTS });
+  if (shape.depth > MAX_DEPTH) throw new Error(`elements nested more than ${MAX_DEPTH} deep`);
+  if (shape.elements > MAX_ELEMENTS) throw new Error(`more than ${MAX_ELEMENTS} elements`);
   const { document } = parseHTML(html);
   const robots = (document.querySelector('meta[name="robots" i]')?.getAttribute('content') ?? '').toLowerCase();
   const links = readLinks(document, url);
@@ -163,88 +172,48 @@ function sectionsOf(root: DomElement, h1: string): Section[] {
   return sections.filter((s) => s.text.replace(/^- /, '').trim() !== '');
 }
 
-/** Elements whose end tag HTML lets a page leave out, or that have none: they add no depth here. */
-const FLAT = new Set([
-  'p', 'li', 'dt', 'dd', 'tr', 'td', 'th', 'option', 'optgroup', 'thead', 'tbody', 'tfoot', 'colgroup', 'rb', 'rt', 'rp',
-  'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr',
-]);
-const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'noscript', 'template']);
+/** Thrown from the parser's callbacks to stop counting once a limit is passed. */
+const STOP = Symbol('stop');
 
 /**
- * Elements and (about) the deepest nesting of an HTML text, in one left-to-right scan with no
- * tree, before any DOM is built. htmlparser2, under linkedom, keeps its open elements with
- * `Array.unshift`, so its time grows with depth squared: depth has to be known first. Quoted
- * attribute values, comments and the text of script-like elements are skipped whole, so every
- * character is looked at a bounded number of times.
+ * Elements and the deepest nesting of an HTML (or, with `xml`, XML) text, before any DOM is
+ * built, counted by htmlparser2 itself with the very options linkedom parses with (see linkedom's
+ * parse-from-string.js): its tokenizer is linear, and the tree linkedom then builds has exactly
+ * the nesting counted here. A scan of our own guessed wrong where HTML is subtle, and each wrong
+ * guess let a small page buy minutes of synchronous work: `<p><li>` pairs (neither closes the
+ * other), `<div/>` (not self-closing in HTML), a stray quote in a tag, `<noscript>`'s content
+ * (parsed as elements), `<p_>` (not a `<p>`). htmlparser2 keeps its open elements with
+ * `Array.unshift`, so its own time grows with depth squared: counting stops as soon as `limit`
+ * is passed (the depth answered is then `limit + 1`, the elements those seen so far), and as
+ * soon as there are more than `maxElements` elements.
  */
-export function prescan(html: string): { elements: number; depth: number } {
+export function prescan(markup: string, options: { xml?: boolean; limit?: number; maxElements?: number } = {}): { elements: number; depth: number } {
+  const limit = options.limit ?? MAX_DEPTH;
+  const maxElements = options.maxElements ?? Infinity;
   let elements = 0;
   let open = 0;
   let depth = 0;
-  let at = 0;
-  const n = html.length;
-  while (at < n) {
-    const lt = html.indexOf('<', at);
-    if (lt === -1) break;
-    if (html.startsWith('<!--', lt)) {
-      const end = html.indexOf('-->', lt + 4);
-      at = end === -1 ? n : end + 3;
-      continue;
-    }
-    const next = html.charCodeAt(lt + 1);
-    const closing = next === 47; // '/'
-    const nameStart = closing ? lt + 2 : lt + 1;
-    let nameEnd = nameStart;
-    while (nameEnd < n && isNameChar(html.charCodeAt(nameEnd))) nameEnd++;
-    if (nameEnd === nameStart) {
-      // "<!doctype", "<?xml", or a lone "<" in text.
-      at = next === 33 || next === 63 ? skipTag(html, lt + 1) : lt + 1;
-      continue;
-    }
-    const name = html.slice(nameStart, nameEnd).toLowerCase();
-    at = skipTag(html, nameEnd);
-    if (closing) {
-      if (!FLAT.has(name) && open > 0) open--;
-      continue;
-    }
-    elements++;
-    if (RAW_TEXT.has(name)) {
-      at = endOfRawText(html, at, name);
-      continue;
-    }
-    if (FLAT.has(name) || html.charCodeAt(at - 2) === 47) continue; // "/>"
-    open++;
-    if (open > depth) depth = open;
+  const parser = new Parser(
+    {
+      onopentagname() {
+        elements++;
+        open++;
+        if (open > depth) depth = open;
+        if (depth > limit || elements > maxElements) throw STOP;
+      },
+      // Also for void and self-closed elements, right after their opening: they add no depth.
+      onclosetag() {
+        open--;
+      },
+    },
+    { lowerCaseAttributeNames: false, decodeEntities: true, xmlMode: options.xml === true },
+  );
+  try {
+    parser.end(markup);
+  } catch (error) {
+    if (error !== STOP) throw error;
   }
   return { elements, depth };
-}
-
-/** Where `</name` closes a script-like element's text (any case), or the end. */
-function endOfRawText(html: string, from: number, name: string): number {
-  for (let at = html.indexOf('</', from); at !== -1; at = html.indexOf('</', at + 2)) {
-    if (html.slice(at + 2, at + 2 + name.length).toLowerCase() === name) return at;
-  }
-  return html.length;
-}
-
-/** The index after the ">" that ends a tag, skipping quoted attribute values. */
-function skipTag(html: string, from: number): number {
-  let quote = 0;
-  for (let i = from; i < html.length; i++) {
-    const c = html.charCodeAt(i);
-    if (quote !== 0) {
-      if (c === quote) quote = 0;
-    } else if (c === 34 || c === 39) {
-      quote = c;
-    } else if (c === 62) {
-      return i + 1;
-    }
-  }
-  return html.length;
-}
-
-function isNameChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 58;
 }
 
 function readLinks(document: { querySelectorAll(selector: string): Iterable<DomElement> }, base: string): string[] {

@@ -133,6 +133,8 @@ export class Knowledge {
       const embeddings = await this.#embed(fetched.filter((page) => fresh || known.get(page.url)?.hash !== page.hash));
       const failures: Partial<Record<FailureReason, number>> = {};
       for (const failure of result.failures) failures[failure.reason] = (failures[failure.reason] ?? 0) + 1;
+      for (const [reason, count] of Object.entries(result.unlisted) as [FailureReason, number][]) failures[reason] = (failures[reason] ?? 0) + count;
+      if (Object.keys(result.unlisted).length > 0) log.warn({ unlisted: result.unlisted }, 'knowledge: more URLs not indexed, counted but not listed one by one');
       const kept = new Set([...keep, ...fetched.map((p) => p.url)]);
       const record: CrawlRecord = {
         startedAt: new Date(startedAt).toISOString(),

@@ -17,7 +17,8 @@ export function postChat(baseUrl: string, body: unknown, init: RequestInit = {})
 }
 
 /**
- * Reads an SSE response to its end with eventsource-parser (the widget's parser), checking every
+ * Reads an SSE response to its end with eventsource-parser (a parser other than the widget's own,
+ * shared's createSseDecoder, so the server is checked against a second reading), checking every
  * payload with the shared decoder. `onEvent` may return 'stop' to stop reading early.
  */
 export async function readEvents(

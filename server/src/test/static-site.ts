@@ -10,6 +10,8 @@ export interface SitePageAnswer {
   delayMs?: number;
   /** Headers and the start of a body, then silence with the connection open. */
   hang?: boolean;
+  /** Answers only once this settles: a page held for as long as the test needs. */
+  until?: Promise<unknown>;
 }
 export type SitePage = SitePageAnswer | ((request: SiteRequest) => SitePageAnswer | undefined);
 
@@ -71,6 +73,7 @@ async function respond(res: ServerResponse, answer: SitePageAnswer): Promise<voi
     return;
   }
   if (answer.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
+  if (answer.until !== undefined) await answer.until.catch(() => undefined);
   if (res.destroyed) return;
   res.writeHead(answer.status ?? 200, { 'content-type': answer.type ?? 'text/html; charset=utf-8', ...answer.headers });
   res.end(answer.body ?? '');

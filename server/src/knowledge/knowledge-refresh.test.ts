@@ -1,0 +1,161 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../observability/logger.js';
+import { SecretRedactor } from '../observability/secret-redactor.js';
+import { connectTestClient, freePort, requireRedisServer, startRedis, stopRedis } from '../test/redis-server.js';
+import { articlePage, startStaticSite, type SitePageAnswer, type SiteRequest, type StaticSite } from '../test/static-site.js';
+import { Knowledge } from './knowledge.js';
+import type { KnowledgeStore } from './knowledge-store.js';
+import { RedisKnowledgeStore } from './redis-knowledge-store.js';
+import { SqliteKnowledgeStore } from './sqlite-knowledge-store.js';
+
+// CI installs Debian's redis-server; a missing one must fail this file loudly, never skip it.
+requireRedisServer();
+
+const KAYAK = articlePage('Kayak rentals', { Hours: 'The kayak rental desk opens at nine and closes at sunset, paddles included.' });
+const INVOICES_1 = articlePage('Invoices', { Format: 'Invoices are emailed every month as PDF attachments to the billing contact.' });
+const INVOICES_2 = articlePage('Invoices', { Format: 'Invoices now arrive as signed XML documents through the billing portal.' });
+const GIFT_CARDS = articlePage('Gift cards', { Validity: 'Gift cards never expire and can be redeemed in every harbour shop.' });
+const MAY = 'Fri, 01 May 2026 08:00:00 GMT';
+const JUNE = 'Mon, 01 Jun 2026 08:00:00 GMT';
+
+let redisProcess: ChildProcess;
+let redisUrl: string;
+let folder: string;
+beforeAll(async () => {
+  const port = await freePort();
+  redisProcess = await startRedis(port);
+  redisUrl = `redis://127.0.0.1:${port}`;
+  folder = mkdtempSync(join(tmpdir(), 'chatdrop-knowledge-refresh-'));
+});
+afterAll(async () => {
+  if (redisProcess) await stopRedis(redisProcess);
+  if (folder) rmSync(folder, { recursive: true, force: true });
+});
+
+const backends: { name: string; open: () => Promise<{ store: KnowledgeStore; done: () => void }> }[] = [
+  { name: 'SQLite', open: async () => ({ store: new SqliteKnowledgeStore({ path: join(folder, `${Date.now()}.db`) }), done: () => {} }) },
+  {
+    name: 'Redis',
+    open: async () => {
+      const redis: Redis = await connectTestClient(redisUrl);
+      await redis.flushdb();
+      return { store: new RedisKnowledgeStore({ redis }), done: () => redis.disconnect() };
+    },
+  },
+];
+
+/** Log lines as they are written, and a wait for the nth line with a given message. */
+function capturingLogger() {
+  const lines: { msg: string; [key: string]: unknown }[] = [];
+  const waiters: (() => void)[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    redactor: new SecretRedactor(),
+    destination: {
+      write(line: string) {
+        lines.push(JSON.parse(line) as { msg: string });
+        for (const wake of waiters.splice(0)) wake();
+      },
+    },
+  });
+  const count = (msg: string) => lines.filter((l) => l.msg === msg).length;
+  async function waitFor(msg: string, n: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (count(msg) < n) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${n}th "${msg}" log line within ${timeoutMs} ms; lines: ${lines.map((l) => l.msg).join(' | ')}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+  return { logger, lines, count, waitFor };
+}
+
+describe.each(backends)('the knowledge refresh, on $name', ({ open }) => {
+  let site: StaticSite;
+  let knowledge: Knowledge | undefined;
+  let done: (() => void) | undefined;
+  let store: KnowledgeStore | undefined;
+  afterEach(async () => {
+    await knowledge?.close();
+    await store?.close();
+    done?.();
+    await site?.close();
+  });
+
+  it('fires on its period: asks conditionally, keeps what answered 304, takes a changed page, drops one that now 404s', async () => {
+    /** What the site answered each request, with the validators the request carried. */
+    const answered: { path: string; status: number; ifNoneMatch?: string; ifModifiedSince?: string }[] = [];
+    const recording = (path: string, answer: (r: SiteRequest) => SitePageAnswer) => (r: SiteRequest) => {
+      const a = answer(r);
+      answered.push({ path, status: a.status ?? 200, ifNoneMatch: r.headers['if-none-match'], ifModifiedSince: r.headers['if-modified-since'] });
+      return a;
+    };
+    site = await startStaticSite({});
+    site.set('/kayaks', recording('/kayaks', (r) => (r.headers['if-none-match'] === '"k1"' ? { status: 304, headers: { etag: '"k1"' } } : { body: KAYAK, headers: { etag: '"k1"' } })));
+    site.set('/invoices', recording('/invoices', (r) => (r.headers['if-modified-since'] === MAY ? { status: 304 } : { body: INVOICES_1, headers: { 'last-modified': MAY } })));
+    site.set('/gift-cards', recording('/gift-cards', () => ({ body: GIFT_CARDS, headers: { etag: '"g1"' } })));
+    site.set('/sitemap.xml', {
+      type: 'application/xml',
+      body: `<urlset>${['/kayaks', '/invoices', '/gift-cards'].map((p) => `<url><loc>${site.origin}${p}</loc></url>`).join('')}</urlset>`,
+    });
+
+    // A short period on the service's own clock: the timer really fires (every refreshMs), and
+    // the refresh falls due when the test moves the clock past the period, not a moment before.
+    let clock = Date.now();
+    const log = capturingLogger();
+    ({ store, done } = await open());
+    knowledge = new Knowledge({
+      sources: [{ kind: 'sitemap', url: `${site.origin}/sitemap.xml` }],
+      store,
+      log: log.logger,
+      refreshMs: 300,
+      limits: { delayMs: 0 },
+      now: () => clock,
+    });
+    knowledge.start();
+    await log.waitFor('knowledge: index updated', 1);
+    const ask = async (question: string) => (await knowledge!.retrieve({ question, history: [] })).map((p) => ({ url: p.url, text: p.text }));
+    expect((await ask('When does the kayak rental desk open?'))[0]?.url).toBe(`${site.origin}/kayaks`);
+    expect((await ask('Are invoices sent as PDF attachments?'))[0]?.text).toContain('PDF attachments');
+    expect((await ask('Do gift cards expire?'))[0]?.url).toBe(`${site.origin}/gift-cards`);
+    expect(answered.map((a) => [a.path, a.status])).toEqual(expect.arrayContaining([['/kayaks', 200], ['/invoices', 200], ['/gift-cards', 200]]));
+
+    // The site changes: one page is rewritten, one is taken down, one stays as it was.
+    site.set('/invoices', recording('/invoices', () => ({ body: INVOICES_2, headers: { 'last-modified': JUNE } })));
+    site.set('/gift-cards', recording('/gift-cards', () => ({ status: 404, body: 'not found' })));
+    const firstCrawl = answered.splice(0);
+    expect(firstCrawl).toHaveLength(3);
+    expect(log.count('knowledge: index updated')).toBe(1);
+
+    clock += 1_000; // the period has passed: the next tick refreshes
+    await log.waitFor('knowledge: index updated', 2);
+
+    // Conditional requests with the validators the pages gave; 304 for the page that did not change.
+    expect(answered.find((a) => a.path === '/kayaks')).toEqual({ path: '/kayaks', status: 304, ifNoneMatch: '"k1"', ifModifiedSince: undefined });
+    expect(answered.find((a) => a.path === '/invoices')).toEqual({ path: '/invoices', status: 200, ifNoneMatch: undefined, ifModifiedSince: MAY });
+    expect(answered.find((a) => a.path === '/gift-cards')).toMatchObject({ path: '/gift-cards', status: 404, ifNoneMatch: '"g1"' });
+    expect((await knowledge.status()).lastCrawl).toMatchObject({ fetched: 1, unchanged: 1, removed: 1, failures: { gone: 1 } });
+    expect(log.lines.filter((l) => l.msg === 'knowledge: page not indexed').map((l) => [l.url, l.reason])).toEqual([[`${site.origin}/gift-cards`, 'gone']]);
+
+    // The changed page's new text is found, its old text is not; the kept page is still there;
+    // the page that is gone left the index.
+    expect(await ask('Do invoices come as signed XML through the billing portal?')).toEqual([
+      { url: `${site.origin}/invoices`, text: 'Invoices now arrive as signed XML documents through the billing portal.' },
+    ]);
+    expect((await ask('Are invoices sent as PDF attachments?')).map((p) => p.text).join(' ')).not.toContain('PDF');
+    expect((await ask('When does the kayak rental desk open?'))[0]?.url).toBe(`${site.origin}/kayaks`);
+    expect(await ask('Do gift cards expire?')).toEqual([]);
+    expect([...(await store.pages()).keys()].sort()).toEqual([`${site.origin}/invoices`, `${site.origin}/kayaks`]);
+  }, 60_000);
+});
