@@ -52,8 +52,13 @@ describe('Markdown constructs', () => {
   });
 
   it('renders headings of every level, with text right after them', () => {
-    const { root } = show('# One\n### Three ###\nText under it\n###### Six');
+    const { root } = show('# One\n### Three\nText under it\n###### Six');
     expect(root.innerHTML).toBe('<h1>One</h1><h3>Three</h3><p>Text under it</p><h6>Six</h6>');
+  });
+
+  it('shows an ATX closing sequence as text (traded for bytes: a chat model does not write one)', () => {
+    const { root } = show('## Title ##');
+    expect(root.innerHTML).toBe('<h2>Title ##</h2>');
   });
 
   it('renders unordered, ordered and nested lists', () => {
