@@ -61,6 +61,12 @@ describe('Markdown constructs', () => {
     expect(root.innerHTML).toBe('<h2>Title ##</h2>');
   });
 
+  it('nests list items indented with tabs, and keeps the tabs inside code', () => {
+    const { root } = show('- a\n\t- b\n\t\t- c\n\n1. one\n\t1. two\n\n```make\nall:\n\tcc x.c\n```');
+    expect(root.innerHTML).toContain('<ul><li>a<ul><li>b<ul><li>c</li></ul></li></ul></li></ul><ol><li>one<ol><li>two</li></ol></li></ol>');
+    expect(root.querySelector('pre code')!.textContent).toBe('all:\n\tcc x.c');
+  });
+
   it('renders unordered, ordered and nested lists', () => {
     const { root } = show('Steps:\n1. First\n2. Second\n   - a\n   - b **bold**\n3. Third\n\n* x\n* y\n\n4) four\n5) five');
     expect(root.innerHTML).toBe(

@@ -123,20 +123,12 @@ export function blockParser(): BlockParser {
     indent = nextCol - col;
   };
 
-  /** Skips `n` columns of spaces and tabs; a tab only partly skipped becomes the spaces it stands for. */
+  /** Skips `n` columns of spaces and tabs; a tab is skipped whole (see markdown-spec.test.tsx). */
   const skip = (n: number) => {
-    for (let width; n > 0 && SPACE.test(ln[off]!); ) {
+    for (let width; n > 0 && SPACE.test(ln[off]!); off++) {
       step();
-      width = ln[off] == '\t' ? 4 - (col % 4) : 1;
-      if (width > n) {
-        ln = ln.slice(0, off) + ' '.repeat(width) + ln.slice(off + 1);
-        if (next > off) next += width - 1;
-      }
-      else {
-        off++;
-        col += width;
-        n -= width;
-      }
+      col += width = ln[off] == '\t' ? 4 - (col % 4) : 1;
+      n -= width;
     }
   };
 
