@@ -164,6 +164,11 @@ describe('Markdown constructs', () => {
     expect(root.innerHTML).toBe('<blockquote><p><strong>Note</strong></p><ul><li>one</li><li>two</li></ul></blockquote>');
   });
 
+  it('nests emphasis written with spaces around it (the rule of 3 is traded for bytes: markdown-spec.test.tsx)', () => {
+    const { root } = show('*a **b** c* and **a *b* c** and ***x** y*');
+    expect(root.innerHTML).toBe('<p><em>a <strong>b</strong> c</em> and <strong>a <em>b</em> c</strong> and <em><strong>x</strong> y</em></p>');
+  });
+
   it('renders horizontal rules', () => {
     const { root } = show('above\n\n---\n\n* * *\nbelow');
     expect(root.innerHTML).toBe('<p>above</p><hr><hr><p>below</p>');
