@@ -61,7 +61,7 @@ pre,.cd-md-table{overflow-x:auto}
 .cd-md-code-bar{display:flex;justify-content:space-between;font-size:12px}
 table{border-collapse:collapse}
 th,td{border:1px solid var(--line);padding:3px 6px}
-@media (max-width:479.98px){.panel,:host([data-position=left]) .panel{inset:0;width:100%;height:var(--cd-vh,100%);border-radius:0;border:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
+@media (width<480px){.panel,:host([data-position=left]) .panel{inset:0;width:100%;height:var(--cd-vh,100%);border-radius:0;border:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
 @media (prefers-reduced-motion:reduce){.typing i{animation:none}}
 `;
 
