@@ -20,14 +20,13 @@ export type ClientErrorCode = ApiErrorCode | 'network';
  * the widget shows its own words.
  */
 export class ChatError extends Error {
-  constructor(
-    readonly code: ClientErrorCode,
-    message = '',
-    /** Seconds, from `Retry-After` on 429/503. */
-    readonly retryAfter?: number,
-  ) {
+  // Declared, not defined: the constructor sets them, and a field definition would cost bytes.
+  declare readonly code: ClientErrorCode;
+  /** Seconds, from `Retry-After` on 429/503. */
+  declare readonly retryAfter?: number;
+  constructor(code: ClientErrorCode, message = '', retryAfter?: number) {
     super(message);
-    this.name = 'ChatError';
+    Object.assign(this, { code, retryAfter, name: 'ChatError' });
   }
 }
 
