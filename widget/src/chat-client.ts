@@ -134,11 +134,10 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
 
 async function toError(res: Response): Promise<ChatError> {
   const seconds = Number(res.headers.get('Retry-After'));
-  const retryAfter = Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : undefined;
+  const retryAfter = seconds > 0 && seconds < Infinity ? Math.ceil(seconds) : undefined;
   const body: unknown = await res.json().catch(() => undefined);
   if (isApiErrorBody(body)) return new ChatError(body.error.code, body.error.message, retryAfter);
   // No contract body (a proxy's error page): map the status so 404 and 429 still mean something.
-  const code: ApiErrorCode =
-    res.status === 404 ? 'not-found' : res.status === 429 ? 'rate-limited' : res.status === 503 ? 'busy' : 'internal';
+  const code = ({ 404: 'not-found', 429: 'rate-limited', 503: 'busy' } as Record<number, ApiErrorCode>)[res.status] ?? 'internal';
   return new ChatError(code, '', retryAfter);
 }
