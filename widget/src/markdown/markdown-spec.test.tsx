@@ -38,6 +38,8 @@ import { EXCLUDED, exampleId, examples, normalize, type Example } from './spec-s
  *   at counts whole: the columns past it are not kept as spaces (indented code inside the item or
  *   quote loses them), and after spaces of an outer item it can end a nested one. A chat model
  *   indents with spaces, or with tabs only (`- a` then `\t- b`, which nests as it should).
+ *   (A tab is also 4 columns wherever it stands, not "to the next multiple of 4": the same for
+ *   tabs that start a line; no other example changes.)
  * - commonmark 411, 412, 415, 429: the "rule of 3" (§6.2, rules 9 and 10), which keeps a run that
  *   can both open and close from matching one whose lengths sum to a multiple of 3, as in
  *   `*foo**bar**baz*`. A chat model does not write emphasis nested inside a word; emphasis with

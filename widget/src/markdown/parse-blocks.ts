@@ -99,7 +99,8 @@ export function blockParser(): BlockParser {
   const refs: Refs = { _get: (label) => defs.get(label), _epoch: 0 };
   let settled = true;
   let lineNo = 0;
-  // The line being parsed and where we are in it: offset and column (tabs stop every 4 columns);
+  // The line being parsed and where we are in it: offset and column (a tab is 4 columns wherever it
+  // is, not the spec's "to the next multiple of 4": the same for tabs that start a line);
   // the next non-space character, its column, the indentation up to it, and whether there is one.
   let ln = '';
   let off = 0;
@@ -117,7 +118,7 @@ export function blockParser(): BlockParser {
     if (off > next)
       for (next = off, nextCol = col; SPACE.test(ln[next]!); next++) {
         step();
-        nextCol += ln[next] == ' ' ? 1 : 4 - (nextCol % 4);
+        nextCol += ln[next] == ' ' ? 1 : 4;
       }
     blank = !ln[next];
     indent = nextCol - col;
@@ -127,7 +128,7 @@ export function blockParser(): BlockParser {
   const skip = (n: number) => {
     for (let width; n > 0 && SPACE.test(ln[off]!); off++) {
       step();
-      col += width = ln[off] == '\t' ? 4 - (col % 4) : 1;
+      col += width = ln[off] == '\t' ? 4 : 1;
       n -= width;
     }
   };
