@@ -249,15 +249,14 @@ export function blockParser(): BlockParser {
     if (container._type == 'p') {
       const text = container._text;
       const align = alignments(ln.slice(next));
-      // A GFM table: the paragraph's last line is its header row, with as many cells. (The
-      // paragraph's text is looked at only then: it grows line by line, and reading it whole on
-      // every line would take time quadratic in its length.)
-      const cut = align ? text.lastIndexOf('\n', text.length - 2) + 1 : 0;
-      const head = align ? text.slice(cut, -1) : '';
-      if (align && splitRow(head).length == align.length) {
+      // A GFM table: the paragraph's last line is its header row, with as many cells. (Only that
+      // line is looked at, from the end: the paragraph grows line by line, and reading it whole
+      // on every line would take time quadratic in its length.)
+      const cut = text.lastIndexOf('\n', text.length - 2) + 1;
+      if (align && splitRow(text.slice(cut, -1)).length == align.length) {
         container._text = text.slice(0, cut);
         leaf('t')._align = align;
-        addBlock('w')._text = head;
+        addBlock('w')._text = text.slice(cut, -1);
         close();
         return 2;
       }
