@@ -69,7 +69,7 @@ const FENCE = /`{3,}(?!.*`)|~{3,}/y;
 const SETEXT = /(=+|-+)[ \t]*$/y;
 const BREAK = /([*_-])[ \t]*(?:\1[ \t]*){2,}$/y;
 /** A list marker followed by a space or the end of the line. */
-const ITEM = /([*+-]|(\d{1,9})[.)])(?=[ \t]|$)/y;
+const ITEM = /(?:[*+-]|(\d{1,9})[.)])(?=[ \t]|$)/y;
 /** A bullet under a numbered item, for the nesting a reader expects (see goesOn). */
 const BULLET = /[*+-][ \t]/y;
 const SPACE = /[ \t]/;
@@ -264,7 +264,7 @@ export function blockParser(): BlockParser {
         closeUnmatched();
         if ((container._text = takeDefinitions(text))) {
           container._type = 'h';
-          container._n = m[1]![0] == '=' ? 1 : 2;
+          container._n = ln[next] == '=' ? 1 : 2;
           container._last = lineNo;
           off = ln.length;
           return 2;
@@ -278,22 +278,23 @@ export function blockParser(): BlockParser {
     // A list item (§5.2); it may interrupt a paragraph whatever its number (see markdown-spec.test.tsx).
     if (depth < MAX_BLOCK_DEPTH && (m = at(ITEM))) {
       const col0 = indent;
-      off = next + m[1]!.length;
-      col = nextCol + m[1]!.length;
+      const width = m[0].length;
+      off = next + width;
+      col = nextCol + width;
       findNext();
       // Five or more spaces start indented code inside the item, and a blank item's content goes
       // on the next line: either way its content starts one column past the marker.
       const spaces = blank || indent > 4 ? 1 : indent;
       skip(spaces);
       closeUnmatched();
-      const marker = m[1]!.at(-1);
+      const marker = m[0].at(-1);
       if (tip._type != 'l' || tip._marker != marker) {
-        addBlock('l')._n = m[2] ? +m[2] : NaN;
+        addBlock('l')._n = m[1] ? +m[1] : NaN;
         tip._marker = marker;
       }
       const item = addBlock('i');
       item._col = col0;
-      item._pad = col0 + m[1]!.length + spaces;
+      item._pad = col0 + width + spaces;
       return 1;
     }
     return 0;
