@@ -47,12 +47,13 @@ export interface ChatClient {
    * read exactly as `chat` reads; false when the server has nothing left to resume (204).
    */
   resume(messageId: string, lastId: string, onEvent: OnEvent, signal: AbortSignal): Promise<boolean>;
-  stop(messageId: string): Promise<void>;
+  /** Each of these resolves (to the server's answer, which callers need not read) once the server has it. */
+  stop(messageId: string): Promise<unknown>;
   /** Undefined when the server no longer knows the conversation (404). */
   conversation(id: string): Promise<Conversation | undefined>;
-  feedback(request: FeedbackRequest): Promise<void>;
+  feedback(request: FeedbackRequest): Promise<unknown>;
   /** Resolves once the server has stored the hand-off (202); rejects with ChatError. */
-  handoff(request: HandoffRequest): Promise<void>;
+  handoff(request: HandoffRequest): Promise<unknown>;
 }
 
 /**
@@ -119,7 +120,7 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
     chat: (request, onEvent, signal) => read(post('/api/chat', request, signal), onEvent, signal),
     resume: (id, lastId, onEvent, signal) =>
       read(call(`/api/chat/${encode(id)}/stream`, { headers: { 'Last-Event-ID': lastId }, signal }), onEvent, signal),
-    stop: async (id) => void (await post(`/api/chat/${encode(id)}/stop`)),
+    stop: (id) => post(`/api/chat/${encode(id)}/stop`),
     conversation: (id) =>
       call(`/api/conversations/${encode(id)}`).then(
         (res) => res.json() as Promise<Conversation>,
@@ -127,8 +128,8 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
           if (error.code != 'not-found') throw error;
         },
       ),
-    feedback: async (request) => void (await post('/api/feedback', request)),
-    handoff: async (request) => void (await post('/api/handoff', request)),
+    feedback: (request) => post('/api/feedback', request),
+    handoff: (request) => post('/api/handoff', request),
   };
 }
 
