@@ -20,14 +20,13 @@ export type ClientErrorCode = ApiErrorCode | 'network';
  * the widget shows its own words.
  */
 export class ChatError extends Error {
-  constructor(
-    readonly code: ClientErrorCode,
-    message = '',
-    /** Seconds, from `Retry-After` on 429/503. */
-    readonly retryAfter?: number,
-  ) {
+  // Declared, not defined: the constructor sets them, and a field definition would cost bytes.
+  declare readonly code: ClientErrorCode;
+  /** Seconds, from `Retry-After` on 429/503. */
+  declare readonly retryAfter?: number;
+  constructor(code: ClientErrorCode, message = '', retryAfter?: number) {
     super(message);
-    this.name = 'ChatError';
+    Object.assign(this, { code, retryAfter, name: 'ChatError' });
   }
 }
 
@@ -48,12 +47,13 @@ export interface ChatClient {
    * read exactly as `chat` reads; false when the server has nothing left to resume (204).
    */
   resume(messageId: string, lastId: string, onEvent: OnEvent, signal: AbortSignal): Promise<boolean>;
-  stop(messageId: string): Promise<void>;
+  /** Each of these resolves (to the server's answer, which callers need not read) once the server has it. */
+  stop(messageId: string): Promise<unknown>;
   /** Undefined when the server no longer knows the conversation (404). */
   conversation(id: string): Promise<Conversation | undefined>;
-  feedback(request: FeedbackRequest): Promise<void>;
+  feedback(request: FeedbackRequest): Promise<unknown>;
   /** Resolves once the server has stored the hand-off (202); rejects with ChatError. */
-  handoff(request: HandoffRequest): Promise<void>;
+  handoff(request: HandoffRequest): Promise<unknown>;
 }
 
 /**
@@ -120,7 +120,7 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
     chat: (request, onEvent, signal) => read(post('/api/chat', request, signal), onEvent, signal),
     resume: (id, lastId, onEvent, signal) =>
       read(call(`/api/chat/${encode(id)}/stream`, { headers: { 'Last-Event-ID': lastId }, signal }), onEvent, signal),
-    stop: async (id) => void (await post(`/api/chat/${encode(id)}/stop`)),
+    stop: (id) => post(`/api/chat/${encode(id)}/stop`),
     conversation: (id) =>
       call(`/api/conversations/${encode(id)}`).then(
         (res) => res.json() as Promise<Conversation>,
@@ -128,18 +128,17 @@ export function createChatClient(apiOrigin: string, fetchFn?: typeof fetch): Cha
           if (error.code != 'not-found') throw error;
         },
       ),
-    feedback: async (request) => void (await post('/api/feedback', request)),
-    handoff: async (request) => void (await post('/api/handoff', request)),
+    feedback: (request) => post('/api/feedback', request),
+    handoff: (request) => post('/api/handoff', request),
   };
 }
 
 async function toError(res: Response): Promise<ChatError> {
   const seconds = Number(res.headers.get('Retry-After'));
-  const retryAfter = Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : undefined;
+  const retryAfter = seconds > 0 && seconds < Infinity ? Math.ceil(seconds) : undefined;
   const body: unknown = await res.json().catch(() => undefined);
   if (isApiErrorBody(body)) return new ChatError(body.error.code, body.error.message, retryAfter);
   // No contract body (a proxy's error page): map the status so 404 and 429 still mean something.
-  const code: ApiErrorCode =
-    res.status === 404 ? 'not-found' : res.status === 429 ? 'rate-limited' : res.status === 503 ? 'busy' : 'internal';
+  const code = ({ 404: 'not-found', 429: 'rate-limited', 503: 'busy' } as Record<number, ApiErrorCode>)[res.status] ?? 'internal';
   return new ChatError(code, '', retryAfter);
 }

@@ -45,7 +45,7 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
         {!list.length && s.starters.length > 0 && (
           <div class="starters">
             {s.starters.map((q) => (
-              <button key={q} onClick={() => void model.send(q)}>
+              <button key={q} onClick={() => model.send(q)}>
                 {q}
               </button>
             ))}
@@ -58,7 +58,7 @@ export function MessageList({ model, view }: { model: ChatModel; view: WidgetVie
         {error && (
           <div class="err" role="alert">
             {error.retryAfter && (error.code === 'rate-limited' || error.code === 'busy') ? fill(t.retryIn, { s: error.retryAfter }) : error.message || t.error}
-            {!streaming && <button onClick={() => void model.retry()}>{t.retry}</button>}
+            {!streaming && <button onClick={() => model.retry()}>{t.retry}</button>}
           </div>
         )}
       </div>
@@ -133,7 +133,7 @@ function Message({ m, model, t, last, offer }: { m: UiMessage; model: ChatModel;
       {state === 'cut' && last && !model.error.value && (
         <div class="note">
           {t.cutOff}
-          <button onClick={() => void model.retry()}>
+          <button onClick={() => model.retry()}>
             {t.retry}
           </button>
         </div>

@@ -1,7 +1,10 @@
 import { effect, type Signal } from '@preact/signals';
 
-/** Below this width the panel is full-screen (styles.ts has the same breakpoint). */
-const PHONE = '(max-width: 479.98px)';
+/**
+ * Below this width the panel is full-screen (styles.ts has the same breakpoint). Media Queries 4's
+ * range syntax, shorter than `max-width: 479.98px`: every browser with constructed stylesheets has it.
+ */
+const PHONE = '(width<480px)';
 
 /**
  * Phones: keep the full-screen panel above the on-screen keyboard (visualViewport shrinks, the

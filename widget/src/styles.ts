@@ -16,7 +16,7 @@ button:disabled{opacity:.6}
 a{color:inherit}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .panel{--bg:light-dark(#fff,#111827);--muted:light-dark(#4b5563,#d1d5db);--soft:light-dark(#f3f4f6,#1f2937);--line:light-dark(#d1d5db,#4b5563);--err:light-dark(#b91c1c,#fca5a5);
-position:fixed;bottom:calc(var(--cd-gap) + 68px);right:var(--cd-gap);width:min(380px,calc(100vw - 2 * var(--cd-gap)));height:min(600px,calc(100vh - 108px));display:flex;flex-flow:column;background:var(--bg);border:1px solid var(--line);border-radius:14px;box-shadow:0 10px 40px rgb(0 0 0/.3);overflow:hidden;z-index:2147483000}
+position:fixed;bottom:calc(var(--cd-gap) + 68px);right:var(--cd-gap);width:min(380px,100vw - 2*var(--cd-gap));height:min(600px,100vh - 108px);display:flex;flex-flow:column;background:var(--bg);border:1px solid var(--line);border-radius:14px;box-shadow:0 10px 40px rgb(0 0 0/.3);overflow:hidden;z-index:2147483000}
 :host([data-position=left]) .panel{right:auto;left:var(--cd-gap)}
 .head{display:flex;align-items:center;gap:6px;padding:10px 8px 10px 14px;background:var(--cd-accent);color:var(--cd-on-accent)}
 .head h2{flex:1;margin:0;font-size:16px}
@@ -61,7 +61,7 @@ pre,.cd-md-table{overflow-x:auto}
 .cd-md-code-bar{display:flex;justify-content:space-between;font-size:12px}
 table{border-collapse:collapse}
 th,td{border:1px solid var(--line);padding:3px 6px}
-@media (max-width:479.98px){.panel,:host([data-position=left]) .panel{inset:0;width:100%;height:var(--cd-vh,100%);border-radius:0;border:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
+@media (width<480px){.panel,:host([data-position=left]) .panel{inset:0;width:100%;height:var(--cd-vh,100%);border-radius:0;border:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
 @media (prefers-reduced-motion:reduce){.typing i{animation:none}}
 `;
 

@@ -52,8 +52,19 @@ describe('Markdown constructs', () => {
   });
 
   it('renders headings of every level, with text right after them', () => {
-    const { root } = show('# One\n### Three ###\nText under it\n###### Six');
+    const { root } = show('# One\n### Three\nText under it\n###### Six');
     expect(root.innerHTML).toBe('<h1>One</h1><h3>Three</h3><p>Text under it</p><h6>Six</h6>');
+  });
+
+  it('shows an ATX closing sequence as text (traded for bytes: a chat model does not write one)', () => {
+    const { root } = show('## Title ##');
+    expect(root.innerHTML).toBe('<h2>Title ##</h2>');
+  });
+
+  it('nests list items indented with tabs, and keeps the tabs inside code', () => {
+    const { root } = show('- a\n\t- b\n\t\t- c\n\n1. one\n\t1. two\n\n```make\nall:\n\tcc x.c\n```');
+    expect(root.innerHTML).toContain('<ul><li>a<ul><li>b<ul><li>c</li></ul></li></ul></li></ul><ol><li>one<ol><li>two</li></ol></li></ol>');
+    expect(root.querySelector('pre code')!.textContent).toBe('all:\n\tcc x.c');
   });
 
   it('renders unordered, ordered and nested lists', () => {
@@ -151,6 +162,11 @@ describe('Markdown constructs', () => {
   it('renders blockquotes with blocks inside', () => {
     const { root } = show('> **Note**\n>\n> - one\n> - two');
     expect(root.innerHTML).toBe('<blockquote><p><strong>Note</strong></p><ul><li>one</li><li>two</li></ul></blockquote>');
+  });
+
+  it('nests emphasis written with spaces around it (the rule of 3 is traded for bytes: markdown-spec.test.tsx)', () => {
+    const { root } = show('*a **b** c* and **a *b* c** and ***x** y*');
+    expect(root.innerHTML).toBe('<p><em>a <strong>b</strong> c</em> and <strong>a <em>b</em> c</strong> and <em><strong>x</strong> y</em></p>');
   });
 
   it('renders horizontal rules', () => {

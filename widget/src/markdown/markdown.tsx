@@ -5,6 +5,7 @@ import { useMemo } from 'preact/hooks';
 import type { CodeLabels } from './code-block.js';
 import { blockParser } from './parse-blocks.js';
 import { blockRenderer } from './render-blocks.js';
+import { en } from '../strings.js';
 import { useFrameEffect } from '../use-frame-effect.js';
 
 export interface MarkdownProps {
@@ -17,7 +18,8 @@ export interface MarkdownProps {
   labels?: CodeLabels;
 }
 
-const ENGLISH: CodeLabels = { copy: 'Copy', copied: 'Copied' };
+/** The widget's English strings hold the code blocks' labels too (one copy of the words in widget.js). */
+const ENGLISH: CodeLabels = en;
 
 /**
  * An assistant reply rendered as markdown, safely (vnodes only, raw HTML as text, links only to

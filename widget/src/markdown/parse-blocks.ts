@@ -10,7 +10,8 @@ import { step } from './work.js';
  * left goes to the open leaf block (a paragraph, a code block, a table row). A line is looked at
  * a bounded number of times for each open container (and containers nest at most
  * MAX_BLOCK_DEPTH deep), so parsing is linear in the text.
- * Left out on purpose: HTML blocks (a reply's HTML is shown as text). Added: GFM tables.
+ * Left out on purpose: HTML blocks (a reply's HTML is shown as text); for bytes, an ATX heading's
+ * closing `#`s (they show; markdown-spec.test.tsx). Added: GFM tables.
  *
  * Block types are one letter and property names start with `_` (which the build shortens,
  * vite.config.ts): the renderer has a size budget.
@@ -68,7 +69,7 @@ const FENCE = /`{3,}(?!.*`)|~{3,}/y;
 const SETEXT = /(=+|-+)[ \t]*$/y;
 const BREAK = /([*_-])[ \t]*(?:\1[ \t]*){2,}$/y;
 /** A list marker followed by a space or the end of the line. */
-const ITEM = /([*+-]|(\d{1,9})[.)])(?=[ \t]|$)/y;
+const ITEM = /(?:[*+-]|(\d{1,9})[.)])(?=[ \t]|$)/y;
 /** A bullet under a numbered item, for the nesting a reader expects (see goesOn). */
 const BULLET = /[*+-][ \t]/y;
 const SPACE = /[ \t]/;
@@ -98,7 +99,8 @@ export function blockParser(): BlockParser {
   const refs: Refs = { _get: (label) => defs.get(label), _epoch: 0 };
   let settled = true;
   let lineNo = 0;
-  // The line being parsed and where we are in it: offset and column (tabs stop every 4 columns);
+  // The line being parsed and where we are in it: offset and column (a tab is 4 columns wherever it
+  // is, not the spec's "to the next multiple of 4": the same for tabs that start a line);
   // the next non-space character, its column, the indentation up to it, and whether there is one.
   let ln = '';
   let off = 0;
@@ -116,26 +118,18 @@ export function blockParser(): BlockParser {
     if (off > next)
       for (next = off, nextCol = col; SPACE.test(ln[next]!); next++) {
         step();
-        nextCol += ln[next] == ' ' ? 1 : 4 - (nextCol % 4);
+        nextCol += ln[next] == ' ' ? 1 : 4;
       }
     blank = !ln[next];
     indent = nextCol - col;
   };
 
-  /** Skips `n` columns of spaces and tabs; a tab only partly skipped becomes the spaces it stands for. */
+  /** Skips `n` columns of spaces and tabs; a tab is skipped whole (see markdown-spec.test.tsx). */
   const skip = (n: number) => {
-    for (let width; n > 0 && SPACE.test(ln[off]!); ) {
+    for (let width; n > 0 && SPACE.test(ln[off]!); off++) {
       step();
-      width = ln[off] == '\t' ? 4 - (col % 4) : 1;
-      if (width > n) {
-        ln = ln.slice(0, off) + ' '.repeat(width) + ln.slice(off + 1);
-        if (next > off) next += width - 1;
-      }
-      else {
-        off++;
-        col += width;
-        n -= width;
-      }
+      col += width = ln[off] == '\t' ? 4 : 1;
+      n -= width;
     }
   };
 
@@ -242,7 +236,7 @@ export function blockParser(): BlockParser {
     }
     if ((m = at(ATX))) {
       leaf('h')._n = m[0].length;
-      tip._text = atxText(ln.slice(next + m[0].length));
+      tip._text = ln.slice(next + m[0].length).trim();
       return 2;
     }
     if ((m = at(FENCE))) {
@@ -255,15 +249,14 @@ export function blockParser(): BlockParser {
     if (container._type == 'p') {
       const text = container._text;
       const align = alignments(ln.slice(next));
-      // A GFM table: the paragraph's last line is its header row, with as many cells. (The
-      // paragraph's text is looked at only then: it grows line by line, and reading it whole on
-      // every line would take time quadratic in its length.)
-      const cut = align ? text.lastIndexOf('\n', text.length - 2) + 1 : 0;
-      const head = align ? text.slice(cut, -1) : '';
-      if (align && splitRow(head).length == align.length) {
+      // A GFM table: the paragraph's last line is its header row, with as many cells. (Only that
+      // line is looked at, from the end: the paragraph grows line by line, and reading it whole
+      // on every line would take time quadratic in its length.)
+      const cut = text.lastIndexOf('\n', text.length - 2) + 1;
+      if (align && splitRow(text.slice(cut, -1)).length == align.length) {
         container._text = text.slice(0, cut);
         leaf('t')._align = align;
-        addBlock('w')._text = head;
+        addBlock('w')._text = text.slice(cut, -1);
         close();
         return 2;
       }
@@ -271,7 +264,7 @@ export function blockParser(): BlockParser {
         closeUnmatched();
         if ((container._text = takeDefinitions(text))) {
           container._type = 'h';
-          container._n = m[1]![0] == '=' ? 1 : 2;
+          container._n = ln[next] == '=' ? 1 : 2;
           container._last = lineNo;
           off = ln.length;
           return 2;
@@ -285,22 +278,23 @@ export function blockParser(): BlockParser {
     // A list item (§5.2); it may interrupt a paragraph whatever its number (see markdown-spec.test.tsx).
     if (depth < MAX_BLOCK_DEPTH && (m = at(ITEM))) {
       const col0 = indent;
-      off = next + m[1]!.length;
-      col = nextCol + m[1]!.length;
+      const width = m[0].length;
+      off = next + width;
+      col = nextCol + width;
       findNext();
       // Five or more spaces start indented code inside the item, and a blank item's content goes
       // on the next line: either way its content starts one column past the marker.
       const spaces = blank || indent > 4 ? 1 : indent;
       skip(spaces);
       closeUnmatched();
-      const marker = m[1]!.at(-1);
+      const marker = m[0].at(-1);
       if (tip._type != 'l' || tip._marker != marker) {
-        addBlock('l')._n = m[2] ? +m[2] : NaN;
+        addBlock('l')._n = m[1] ? +m[1] : NaN;
         tip._marker = marker;
       }
       const item = addBlock('i');
       item._col = col0;
-      item._pad = col0 + m[1]!.length + spaces;
+      item._pad = col0 + width + spaces;
       return 1;
     }
     return 0;
@@ -388,12 +382,4 @@ export function blockParser(): BlockParser {
       }
     },
   };
-}
-
-/** An ATX heading's text: without the closing run of `#` (when a space precedes it) and the spaces around. */
-function atxText(s: string): string {
-  s = s.trim();
-  let end = s.length;
-  while (s[end - 1] == '#') end--;
-  return (end && !SPACE.test(s[end - 1]!) ? s : s.slice(0, end)).trim();
 }

@@ -39,9 +39,11 @@ interface Node {
 /** A run of `*`, `_` or `~` that can open or close (§6.2's delimiter run), also on the delimiter stack. */
 interface Delimiter extends Node {
   _char: string;
-  /** Characters not yet used (the rest shows as text), and the run's length as written (the "rule of 3"). */
+  /**
+   * Characters not yet used (the rest shows as text). A `~` run is used whole, so while on the
+   * stack its `_left` is its length, which a closing `~` run must match.
+   */
   _left: number;
-  _length: number;
   _canOpen: boolean;
   _canClose: boolean;
   _below?: Delimiter;
@@ -69,7 +71,7 @@ const AUTOLINK = /<([a-z][a-z\d+.-]{1,31}:[^\s<>]*)>/iy;
  * A paragraph's, heading's or table cell's inline markdown (CommonMark §6, GFM strikethrough and
  * extended autolinks) to Preact children. One pass over the text, then CommonMark's
  * delimiter-stack algorithm for emphasis (§6.3 "process emphasis", with the `openers_bottom`
- * bound per character, can-open and length mod 3, as commonmark.js's inlines.js has it), so the
+ * bound per character and length mod 3, as commonmark.js's inlines.js has it, less the rule of 3), so the
  * work is linear in the text: no scan goes back over text an earlier one passed, code spans find
  * their closing backticks in a list of backtick runs made once, and every link pattern stops
  * at the first character that decides it (see link-parts.ts).
@@ -140,7 +142,7 @@ const processEmphasis = (floor: Delimiter) => {
   for (let closer: Delimiter | undefined = floor._above; closer; ) {
     let next: Delimiter | undefined = closer._above;
     if (closer._canClose) {
-      const key = closer._char + closer._canOpen + (closer._length % 3);
+      const key = closer._char + (closer._left % 3);
       const stop = openersBottom[key] ?? floor;
       let opener = closer._below!;
       while (opener != stop && !matches(opener, closer)) {
@@ -174,7 +176,7 @@ const processEmphasis = (floor: Delimiter) => {
  * A paragraph's, heading's or table cell's inline markdown (CommonMark §6, GFM strikethrough and
  * extended autolinks) to Preact children. One pass over the text, then CommonMark's
  * delimiter-stack algorithm for emphasis (§6.3 "process emphasis", with the `openers_bottom`
- * bound per character, can-open and length mod 3, as commonmark.js's inlines.js has it), so the
+ * bound per character and length mod 3, as commonmark.js's inlines.js has it, less the rule of 3), so the
  * work is linear in the text: no scan goes back over text an earlier one passed, code spans find
  * their closing backticks in a list of backtick runs made once, and every link pattern stops
  * at the first character that decides it (see link-parts.ts).
@@ -228,7 +230,7 @@ export function parseInline(text: string, lookUp: LookUp): ComponentChildren[] {
       const canOpen = left && (c != '_' || !right || before == 1);
       const canClose = right && (c != '_' || !left || after == 1);
       if ((canOpen || canClose) && (c != '~' || j - i < 3)) {
-        const d: Delimiter = { _char: c, _left: j - i, _length: j - i, _canOpen: canOpen, _canClose: canClose, _below: top };
+        const d: Delimiter = { _char: c, _left: j - i, _canOpen: canOpen, _canClose: canClose, _below: top };
         emit(0, i, j, (top = top._above = d));
       } else i = j;
     } else if ((c == '[' || (c == '!' && src[j] == '[')) && i < lastClose) {
@@ -306,10 +308,8 @@ const valueOf = (x: Node): ComponentChildren => x._value ?? (x as Delimiter)._ch
 const matches = (opener: Delimiter, closer: Delimiter) =>
   opener._char == closer._char &&
   opener._canOpen &&
-  (closer._char == '~'
-    ? opener._length == closer._length
-    : // The rule of 3 (§6.2, rules 9 and 10).
-      !((closer._canOpen || opener._canClose) && closer._length % 3 && (opener._length + closer._length) % 3 == 0));
+  // Without §6.2's "rule of 3" (rules 9 and 10), for bytes: see markdown-spec.test.tsx.
+  (closer._char != '~' || opener._left == closer._left);
 
 /** Hrefs checked lately, and what `safeHref` made of each ('' for none): the URL parser is dear, and one reference is often used many times. */
 const checked = new Map<string, string>();
