@@ -205,6 +205,35 @@ export function inboxStoreSuite(name: string, open: (clock: SuiteClock) => Promi
       expect((await all({ text: 'fund' })).map((c) => c.id)).toEqual([]);
     });
 
+    it('finds a conversation by words from different messages, each word anywhere in the conversation', async () => {
+      const split = await conversation('Where is my parcel?', { text: 'Your courier collects it tomorrow.' });
+      const onlyParcel = await conversation('My parcel is late', { text: 'Sorry about that.' });
+      const onlyCourier = await conversation('Which courier do you use?', { text: 'A local one.' });
+      expect((await all({ text: 'parcel courier' })).map((c) => c.id)).toEqual([split]);
+      expect((await all({ text: 'courier parcel' })).map((c) => c.id)).toEqual([split]);
+      // Prefixes still count, in either message, and every word is still needed.
+      expect((await all({ text: 'parc cour tomorrow' })).map((c) => c.id)).toEqual([split]);
+      expect((await all({ text: 'parcel courier late' })).map((c) => c.id)).toEqual([]);
+      expect((await all({ text: 'parcel' })).map((c) => c.id)).toEqual([onlyParcel, split]);
+      // Among given conversations (the hand-off filter's batch) the words may be apart too.
+      expect((await all({ text: 'parcel courier', ids: [split, onlyParcel, onlyCourier] })).map((c) => c.id)).toEqual([split]);
+      expect((await all({ text: 'parcel courier', ids: [onlyParcel, onlyCourier] })).map((c) => c.id)).toEqual([]);
+
+      // Many matches, with the words apart or together and decoys between: each page gives new
+      // ones, and following the cursors lists every match once, newest first.
+      const matching: string[] = [split];
+      for (let i = 0; i < 7; i++) {
+        matching.push(await conversation(i % 2 === 0 ? `parcel number ${i}` : `parcel and courier ${i}`, { text: i % 2 === 0 ? 'The courier has it.' : 'Soon.' }));
+        await conversation(`parcel alone ${i}`, { text: 'Nothing else.' });
+        await conversation(`a question ${i}`, { text: 'The courier only.' });
+      }
+      for (const limit of [1, 2, 3]) {
+        const found = (await all({ text: 'courier parcel' }, limit)).map((c) => c.id);
+        expect(found).toEqual([...matching].reverse());
+      }
+      expect((await all({ text: 'courier parcel', ids: [...matching, onlyParcel, onlyCourier] }, 2)).map((c) => c.id)).toEqual([...matching].reverse());
+    });
+
     it('treats search syntax and markup as plain words', async () => {
       const id = await conversation('<img src=x onerror=alert(1)> "quoted" NEAR(a b) AND OR NOT *star* col:umn');
       for (const text of ['"quoted"', 'NEAR(a', 'img onerror', '*star*', 'col:umn', 'AND OR NOT', '"', '*', '^-+']) {

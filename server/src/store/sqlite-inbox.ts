@@ -24,6 +24,12 @@ export const SEARCH_SPAN = 16_777_216;
  * whole index for one page.
  */
 const MAX_SEARCH_HITS = 5_000;
+/**
+ * How many hits of the other words of a search one page may read alongside (each about half a
+ * microsecond, so about 0.1 s): a rare word with a word in every message reads all of the
+ * common word's hits to find a page, which is what finding it takes, but not without end.
+ */
+const MAX_FOLLOWED_HITS = 200_000;
 /** Final messages put into the search index per transaction, and how often a round runs. */
 const INDEX_BATCH = 1_000;
 const INDEX_EVERY_MS = 2_000;
@@ -33,6 +39,19 @@ const STALE_REPLY_MS = 60 * 60 * 1000;
 const SEARCH_BATCH = 100;
 /** Up to this many given ids, a search checks each conversation's part of the index instead. */
 const MAX_IDS_CHECKED = 1_000;
+
+/** A word as a quoted FTS5 prefix: letters and digits only (searchWords), so nothing in it is syntax. */
+function prefix(word: string): string {
+  return `"${word}"*`;
+}
+
+/**
+ * The words, the likely rarest first: the longest, as a longer prefix stands for fewer words of
+ * the index (knowing the true counts would mean reading every word's hits before the search).
+ */
+function byRarity(words: string[]): string[] {
+  return [...words].sort((a, b) => b.length - a.length);
+}
 
 interface SummaryRow {
   id: string;
@@ -172,13 +191,23 @@ export class SqliteInbox {
    * sort) and checks the filter on each new conversation, a batch of them per query, until a page
    * is full and one more passes. A search reads at most `MAX_SEARCH_HITS` hits per page; then it
    * answers with what it found and a cursor to go on from.
+   *
+   * The words may be in different messages of a conversation (the visitor's question has one, the
+   * reply another), so each word is its own MATCH rather than one MATCH of all of them per message.
+   * The most telling word leads; the hits of each other word are read alongside, in the same
+   * descending order, and a conversation is in when every word has a hit in its span of rowids.
+   * Each of those readers only moves forward, so a page reads every hit at most once, and a prefix
+   * (which FTS5 gathers over the whole index when its query starts) is gathered once per page,
+   * not once per conversation (a MATCH per conversation's span would gather it each time: about
+   * 100 ms for a prefix of 500 words over 400,000 messages). `MAX_SEARCH_HITS` counts the lead
+   * word's hits; the others' are bounded by `MAX_FOLLOWED_HITS`.
    */
   #search(words: string[], query: InboxQuery): InboxPage {
     const { clauses, params } = filterSql(query);
     const before = query.cursor === undefined ? undefined : /^n(\d+)$/.exec(query.cursor);
-    const hits = this.#statement(
-      'SELECT rowid FROM messages_search WHERE messages_search MATCH ? AND rowid < ? ORDER BY rowid DESC',
-    ).pluck();
+    // One statement per word: better-sqlite3 runs one iteration of a statement at a time.
+    const hits = (word: number): Database.Statement =>
+      this.#statement(`SELECT rowid FROM messages_search WHERE messages_search MATCH ? AND rowid < ? ORDER BY rowid DESC /* ${word} */`).pluck();
     // With a rating or problem filter, its partial index by number answers for most of the
     // batch without reading a row (the planner, without statistics, would take the unique index).
     const flag = query.problem ?? (query.rating === 'down' ? 'down' : query.rating === 'up' ? 'up' : undefined);
@@ -189,9 +218,12 @@ export class SqliteInbox {
         : this.#statement(
             `SELECT c.num FROM conversations c ${indexed} WHERE c.num IN (SELECT value FROM json_each(?)) AND ${clauses.join(' AND ')}`,
           ).pluck();
-    // Every word as a quoted prefix: letters and digits only (searchWords), so nothing in them is syntax.
-    const match = words.map((word) => `"${word}"*`).join(' ');
     const upTo = before ? Number(before[1]) * SEARCH_SPAN : Number.MAX_SAFE_INTEGER;
+    const [lead, ...others] = byRarity(words);
+    // Where each other word's reader stands: the conversation number of its current hit, or
+    // undefined once it has no more (then no conversation further down can have every word).
+    const readers: IterableIterator<number>[] = [];
+    const at: (number | undefined)[] = others.map(() => Number.POSITIVE_INFINITY);
 
     const found: number[] = [];
     let batch: number[] = [];
@@ -201,21 +233,49 @@ export class SqliteInbox {
       batch = [];
     };
     let seen: number | undefined;
+    // The lead word's hits read, and the other words' hits read to keep up with it.
     let read = 0;
     let stopped = false;
-    // Leaving the loop early closes the statement's iterator (better-sqlite3 resets it).
-    for (const rowid of hits.iterate(match, upTo) as IterableIterator<number>) {
-      const num = Math.floor(rowid / SEARCH_SPAN);
-      if (num !== seen) {
-        seen = num;
-        batch.push(num);
-        if (batch.length === SEARCH_BATCH) check();
-        if (found.length > query.limit) break;
+    let exhausted = false;
+    let followed = 0;
+    /** Whether every other word has a hit in conversation `num`, moving their readers down to it. */
+    const hasAll = (num: number): boolean => {
+      let all = true;
+      for (let i = 0; i < readers.length; i++) {
+        let here = at[i];
+        while (here !== undefined && here > num) {
+          const next = (readers[i] as IterableIterator<number>).next();
+          here = next.done ? undefined : Math.floor(next.value / SEARCH_SPAN);
+          followed++;
+        }
+        at[i] = here;
+        if (here === undefined) {
+          exhausted = true;
+          return false;
+        }
+        if (here < num) all = false;
       }
-      if (++read >= MAX_SEARCH_HITS) {
-        stopped = true;
-        break;
+      return all;
+    };
+    try {
+      for (const [i, word] of others.entries()) readers.push(hits(i + 1).iterate(prefix(word), upTo) as IterableIterator<number>);
+      // Leaving the loop early closes the statement's iterator (better-sqlite3 resets it).
+      for (const rowid of hits(0).iterate(prefix(lead as string), upTo) as IterableIterator<number>) {
+        const num = Math.floor(rowid / SEARCH_SPAN);
+        if (num !== seen) {
+          seen = num;
+          if (hasAll(num)) batch.push(num);
+          if (exhausted) break;
+          if (batch.length === SEARCH_BATCH) check();
+          if (found.length > query.limit) break;
+        }
+        if (++read >= MAX_SEARCH_HITS || followed >= MAX_FOLLOWED_HITS) {
+          stopped = true;
+          break;
+        }
       }
+    } finally {
+      for (const reader of readers) reader.return?.();
     }
     check();
     const page = found.slice(0, query.limit);
@@ -229,9 +289,10 @@ export class SqliteInbox {
 
   /**
    * A search among a few given conversations (the hand-off filter's batch of ids): those that pass
-   * the other filters, newest first, that the words are found in. One read of the index over the
-   * rowids of just those conversations' span (a conversation's messages are one range of rowids),
-   * rather than walking every hit of a common word for a few of them. Its cursor is the listing's.
+   * the other filters, newest first, that the words are found in (each anywhere in the
+   * conversation). One read of the index per word over the rowids of just those conversations'
+   * span (a conversation's messages are one range of rowids), rather than walking every hit of a
+   * common word for a few of them. Its cursor is the listing's.
    */
   #searchAmong(words: string[], query: InboxQuery): InboxPage {
     const { clauses, params } = filterSql(query);
@@ -244,12 +305,19 @@ export class SqliteInbox {
     if (rows.length === 0) return { conversations: [], next: undefined };
     const nums = rows.map((row) => row.num);
     const hits = this.#statement('SELECT rowid FROM messages_search WHERE messages_search MATCH ? AND rowid >= ? AND rowid < ?').pluck();
-    const match = words.map((word) => `"${word}"*`).join(' ');
-    const found: SummaryRow[] = [];
-    const matched = new Set<number>();
-    for (const rowid of hits.iterate(match, Math.min(...nums) * SEARCH_SPAN, (Math.max(...nums) + 1) * SEARCH_SPAN) as IterableIterator<number>) {
-      matched.add(Math.floor(rowid / SEARCH_SPAN));
+    // The conversations that have every word, in any of their messages: one read per word, the
+    // most telling first, each over the span that the words before it left.
+    let matched = new Set(nums);
+    for (const word of byRarity(words)) {
+      if (matched.size === 0) break;
+      const had = matched;
+      matched = new Set<number>();
+      for (const rowid of hits.iterate(prefix(word), Math.min(...had) * SEARCH_SPAN, (Math.max(...had) + 1) * SEARCH_SPAN) as IterableIterator<number>) {
+        const num = Math.floor(rowid / SEARCH_SPAN);
+        if (had.has(num)) matched.add(num);
+      }
     }
+    const found: SummaryRow[] = [];
     for (const row of rows) {
       if (!matched.has(row.num)) continue;
       if (found.length === query.limit) {
