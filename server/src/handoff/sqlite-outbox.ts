@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../store/open-sqlite.js';
 import { newId } from '../store/new-id.js';
-import { migrate } from '../store/sqlite-migrations.js';
 import {
   fingerprintOf,
   type AddResult,
@@ -39,8 +37,6 @@ interface DeliveryRow {
   updated_at: number;
 }
 
-const BUSY_TIMEOUT_MS = 5_000;
-
 /**
  * The outbox in the SQLite file the conversations live in (`CHATDROP_DB`), on its own connection:
  * WAL lets it write while the store reads, and a second process on the same file (a restart
@@ -54,18 +50,7 @@ export class SqliteOutbox implements HandoffOutbox {
   readonly #tx;
 
   constructor(options: { path: string }) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    const db = new Database(options.path);
-    try {
-      db.pragma('journal_mode = WAL');
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      db.pragma('foreign_keys = ON');
-      db.pragma('synchronous = NORMAL');
-      migrate(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    const db = openSqlite(options.path);
     this.#db = db;
     const sql = {
       duplicate: db

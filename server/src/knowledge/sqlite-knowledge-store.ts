@@ -1,7 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { migrate } from '../store/sqlite-migrations.js';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../store/open-sqlite.js';
 import { indexTerms } from './tokenize.js';
 import { selectiveTerms, type CrawlRecord, type IndexUpdate, type KnowledgeStore, type PageMeta, type SearchHits, type StoredPassage } from './knowledge-store.js';
 
@@ -45,19 +43,8 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
   #stats: { total: number; averageLength: number; documentFrequency: Map<string, number> } | undefined;
 
   constructor(options: { path: string; now?: () => number }) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     const now = options.now ?? Date.now;
-    const db = new Database(options.path);
-    try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('busy_timeout = 5000');
-      db.pragma('foreign_keys = ON');
-      db.pragma('synchronous = NORMAL');
-      migrate(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    const db = openSqlite(options.path);
     this.#db = db;
     this.#sql = {
       anyPage: db.prepare<[], 1>('SELECT 1 FROM knowledge_pages LIMIT 1').pluck(),

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from './open-sqlite.js';
 import type { ChatRole, MessageStatus, Source } from '@chatdrop/shared';
 import type {
   ConversationStore,
@@ -14,7 +13,6 @@ import type {
 } from './conversation-store.js';
 import type { DayFigures, InboxPage, InboxQuery, ReplyMeta, StoredSession, Transcript } from './inbox-query.js';
 import { isWellFormedId, newId } from './new-id.js';
-import { migrate } from './sqlite-migrations.js';
 import { SEARCH_SPAN, SqliteInbox } from './sqlite-inbox.js';
 
 export interface SqliteStoreOptions {
@@ -35,9 +33,6 @@ interface MessageRow {
   sources: string | null;
   tokens: number | null;
 }
-
-/** How long a write waits for another process's lock before failing (a second instance, a backup). */
-const BUSY_TIMEOUT_MS = 5_000;
 
 /**
  * The embedded default backend: one SQLite file through better-sqlite3 (issue 3).
@@ -60,23 +55,8 @@ export class SqliteStore implements ConversationStore {
   readonly #inbox: SqliteInbox;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.#now = options.now ?? Date.now;
-    const db = new Database(options.path);
-    try {
-      // WAL lets readers (GET /api/conversations) run while a reply is being written.
-      db.pragma('journal_mode = WAL');
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      // Off by default in SQLite; the delete cascade and the retention sweep rely on it.
-      db.pragma('foreign_keys = ON');
-      // With WAL, NORMAL is durable across application crashes (only a power cut can lose the
-      // last commits), and it spares an fsync on every streamed chunk.
-      db.pragma('synchronous = NORMAL');
-      migrate(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    const db = openSqlite(options.path);
     this.#db = db;
     this.#sql = {
       insertConversation: db.prepare<[string, number, number]>(
