@@ -125,6 +125,26 @@ describe('the knowledge crawler', () => {
     expect(other.requests).toEqual([]);
   });
 
+  it('fetches a page once however many links lead to it through redirects, and is not led out of its scope', async () => {
+    const s = await site({
+      '/help/old': { status: 301, headers: { location: '/help/new' } },
+      '/help/new': { body: articlePage('New home', { Moved: 'This article moved here from its old address last spring.' }) },
+      '/help/jump': { status: 302, headers: { location: '/blog/post' } },
+      '/blog/post': { body: articlePage('Blog', { Post: 'A blog post that a help-centre source must not index.' }) },
+    });
+    s.set('/help/', {
+      body: articlePage('Start', { Links: 'The start page of the help centre, with its links.' }).replace(
+        '</article>',
+        '<a href="/help/old">Old</a> <a href="/help/new">New</a> <a href="/help/jump">Jump</a></article>',
+      ),
+    });
+    const result = await crawl([{ kind: 'page', url: `${s.origin}/help/` }], { known: new Map(), limits: FAST });
+    expect(result.fetched.map((p) => p.url).sort()).toEqual([`${s.origin}/help/`, `${s.origin}/help/new`]);
+    expect(s.requests.filter((r) => r.path === '/help/new')).toHaveLength(1);
+    expect(s.requests.some((r) => r.path === '/blog/post')).toBe(false);
+    expect(result.failures.map((f) => [f.url, f.reason])).toEqual([[`${s.origin}/help/jump`, 'redirect-off-origin']]);
+  });
+
   it('reads HTML, markdown and plain text, and refuses other types, oversized and slow pages, each failure once', async () => {
     const s = await site({
       '/docs/guide.md': { type: 'text/markdown', body: '# Guide\n\nIntro text of the guide.\n\n## Install\n\nRun the installer and follow the steps it shows.\n' },

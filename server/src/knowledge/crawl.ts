@@ -197,6 +197,8 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
     }
     const known = job.kind === 'page' ? options.known.get(job.url) : undefined;
     let url = job.url;
+    // This page's own redirects: a loop among them is too many redirects, not a page seen before.
+    const chain = new Set([url]);
     let answer;
     for (let hops = 0; ; hops++) {
       await politely(job.origin);
@@ -216,10 +218,22 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
         fail(job.url, 'robots', `redirects to ${location.pathname}, disallowed by robots.txt`);
         return;
       }
-      if (hops + 1 >= MAX_REDIRECTS) {
+      if (hops >= MAX_REDIRECTS) {
         fail(job.url, 'too-many-redirects', `more than ${MAX_REDIRECTS} redirects`);
         return;
       }
+      // A page is known by where its redirects lead: fetched once however many URLs lead to it,
+      // and only where its source may reach (a link under /help/ is not led into /blog/; the
+      // start page the operator named may go where it redirects).
+      if (job.kind === 'page' && !chain.has(location.href)) {
+        if (seen.has(location.href)) return;
+        if (job.depth > 0 && !sameScope(job, location.href)) {
+          fail(job.url, 'redirect-off-origin', `redirects to ${location.pathname}, outside ${job.scope}`);
+          return;
+        }
+        seen.add(location.href);
+      }
+      chain.add(location.href);
       url = location.href;
     }
 
