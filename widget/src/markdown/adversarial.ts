@@ -36,4 +36,6 @@ export const SHAPES: Record<string, (n: number) => string> = {
   'long line': (n) => fill('word **bold** [link](https://example.com) ', n),
   'www and email autolinks': (n) => fill('www.a.b/c(( a@b.c@d.e ', n),
   'link reference labels': (n) => fill('[a]: b\n[a] ', n),
+  'open images, then links': (n) => fill('![', n / 2) + fill('[a](x)', n / 2),
+  'invalid www. and http:// after (': (n) => fill('(www._a._a(http://a_b.c_d', n),
 };

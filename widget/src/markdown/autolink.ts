@@ -8,8 +8,12 @@ import { step } from './work.js';
 
 /** One or more periods between runs of letters, digits, `_` and `-` (the runs cannot overlap). */
 const DOMAIN = /[\w-]+(?:\.[\w-]+)+/y;
-/** A scheme or `www.`, a domain, and the rest up to a space or `<`. */
-const URL = /(https?:\/\/|(?=www\.))([\w-]+(?:\.[\w-]+)*)[^\s<]*/y;
+/**
+ * A scheme or `www.` and a domain; the rest, up to a space or `<`, is read only once the domain is
+ * valid (read before, every `(www._` would read on to the next space: quadratic).
+ */
+const URL = /(https?:\/\/|(?=www\.))([\w-]+(?:\.[\w-]+)*)/y;
+const REST = /[^\s<]*/y;
 
 /** Whether `domain` is valid: a period, and no `_` in its last two labels. */
 const valid = (domain = '') => /\./.test(domain) && !/_/.test(domain.split('.').slice(-2).join());
@@ -23,9 +27,11 @@ export function urlAutolink(s: string, i: number): [end: number, href: string] |
   URL.lastIndex = i;
   const m = URL.exec(s);
   if (!m || !valid(m[2])) return;
-  let end = URL.lastIndex;
+  REST.lastIndex = URL.lastIndex;
+  REST.test(s);
+  let end = REST.lastIndex;
   let parens = 0;
-  for (const c of m[0]) parens += +(c == '(') - +(c == ')');
+  for (const c of s.slice(i, end)) parens += +(c == '(') - +(c == ')');
   for (let c, k; (c = s[end - 1]!); ) {
     step();
     if (/[?!.,:*_~'"]/.test(c) || (c == ')' && parens++ < 0)) end--;

@@ -88,6 +88,8 @@ let top: Delimiter;
 let brackets: Bracket | undefined;
 let start: number;
 let i: number;
+/** Where the last link ended: the brackets opened before it have been through the no-links-in-links pass. */
+let linked: number;
 let m: RegExpExecArray | null;
 
 const at = (re: RegExp, k: number) => ((re.lastIndex = k), (m = re.exec(src)));
@@ -192,7 +194,7 @@ export function parseInline(text: string, lookUp: LookUp): ComponentChildren[] {
   top = {} as Delimiter;
   const bottom = top;
   brackets = undefined;
-  start = i = 0;
+  start = i = linked = 0;
   /** Where the last `]` is: a `[` after it cannot become a link, so it is only text. */
   const lastClose = src.lastIndexOf(']');
   let closingTicks: ((length: number, from: number) => number) | undefined;
@@ -265,9 +267,13 @@ export function parseInline(text: string, lookUp: LookUp): ComponentChildren[] {
         );
         start = i = j;
         // No links in links: the brackets open before this one can no longer make one (images can).
-        for (let o = brackets; o && !opener._image && (o._image || o._active); o = o._outer) {
-          step();
-          o._active = o._image;
+        // Those opened before the last link were deactivated then: each bracket is passed once.
+        if (!opener._image) {
+          for (let o = brackets; o && o._pos > linked && (o._image || o._active); o = o._outer) {
+            step();
+            o._active = o._image;
+          }
+          linked = j;
         }
       } else i++;
     } else if (c == '<' && at(AUTOLINK, i)) {
