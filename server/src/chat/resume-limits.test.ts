@@ -185,6 +185,19 @@ describe('resuming a reply', () => {
     }
   });
 
+  it('lets a visitor whose replies fill the stream limit resume one of them from the same address', async () => {
+    const held = [await heldReply('192.0.2.40'), await heldReply('192.0.2.40'), await heldReply('192.0.2.40')];
+    const busy = await postChat(a.server.url, { message: 'One more' }, { headers: from('192.0.2.40') });
+    expect(busy.status).toBe(429);
+    await busy.body?.cancel();
+    const resumed = await resume(b, held[0]!.messageId, '192.0.2.40');
+    expect(resumed.status).toBe(200);
+    const reader = readInBackground(resumed);
+    for (const { release } of held) release();
+    await reader.done;
+    expectWholeAfterStart(reader.events);
+  });
+
   it('gives a reader\'s stream slot back when it leaves, on whichever instance the next one comes', async () => {
     const { messageId, release } = await heldReply('192.0.2.30');
     const leaving = new AbortController();

@@ -54,7 +54,10 @@ export function resumeRoute(options: ResumeRouteOptions): RequestHandler {
       return;
     }
     if (controller.signal.aborted) return;
-    const release = await limiter.acquire(clientKey(req), maxStreams);
+    // Readers count apart from the visitor's running replies: resuming one's own reply after a
+    // dropped connection must not need a second slot beside the one that reply holds (with a
+    // limit of 1 it could never be resumed). Readers per visitor are bounded all the same.
+    const release = await limiter.acquire(`resume:${clientKey(req)}`, maxStreams);
     if (release === undefined) {
       throw new ApiError('busy', 429, 'You already have answers on the way. Please wait for them to finish.', 5);
     }
