@@ -47,6 +47,8 @@ export function TranscriptView({ id }: { id: string; session: SessionInfo }) {
       await inboxApi.remove(id);
       navigate(back, { replace: true });
     } catch (failure) {
+      // Already gone (a delete tried again after a 503 had done its work, or a colleague's): done.
+      if (failure instanceof ApiFailure && failure.status === 404) return navigate(back, { replace: true });
       deleting.value = false;
       if (!(failure instanceof SignedOut)) error.value = failure instanceof ApiFailure ? failure.message : 'The conversation could not be deleted.';
     }
