@@ -225,7 +225,7 @@ function readConfigFile(path: string | undefined): Record<string, string> {
   return out;
 }
 
-function integer(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
+export function integer(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigError(`${name}: expected a whole number, got "${raw}"`);
   const value = Number(raw);

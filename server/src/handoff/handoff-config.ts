@@ -1,4 +1,4 @@
-import { ConfigError } from '../config.js';
+import { ConfigError, integer } from '../config.js';
 import { isPlausibleEmail } from './email-address.js';
 
 /** Hand-off requests one address may make per hour: a visitor asks once or twice, not more. */
@@ -28,10 +28,7 @@ export function parseHandoffConfig(get: (name: string) => string | undefined): H
   const smtpUrl = get('CHATDROP_HANDOFF_SMTP');
   const to = get('CHATDROP_HANDOFF_EMAIL_TO');
   const from = get('CHATDROP_HANDOFF_EMAIL_FROM');
-  const rate = get('CHATDROP_HANDOFF_RATE_LIMIT');
-  if (rate !== undefined && (!/^\d+$/.test(rate) || Number(rate) < 1 || Number(rate) > 1_000_000)) {
-    throw new ConfigError(`CHATDROP_HANDOFF_RATE_LIMIT: expected a whole number from 1 to 1000000, got "${rate}"`);
-  }
+  const perAddressPerHour = integer(get('CHATDROP_HANDOFF_RATE_LIMIT'), 'CHATDROP_HANDOFF_RATE_LIMIT', DEFAULT_PER_ADDRESS_PER_HOUR, 1, 1_000_000);
 
   if (webhookUrl !== undefined && !hasScheme(webhookUrl, ['http:', 'https:'])) {
     throw new ConfigError('CHATDROP_HANDOFF_WEBHOOK: expected an http:// or https:// URL');
@@ -66,7 +63,7 @@ export function parseHandoffConfig(get: (name: string) => string | undefined): H
   return {
     webhook: webhookUrl === undefined ? undefined : { url: webhookUrl, secret },
     email,
-    perAddressPerHour: rate === undefined ? DEFAULT_PER_ADDRESS_PER_HOUR : Number(rate),
+    perAddressPerHour,
   };
 }
 
