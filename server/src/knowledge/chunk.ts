@@ -65,7 +65,9 @@ function mergeSmall(passages: Passage[]): Passage[] {
     if (previous !== undefined && previous.tokens < MIN_PASSAGE_TOKENS && previous.tokens + passage.tokens + 8 <= MAX_PASSAGE_TOKENS) {
       const label = passage.heading !== '' && passage.heading !== previous.heading ? `${passage.heading}\n\n` : '';
       previous.text = `${previous.text}\n\n${label}${passage.text}`;
-      previous.tokens += passage.tokens + 8;
+      // Counted again, not estimated: the grounded prompt trusts a passage's count against the
+      // request's token budget, and a heading's label can be long (indexing time, not per chat).
+      previous.tokens = countTokens(previous.text, AS_PLAIN_TEXT);
       continue;
     }
     out.push({ ...passage, position: out.length });
@@ -75,7 +77,7 @@ function mergeSmall(passages: Passage[]): Passage[] {
 
 /**
  * Cuts a paragraph longer than a passage into pieces of about `MAX_PASSAGE_TOKENS` (estimated at
- * four characters a token, so the scan stays one pass), preferring a sentence end, then a space.
+ * three characters a token, so the scan stays one pass), preferring a sentence end, then a space.
  */
 function splitLong(paragraph: string): string[] {
   const limit = MAX_PASSAGE_TOKENS * 3;
