@@ -150,14 +150,17 @@ export function parseConfig(env: Env): Config {
   };
 
   const port = integer(get('PORT'), 'PORT', 8787, 0, 65_535);
+  const origin = publicOrigin(get('CHATDROP_PUBLIC_URL'), port);
+  const modelList = models(get('CHATDROP_MODELS') ?? 'fast=gpt-4.1-mini');
+  const aliases = new Set(modelList.map((m) => m.alias));
   return {
     openaiApiKey: get('OPENAI_API_KEY'),
     openaiBaseUrl: optionalUrl(get('OPENAI_BASE_URL'), 'OPENAI_BASE_URL'),
     port,
     host: get('HOST'),
-    publicOrigin: publicOrigin(get('CHATDROP_PUBLIC_URL'), port),
+    publicOrigin: origin,
     allowedOrigins: origins(get('ALLOWED_ORIGINS')),
-    models: models(get('CHATDROP_MODELS') ?? 'fast=gpt-4.1-mini'),
+    models: modelList,
     systemPrompt: systemPrompt(merged),
     dbPath: get('CHATDROP_DB') ?? './data/chatdrop.db',
     redisUrl: optionalUrl(get('REDIS_URL'), 'REDIS_URL'),
@@ -178,15 +181,15 @@ export function parseConfig(env: Env): Config {
     maxTurns: integer(get('CHATDROP_MAX_TURNS'), 'CHATDROP_MAX_TURNS', 200, 1, 100_000),
     maxConversationChars: integer(get('CHATDROP_MAX_CONVERSATION_CHARS'), 'CHATDROP_MAX_CONVERSATION_CHARS', 200_000, 1, 100_000_000),
     dailyTokenBudget: optionalInteger(get('CHATDROP_DAILY_TOKEN_BUDGET'), 'CHATDROP_DAILY_TOKEN_BUDGET', 1, 1e12),
-    fallbacks: fallbacks(get('CHATDROP_FALLBACKS'), get('CHATDROP_MODELS') ?? 'fast=gpt-4.1-mini'),
+    fallbacks: fallbacks(get('CHATDROP_FALLBACKS'), aliases),
     logContent: flag(get('CHATDROP_LOG_CONTENT'), 'CHATDROP_LOG_CONTENT'),
     metricsToken: metricsToken(get('CHATDROP_METRICS_TOKEN')),
     supportUrl: supportUrl(get('CHATDROP_SUPPORT_URL')),
     modelPicker: flag(get('CHATDROP_MODEL_PICKER'), 'CHATDROP_MODEL_PICKER'),
-    ...maxOutputTokens(get('CHATDROP_MAX_OUTPUT_TOKENS'), get('CHATDROP_MODELS') ?? 'fast=gpt-4.1-mini'),
+    ...maxOutputTokens(get('CHATDROP_MAX_OUTPUT_TOKENS'), aliases),
     maxTokensField: maxTokensField(get('CHATDROP_MAX_TOKENS_FIELD'), get('OPENAI_BASE_URL')),
     handoff: parseHandoffConfig(get),
-    knowledge: knowledgeSources(get('CHATDROP_KNOWLEDGE'), publicOrigin(get('CHATDROP_PUBLIC_URL'), port)),
+    knowledge: knowledgeSources(get('CHATDROP_KNOWLEDGE'), origin),
     knowledgeMaxPages: integer(get('CHATDROP_KNOWLEDGE_MAX_PAGES'), 'CHATDROP_KNOWLEDGE_MAX_PAGES', 2000, 1, 1_000_000),
     knowledgeRefreshHours: integer(get('CHATDROP_KNOWLEDGE_REFRESH_HOURS'), 'CHATDROP_KNOWLEDGE_REFRESH_HOURS', 24, 1, 8760),
     knowledgeTokens: integer(get('CHATDROP_KNOWLEDGE_TOKENS'), 'CHATDROP_KNOWLEDGE_TOKENS', 2000, 100, 1_000_000),
@@ -247,10 +250,9 @@ function flag(raw: string | undefined, name: string): boolean {
  * `CHATDROP_FALLBACKS=fast=gpt-4o-mini,smart=gpt-4.1-mini`: the same `alias=model-id` form as
  * `CHATDROP_MODELS`, kept separate so that variable stays exactly the contract's form.
  */
-function fallbacks(raw: string | undefined, modelsRaw: string): ReadonlyMap<string, string> {
+function fallbacks(raw: string | undefined, aliases: ReadonlySet<string>): ReadonlyMap<string, string> {
   const out = new Map<string, string>();
   if (raw === undefined) return out;
-  const aliases = new Set(models(modelsRaw).map((m) => m.alias));
   for (const pair of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
     const match = /^([A-Za-z0-9._-]+)\s*=\s*(\S+)$/.exec(pair);
     if (match === null) throw new ConfigError(`CHATDROP_FALLBACKS: "${pair}" is not alias=model-id`);
@@ -269,12 +271,11 @@ const MAX_OUTPUT_TOKENS_LIMIT = 1_000_000;
  * gives some aliases their own cap, in the `alias=value` form of `CHATDROP_MODELS`. An alias
  * without one gets the bare number, or 1024 when there is none.
  */
-function maxOutputTokens(raw: string | undefined, modelsRaw: string): Pick<Config, 'maxOutputTokens' | 'maxOutputTokensPerAlias'> {
+function maxOutputTokens(raw: string | undefined, aliases: ReadonlySet<string>): Pick<Config, 'maxOutputTokens' | 'maxOutputTokensPerAlias'> {
   const name = 'CHATDROP_MAX_OUTPUT_TOKENS';
   let all: number | undefined;
   const perAlias = new Map<string, number>();
   if (raw === undefined) return { maxOutputTokens: DEFAULT_MAX_OUTPUT_TOKENS, maxOutputTokensPerAlias: perAlias };
-  const aliases = new Set(models(modelsRaw).map((m) => m.alias));
   for (const entry of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
     const match = /^(?:([A-Za-z0-9._-]+)\s*=\s*)?(\S+)$/.exec(entry);
     if (match === null) throw new ConfigError(`${name}: "${entry}" is not a number or alias=number`);

@@ -42,7 +42,6 @@ function routeOf(baseUrl: string, route: { path?: unknown } | undefined): string
   return route.path === '/' && baseUrl !== '' ? baseUrl : baseUrl + route.path;
 }
 
-/** The request's logger, set by `requestId`. */
 /**
  * A path no route took (a 404, a trailing slash too many): its first two segments only, as what
  * follows them may be an id, and ids are credentials: `/api/conversations/<id>/` is logged as
@@ -53,6 +52,7 @@ function unmatched(path: string): string {
   return parts.length > 3 ? `${parts.slice(0, 3).join('/')}/…` : path;
 }
 
+/** The request's logger, set by `requestId`. */
 export function requestLog(res: { locals: Record<string, unknown> }): Logger {
   return res.locals.log as Logger;
 }
