@@ -300,7 +300,7 @@ async function sizes(beforeError: Error | undefined): Promise<Measured[]> {
   // The panel without any renderer: replies shown as plain text, heard as they are.
   await writeFile(
     join(stubs, 'markdown.tsx'),
-    `import { h } from 'preact';\nexport function Markdown({ source }) { return h('div', { class: 'cd-md' }, source); }\n`,
+    `import { h } from 'preact';\nexport function Markdown({ source }) { return h('div', { class: 'md' }, source); }\n`,
   );
   await writeFile(join(stubs, 'plain-text.ts'), `export const plainText = (s) => s;\n`);
   const swap = (markdown: string, plainText: string) => ({ './markdown/markdown.js': markdown, './plain-text.js': plainText });

@@ -120,7 +120,7 @@ describe('Markdown constructs', () => {
     const { root } = show('```html\n<b>not bold</b>\n\n  indented\n```\nafter');
     expect(root.querySelector('pre code')!.textContent).toBe('<b>not bold</b>\n\n  indented');
     expect(root.querySelector('b')).toBeNull();
-    expect(root.querySelector('.cd-md-code-bar')!.textContent).toContain('html');
+    expect(root.querySelector('.bar')!.textContent).toContain('html');
     expect(root.querySelector('p')!.textContent).toBe('after');
     fireEvent.click(screen.getByRole('button', { name: 'Copy' }));
     expect(writeText).toHaveBeenCalledWith('<b>not bold</b>\n\n  indented');
@@ -151,7 +151,7 @@ describe('Markdown constructs', () => {
       ['TD:left:Free', 'TD:right:$0', 'TD:center:a | b'],
       ['TD:left:Pro', 'TD:right:$9', 'TD:center:'],
     ]);
-    expect(root.querySelector('.cd-md-table')!.getAttribute('tabindex')).toBe('0');
+    expect(root.querySelector('.tbl')!.getAttribute('tabindex')).toBe('0');
   });
 
   it('does not make a table of a pipe line without a matching delimiter row', () => {

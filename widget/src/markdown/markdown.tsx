@@ -42,7 +42,7 @@ export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Eleme
   if (upTo < text.length) requestAnimationFrame(() => frames.value++);
   shown._text = text.slice(0, upTo);
   latest = shown;
-  return <div class="cd-md">{shown._render(shown._text)}</div>;
+  return <div class="md">{shown._render(shown._text)}</div>;
 }
 
 /**

@@ -76,7 +76,7 @@ export function blockRenderer(labels: CodeLabels): (doc: Block, refs: Refs) => C
         ? content
         : type == 't'
           ? // The wrapper scrolls a wide table sideways; focusable so keyboard users can scroll it (WCAG 2.1.1).
-            h('div', { class: 'cd-md-table', tabIndex: 0 }, h('table', null, h('thead', null, content[0]), content[1] && h('tbody', null, content.slice(1))))
+            h('div', { class: 'tbl', tabIndex: 0 }, h('table', null, h('thead', null, content[0]), content[1] && h('tbody', null, content.slice(1))))
           : type == 'l'
             ? h(n! >= 0 ? 'ol' : 'ul', { start: n != 1 && n! >= 0 ? n : undefined }, content)
             : h(({ q: 'blockquote', i: 'li', r: 'hr' } as Record<string, string>)[type]!, null, content);
