@@ -476,7 +476,7 @@ describe('Markdown streaming', () => {
     const { source, root } = show(finished + '\n\nThe last');
     parses.mockClear();
     source.value += ' words.';
-    expect(plainText(source.value)).toBe([...Array.from({ length: 40 }, (_, n) => `Paragraph ${n} with some text.`), 'The last words.'].join('\n'));
+    expect(await plainText(source.value)).toBe([...Array.from({ length: 40 }, (_, n) => `Paragraph ${n} with some text.`), 'The last words.'].join('\n'));
     expect(parses.mock.calls.map(([text]) => text)).toEqual(['The last words.']);
     await nextFrame();
     expect(root.lastElementChild!.textContent).toBe('The last words.');
@@ -503,6 +503,56 @@ describe('Markdown streaming', () => {
     await nextFrame();
     expect(root.querySelector('pre')).toBe(pre);
     expect(root.lastElementChild!.textContent).toBe('Done.');
+  });
+
+  it('parses a long paragraph that came at once again only when what shows of it has doubled, and shows it whole at the end', async () => {
+    const words = Array.from({ length: 2500 }, (_, n) => `word${n} *a* `).join('');
+    const { root } = show(words);
+    for (let n = 0; n < words.length / 2048; n++) await nextFrame();
+    // 32,000 characters, 2,048 more a frame: parsed at 2k and 4k, then at 8k, 16k and 32k as
+    // the burst shows, and whole at its end (each frame's would be 16 parses, 260,000 characters).
+    const parsed = parses.mock.calls.map(([text]) => text.length);
+    expect(parsed.length).toBeLessThanOrEqual(7);
+    expect(parsed.reduce((a, b) => a + b)).toBeLessThan(3 * words.length);
+    expect(parsed.at(-1)).toBe(words.trim().length);
+    expect(root.querySelectorAll('em').length).toBe(2500);
+  });
+
+  it('parses a long paragraph streamed a few words a frame on every frame (no burst, nothing held back)', async () => {
+    const words = Array.from({ length: 500 }, (_, n) => `word${n} `).join('');
+    const { source, root } = show(words.slice(0, 4000));
+    for (let at = 4000; at < words.length; at += 50) {
+      source.value = words.slice(0, at + 50);
+      await nextFrame();
+      expect(root.textContent).toBe(source.value.trim());
+    }
+  });
+
+  it('announces a long reply that came at once when the log has shown it, a frame of text at a time', async () => {
+    const answer = Array.from({ length: 600 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
+    const { source, root } = show('');
+    source.value = answer;
+    const heard = plainText(answer);
+    let frames = 0;
+    let done = false;
+    void heard.then(() => (done = true));
+    while (!done) {
+      parses.mockClear();
+      await nextFrame();
+      frames++;
+      // About 2,048 new characters a frame: 60 paragraphs.
+      expect(parses.mock.calls.length).toBeLessThanOrEqual(61);
+    }
+    expect(frames).toBeGreaterThanOrEqual(answer.length / 2048);
+    expect(await heard).toBe(Array.from({ length: 600 }, (_, n) => `Paragraph ${n} with some text.`).join('\n'));
+    expect(root.children.length).toBe(600);
+  });
+
+  it('announces a long reply no log shows, all at once', async () => {
+    const answer = Array.from({ length: 300 }, (_, n) => `Step ${n}: *done*.`).join('\n\n');
+    parses.mockClear();
+    expect(await plainText(answer)).toBe(Array.from({ length: 300 }, (_, n) => `Step ${n}: done.`).join('\n'));
+    expect(parses.mock.calls.length).toBe(300);
   });
 
   it('renders a new text from scratch when the source is replaced', async () => {

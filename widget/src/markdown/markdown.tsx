@@ -42,7 +42,7 @@ export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Eleme
   if (upTo < text.length) requestAnimationFrame(() => frames.value++);
   shown._text = text.slice(0, upTo);
   latest = shown;
-  return <div class="md">{shown._render(shown._text)}</div>;
+  return <div class="md">{shown._render(shown._text, upTo < text.length)}</div>;
 }
 
 /**
@@ -53,7 +53,7 @@ export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Eleme
 const STEP = 2_048;
 
 interface Shown {
-  _render: (source: string) => ComponentChildren;
+  _render: (source: string, hurry?: boolean) => ComponentChildren;
   _text: string;
 }
 
@@ -69,15 +69,18 @@ export let latest: Shown | undefined;
  * delta that does not grow with the answer: each complete line goes through the block parser
  * once; the line still being written is parsed on a view that is then taken back
  * (`BlockParser.view`); only open blocks are rendered again (render-blocks.ts keeps the rest).
+ * `hurry`: more of the text is waiting to be shown (a burst shown a frame at a time), so a long
+ * paragraph still open may show as it was a moment ago (render-blocks.ts); a call without it
+ * shows everything as it is.
  */
-export function createRenderer(labels: CodeLabels = ENGLISH): (source: string) => ComponentChildren {
+export function createRenderer(labels: CodeLabels = ENGLISH): (source: string, hurry?: boolean) => ComponentChildren {
   let parser = blockParser();
   /** Where the line still being written starts: everything before it went through `parser.add`. */
   let done = 0;
   let prev = '';
   let shown: ComponentChildren;
   const render = blockRenderer(labels);
-  return (source) => {
+  return (source, hurry) => {
     if (source != prev) {
       // Comparing the open line alone tells an append from a new text (a reset, a replaced
       // answer) without an O(answer) comparison; a new text starts over.
@@ -87,7 +90,7 @@ export function createRenderer(labels: CodeLabels = ENGLISH): (source: string) =
       }
       prev = source;
       for (let nl; (nl = source.indexOf('\n', done)) >= 0; done = nl + 1) parser.add(source.slice(done, source[nl - 1] == '\r' ? nl - 1 : nl));
-      shown = parser.view(source.slice(done), render);
+      shown = parser.view(source.slice(done), (doc, refs) => render(doc, refs, hurry));
     }
     return shown;
   };
