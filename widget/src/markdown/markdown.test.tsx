@@ -2,7 +2,7 @@ import { h } from 'preact';
 import { signal } from '@preact/signals';
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/preact';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Markdown, type MarkdownProps } from './markdown.js';
+import { Markdown, STEP, type MarkdownProps } from './markdown.js';
 import { MAX_BLOCK_DEPTH } from './parse-blocks.js';
 import { MAX_INLINE_DEPTH, parseInline } from './parse-inline.js';
 import { plainText } from '../plain-text.js';
@@ -33,7 +33,7 @@ async function nextFrame() {
 /** Renders a text longer than one frame shows (markdown.tsx's STEP), and waits for the frames that show the rest. */
 async function showAll(markdown: string) {
   const shown = show(markdown);
-  for (let n = 0; n < markdown.length / 2048; n++) await nextFrame();
+  for (let n = 0; n < markdown.length / STEP; n++) await nextFrame();
   return shown;
 }
 
@@ -464,9 +464,9 @@ describe('Markdown streaming', () => {
       await nextFrame();
       frames.push(root.children.length);
     }
-    // About 35,000 characters, at most 2,048 new ones a frame.
-    expect(frames.length).toBeGreaterThanOrEqual(Math.ceil(answer.length / 2048));
-    expect(Math.max(...frames.slice(1).map((n, k) => n - frames[k]!))).toBeLessThanOrEqual(2048 / 30);
+    // About 35,000 characters, at most STEP new ones a frame.
+    expect(frames.length).toBeGreaterThanOrEqual(Math.ceil(answer.length / STEP));
+    expect(Math.max(...frames.slice(1).map((n, k) => n - frames[k]!))).toBeLessThanOrEqual(STEP / 30);
     expect(parses.mock.calls.length).toBeLessThanOrEqual(1000 + frames.length);
     expect(root.lastElementChild!.textContent).toBe('Paragraph 999 with some text.');
   });
@@ -508,9 +508,10 @@ describe('Markdown streaming', () => {
   it('parses a long paragraph that came at once again only when what shows of it has doubled, and shows it whole at the end', async () => {
     const words = Array.from({ length: 2500 }, (_, n) => `word${n} *a* `).join('');
     const { root } = show(words);
-    for (let n = 0; n < words.length / 2048; n++) await nextFrame();
-    // 32,000 characters, 2,048 more a frame: parsed at 2k and 4k, then at 8k, 16k and 32k as
-    // the burst shows, and whole at its end (each frame's would be 16 parses, 260,000 characters).
+    for (let n = 0; n < words.length / STEP; n++) await nextFrame();
+    // 32,000 characters, STEP more a frame: parsed on each frame up to 4,000 characters, then at
+    // 8k and 16k as the burst shows, and whole at its end (a parse a frame would be 16 parses or
+    // more, 260,000 characters).
     const parsed = parses.mock.calls.map(([text]) => text.length);
     expect(parsed.length).toBeLessThanOrEqual(7);
     expect(parsed.reduce((a, b) => a + b)).toBeLessThan(3 * words.length);
@@ -540,10 +541,10 @@ describe('Markdown streaming', () => {
       parses.mockClear();
       await nextFrame();
       frames++;
-      // About 2,048 new characters a frame: 60 paragraphs.
-      expect(parses.mock.calls.length).toBeLessThanOrEqual(61);
+      // STEP new characters a frame: 60 paragraphs of 35 characters, for 2,048.
+      expect(parses.mock.calls.length).toBeLessThanOrEqual(Math.ceil(STEP / 34) + 1);
     }
-    expect(frames).toBeGreaterThanOrEqual(answer.length / 2048);
+    expect(frames).toBeGreaterThanOrEqual(answer.length / STEP);
     expect(await heard).toBe(Array.from({ length: 600 }, (_, n) => `Paragraph ${n} with some text.`).join('\n'));
     expect(root.children.length).toBe(600);
   });

@@ -50,7 +50,7 @@ export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Eleme
  * second, so a streamed reply shows as it comes), few enough that the elements they make (a
  * hundred table rows) fit in a frame.
  */
-const STEP = 2_048;
+export const STEP = 2_048;
 
 interface Shown {
   _render: (source: string, hurry?: boolean) => ComponentChildren;
