@@ -12,6 +12,7 @@ import type {
 } from './conversation-store.js';
 import type { DayFigures, InboxPage, InboxQuery, StoredSession, Transcript } from './inbox-query.js';
 import { RedisInbox } from './redis-inbox.js';
+import { appendedMessage } from './appended-message.js';
 import { isWellFormedId, newId } from './new-id.js';
 import {
   APPEND_MESSAGE,
@@ -189,7 +190,7 @@ export class RedisStore implements ConversationStore {
       ),
     );
     if (appended !== 1) return undefined;
-    return storedAs(id, message, now);
+    return appendedMessage(id, message, now);
   }
 
   async appendTurn(turn: NewTurn): Promise<StartedTurn | undefined> {
@@ -211,8 +212,8 @@ export class RedisStore implements ConversationStore {
     if (appended !== 1) return undefined;
     return {
       conversationId,
-      ...(turn.question === undefined ? {} : { question: storedAs(questionId, turn.question, now) }),
-      reply: storedAs(replyId, turn.reply, now),
+      ...(turn.question === undefined ? {} : { question: appendedMessage(questionId, turn.question, now) }),
+      reply: appendedMessage(replyId, turn.reply, now),
     };
   }
 
@@ -371,14 +372,6 @@ function messageArgs(id: string, message: NewMessage): (string | number)[] {
     id, message.role, message.status, message.content,
     message.sources === undefined ? '' : JSON.stringify(message.sources), message.tokens ?? '', message.page ?? '',
   ];
-}
-
-/** The message as `getConversation` will read it back. */
-function storedAs(id: string, message: NewMessage, now: number): StoredMessage {
-  const stored: StoredMessage = { id, role: message.role, content: message.content, status: message.status, createdAt: new Date(now).toISOString() };
-  if (message.sources !== undefined) stored.sources = message.sources;
-  if (message.tokens !== undefined) stored.tokens = message.tokens;
-  return stored;
 }
 
 /** A stored reply's sources field: absent, or the JSON array the append script wrote. */
