@@ -23,6 +23,7 @@ import {
   UPDATE_MESSAGE,
   DELETE_MESSAGE,
 } from './redis-scripts.js';
+import { redisFailure } from './redis-failure.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 
 export interface RedisStoreOptions {
@@ -135,7 +136,7 @@ export class RedisStore implements ConversationStore {
       this.#redis.disconnect();
       this.#connecting = undefined;
       const reason = socketError ?? error;
-      throw new StoreUnavailableError(`Cannot reach Redis at ${redactUrl(this.#redis)}: ${messageOf(reason)}`, { cause: reason });
+      throw redisFailure(reason, `Cannot reach Redis at ${redactUrl(this.#redis)}`);
     } finally {
       this.#redis.off('error', onError);
     }
@@ -360,8 +361,7 @@ export class RedisStore implements ConversationStore {
     try {
       return await command();
     } catch (error) {
-      if (error instanceof StoreUnavailableError) throw error;
-      throw new StoreUnavailableError(`Redis command failed: ${messageOf(error)}`, { cause: error });
+      throw redisFailure(error);
     }
   }
 }
@@ -377,10 +377,6 @@ function messageArgs(id: string, message: NewMessage): (string | number)[] {
 /** A stored reply's sources field: absent, or the JSON array the append script wrote. */
 function sourcesOf(raw: string | undefined): { sources?: Source[] } {
   return raw === undefined ? {} : { sources: JSON.parse(raw) as Source[] };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** host:port only: a REDIS_URL may carry a password, which belongs in no log line. */
