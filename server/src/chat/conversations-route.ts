@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { Conversation } from '@chatdrop/shared';
 import type { ConversationStore } from '../store/conversation-store.js';
+import { publicMessage } from '../store/public-message.js';
 import { ApiError } from '../http/api-error.js';
 import { deleteConversation } from './delete-conversation.js';
 import type { ReplyBus } from '../replies/reply-bus/reply-bus.js';
@@ -26,12 +27,7 @@ export function conversationsRouter(options: { store: ConversationStore; replies
     const conversation = await store.getConversation(req.params.id);
     if (conversation === undefined) throw notFound();
     // Exactly the contract's fields, whatever else a store may carry.
-    const body: Conversation = {
-      id: conversation.id,
-      messages: conversation.messages.map(({ id, role, content, createdAt, status, sources }) => ({
-        id, role, content, createdAt, status, ...(sources === undefined ? {} : { sources }),
-      })),
-    };
+    const body: Conversation = { id: conversation.id, messages: conversation.messages.map(publicMessage) };
     // A conversation is private to whoever holds its id: no shared cache may keep it.
     res.setHeader('Cache-Control', 'no-store');
     res.json(body);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { StoreUnavailableError } from '../store/store-unavailable-error.js';
+import { guardRedis as guard } from '../store/redis-failure.js';
 import { checkTokens, type BudgetReservation, type TokenBudget } from './token-budget.js';
 import { secondsUntilNextUtcDay, utcDay } from './utc-day.js';
 
@@ -95,13 +95,5 @@ export class RedisTokenBudget implements TokenBudget {
 
   #spentKey(day: string): string {
     return `${this.#prefix}budget:${day}`;
-  }
-}
-
-async function guard<T>(command: Promise<T>): Promise<T> {
-  try {
-    return await command;
-  } catch (error) {
-    throw new StoreUnavailableError(`Redis command failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
