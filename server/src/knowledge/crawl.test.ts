@@ -107,6 +107,17 @@ describe('the knowledge crawler', () => {
     expect(missing.fetched).toHaveLength(1);
   });
 
+  it('honours a multi-megabyte robots.txt by its first 500 KiB, rather than crawling nothing', async () => {
+    let rules = 'User-agent: *\nDisallow: /help/private\n';
+    for (let i = 0; rules.length < 3 * 1024 * 1024; i++) rules += `Disallow: /archive/${i}/\n`;
+    const page = (t: string) => ({ body: articlePage(t, { Body: `The ${t} page, with a sentence long enough to count as text.` }) });
+    const s = await site({ '/robots.txt': { type: 'text/plain', body: rules }, '/help/a': page('a'), '/help/private/b': page('b') });
+    s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/help/a`, `${s.origin}/help/private/b`]) });
+    const result = await crawl([{ kind: 'sitemap', url: `${s.origin}/sitemap.xml` }], { known: new Map(), limits: FAST });
+    expect(result.fetched.map((p) => p.url)).toEqual([`${s.origin}/help/a`]);
+    expect(result.failures.map((f) => [f.url, f.reason])).toEqual([[`${s.origin}/help/private/b`, 'robots']]);
+  });
+
   it('follows a redirect on the origin and refuses one off it, without asking the other site', async () => {
     const other = await site({ '/landing': { body: articlePage('Elsewhere', { A: 'A page on another origin that must not be fetched.' }) } });
     const s = await site({

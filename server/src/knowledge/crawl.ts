@@ -5,7 +5,8 @@ import { extractHtml, extractMarkdown, extractText, type ExtractedPage } from '.
 import { fetchPage, type FetchLimits } from './fetch-page.js';
 import type { KnowledgeSource } from './knowledge-source.js';
 import { readFolder } from './read-folder.js';
-import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type Robots } from './robots.js';
+import { readRobots } from './read-robots.js';
+import type { Robots } from './robots.js';
 import { parseSitemap } from './sitemap.js';
 
 /** A page as the index keeps it. */
@@ -192,7 +193,7 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
     if (job.kind === 'sitemap' && pages >= limits.maxPages) return;
     const rules = await robotsFor(job.origin);
     if (!rules.allows(pathOf(job.url))) {
-      fail(job.url, 'robots', 'disallowed by robots.txt for Chatdrop');
+      fail(job.url, 'robots', rules.unreachable ?? 'disallowed by robots.txt for Chatdrop');
       return;
     }
     const known = job.kind === 'page' ? options.known.get(job.url) : undefined;
@@ -202,7 +203,7 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
     let answer;
     for (let hops = 0; ; hops++) {
       await politely(job.origin);
-      answer = await fetchPage(url, job.kind === 'sitemap' ? { ...limits, maxBytes: Math.max(limits.maxBytes, MAX_SITEMAP_BYTES) } : limits, hops === 0 ? (known ?? {}) : {});
+      answer = await fetchPage(url, job.kind === 'sitemap' ? { ...limits, maxBytes: Math.max(limits.maxBytes, MAX_SITEMAP_BYTES) } : limits, { conditional: hops === 0 ? known : undefined });
       if (answer.kind !== 'redirect') break;
       const location = answer.location !== undefined && URL.canParse(answer.location, url) ? new URL(answer.location, url) : undefined;
       if (location === undefined) {
@@ -364,23 +365,6 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
 function sameScope(job: Job, link: string): boolean {
   const url = new URL(link);
   return url.origin === job.origin && url.pathname.startsWith(job.scope);
-}
-
-async function readRobots(origin: string, limits: FetchLimits): Promise<Robots> {
-  let url = `${origin}/robots.txt`;
-  let answer = await fetchPage(url, { ...limits, maxBytes: 512 * 1024 });
-  // RFC 9309 2.3.1.2: follow at least five redirects (on the same origin: nothing else is asked).
-  for (let hops = 0; answer.kind === 'redirect' && hops < MAX_REDIRECTS; hops++) {
-    const next = answer.location !== undefined && URL.canParse(answer.location, url) ? new URL(answer.location, url) : undefined;
-    if (next === undefined || next.origin !== origin) break;
-    url = next.href;
-    answer = await fetchPage(url, { ...limits, maxBytes: 512 * 1024 });
-  }
-  // RFC 9309 2.3.1: a 4xx means no rules; a 5xx or an unreachable server means crawl nothing.
-  if (answer.kind === 'ok') return parseRobots(answer.body);
-  if (answer.kind === 'status' && answer.status >= 400 && answer.status < 500) return ALLOW_ALL;
-  if (answer.kind === 'redirect') return ALLOW_ALL;
-  return DISALLOW_ALL;
 }
 
 export function hashPassages(passages: readonly Passage[]): string {
