@@ -118,6 +118,39 @@ describe('the knowledge crawler', () => {
     expect(result.failures.map((f) => [f.url, f.reason])).toEqual([[`${s.origin}/help/private/b`, 'robots']]);
   });
 
+  it('on a refresh with robots.txt or the sitemap unreachable, asks no page and keeps the pages it had', async () => {
+    const article = (t: string) => ({ body: articlePage(t, { Body: `The ${t} article, with enough words in it to count.` }) });
+    const s = await site({ '/a': article('a'), '/b': article('b') });
+    s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/a`, `${s.origin}/b`]) });
+    const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap.xml` }];
+    const first = await crawl(source, { known: new Map(), limits: FAST });
+    const known = new Map(first.fetched.map((p) => [p.url, p]));
+    expect(known.size).toBe(2);
+
+    s.set('/robots.txt', { status: 503 });
+    s.requests.length = 0;
+    const robotsDown = await crawl(source, { known, limits: FAST });
+    expect(s.requests.map((r) => r.path)).toEqual(['/robots.txt']);
+    expect(robotsDown.kept.sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+    expect(robotsDown.failures).toEqual([{ url: `${s.origin}/sitemap.xml`, reason: 'robots', detail: 'robots.txt answered HTTP 503' }]);
+
+    s.set('/robots.txt', undefined);
+    s.set('/sitemap.xml', { status: 502 });
+    const sitemapDown = await crawl(source, { known, limits: FAST });
+    expect(sitemapDown.kept.sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+    expect(sitemapDown.failures.map((f) => f.reason)).toEqual(['http-error']);
+
+    // Crawling from a page: the start page's stored links lead on to the rest.
+    const fromPage = [{ kind: 'page' as const, url: `${s.origin}/a` }];
+    s.set('/a', { body: articlePage('a', { Body: 'The a article, which links on to the b article.' }).replace('</article>', '<a href="/b">b</a></article>') });
+    const linked = await crawl(fromPage, { known: new Map(), limits: FAST });
+    s.set('/robots.txt', { hang: true });
+    s.requests.length = 0;
+    const robotsSlow = await crawl(fromPage, { known: new Map(linked.fetched.map((p) => [p.url, p])), limits: { ...FAST, timeoutMs: 300 } });
+    expect(s.requests.map((r) => r.path)).toEqual(['/robots.txt']);
+    expect(robotsSlow.kept.sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+  });
+
   it('follows a redirect on the origin and refuses one off it, without asking the other site', async () => {
     const other = await site({ '/landing': { body: articlePage('Elsewhere', { A: 'A page on another origin that must not be fetched.' }) } });
     const s = await site({
@@ -249,14 +282,19 @@ describe('the knowledge crawler', () => {
     expect(second.gone.sort()).toEqual([`${s.origin}/d`, `${s.origin}/e`]);
   });
 
-  it('keeps a known page whose server fails for now (5xx, timeout)', async () => {
-    const s = await site({ '/a': { body: articlePage('A', { B: 'The text of page A, long enough to be a passage.' }) } });
+  it('keeps a known page whose server fails for now (5xx, timeout), and crawls on along the links it had', async () => {
+    const s = await site({
+      '/a': { body: articlePage('A', { B: 'The text of page A, long enough to be a passage.' }).replace('</article>', '<a href="/b">B</a></article>') },
+      '/b': { body: articlePage('B', { C: 'The text of page B, only linked from page A.' }) },
+    });
     const source = [{ kind: 'page' as const, url: `${s.origin}/a` }];
     const first = await crawl(source, { known: new Map(), limits: FAST });
+    expect(first.fetched.map((p) => p.url)).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
     s.set('/a', { status: 503 });
     const second = await crawl(source, { known: new Map(first.fetched.map((p) => [p.url, p])), limits: FAST });
     expect(second.kept).toEqual([`${s.origin}/a`]);
+    expect(second.fetched.map((p) => p.url)).toEqual([`${s.origin}/b`]);
     expect(second.gone).toEqual([]);
-    expect(second.failures.map((f) => f.reason)).toEqual(['http-error']);
+    expect(second.failures.find((f) => f.url === `${s.origin}/a`)?.reason).toBe('http-error');
   });
 });

@@ -188,11 +188,33 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
     if (at > now) await sleep(at - now, options.signal);
   };
 
+  /** Origins where something that lists pages (a sitemap, robots.txt) could not be read this time. */
+  const unread = new Set<string>();
+  /**
+   * A passing failure (a server error, no answer, robots.txt unreachable): the stored page `url`
+   * stands for stays, and a crawl from a page goes on along the links it had, as after a 304. A
+   * sitemap that fails so hides the pages it lists: they stay too (see the end of the crawl).
+   */
+  const passing = (job: Job, url: string): void => {
+    if (job.kind === 'sitemap') {
+      unread.add(job.origin);
+      return;
+    }
+    const stored = options.known.get(url);
+    if (stored === undefined) return;
+    result.kept.push(stored.url);
+    if (job.follow) for (const link of stored.links) follow(job, link);
+  };
+
   const visit = async (job: Job): Promise<void> => {
     // No page can be added any more: a sitemap (of an index listing thousands) is not worth asking for.
     if (job.kind === 'sitemap' && pages >= limits.maxPages) return;
     const rules = await robotsFor(job.origin);
     if (!rules.allows(pathOf(job.url))) {
+      if (rules.unreachable !== undefined) {
+        unread.add(job.origin);
+        passing(job, job.url);
+      }
       fail(job.url, 'robots', rules.unreachable ?? 'disallowed by robots.txt for Chatdrop');
       return;
     }
@@ -240,21 +262,20 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
 
     switch (answer.kind) {
       case 'not-modified':
-        result.kept.push(job.url);
-        if (job.follow && known !== undefined) for (const link of known.links) follow(job, link);
+        passing(job, url);
         return;
       case 'status':
         if (answer.status === 404 || answer.status === 410) {
-          if (known !== undefined) result.gone.push(job.url);
+          if (job.kind === 'page' && options.known.has(url)) result.gone.push(url);
           fail(job.url, 'gone', `HTTP ${answer.status}`);
         } else {
           // A server error may pass: a page we had stays until the site says it is gone.
-          if (known !== undefined) result.kept.push(job.url);
+          passing(job, url);
           fail(job.url, 'http-error', `HTTP ${answer.status}`);
         }
         return;
       case 'failed':
-        if (known !== undefined) result.kept.push(job.url);
+        passing(job, url);
         fail(job.url, answer.reason, answer.detail);
         return;
       case 'ok':
@@ -359,6 +380,12 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
     };
     pump();
   });
+
+  // The pages that a sitemap or robots.txt unread this time would have led to (none of them was
+  // asked about) stay as they were, until a crawl can tell.
+  for (const page of options.known.values()) {
+    if (unread.has(new URL(page.url).origin) && !seen.has(page.url)) result.kept.push(page.url);
+  }
   return result;
 }
 
