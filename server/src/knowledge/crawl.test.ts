@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { articlePage, startStaticSite, type StaticSite } from '../test/static-site.js';
-import { crawl, type CrawlFailure, type CrawlLimits } from './crawl.js';
+import { crawl, type CrawlFailure, type CrawlLimits, type IndexedPage } from './crawl.js';
 
 const FAST: Partial<CrawlLimits> = { delayMs: 0, timeoutMs: 1_000, maxBytes: 64 * 1024 };
 const sites: StaticSite[] = [];
@@ -149,6 +149,57 @@ describe('the knowledge crawler', () => {
     const robotsSlow = await crawl(fromPage, { known: new Map(linked.fetched.map((p) => [p.url, p])), limits: { ...FAST, timeoutMs: 300 } });
     expect(s.requests.map((r) => r.path)).toEqual(['/robots.txt']);
     expect(robotsSlow.kept.sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+  });
+
+  it('refreshes a page reached through a redirect conditionally, under the URL it ends at, and follows the redirect where it goes next', async () => {
+    const s = await site({});
+    const article = (t: string) => articlePage(t, { Body: `The ${t} article, with enough words in it to count as text.` });
+    /** How each page answered: 200 in full, 304 unchanged. */
+    const answered: string[] = [];
+    const withEtag = (path: string, etag: string, body: string) => (r: { headers: Record<string, unknown> }) => {
+      const unchanged = r.headers['if-none-match'] === etag;
+      answered.push(`${path} ${unchanged ? 304 : 200}`);
+      return unchanged ? { status: 304, headers: { etag } } : { body, headers: { etag } };
+    };
+    s.set('/old', { status: 301, headers: { location: '/new' } });
+    s.set('/new', withEtag('/new', '"n1"', article('new')));
+    s.set('/newer', withEtag('/newer', '"m1"', article('newer')));
+    s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/old`]) });
+    const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap.xml` }];
+    // What the index holds after each crawl, as knowledge.ts commits it.
+    let known = new Map<string, IndexedPage & { redirectedFrom: string[] }>();
+    const refresh = async () => {
+      const result = await crawl(source, { known, limits: FAST });
+      const next = new Map<string, IndexedPage & { redirectedFrom: string[] }>();
+      for (const url of result.kept) if (!result.gone.includes(url)) next.set(url, { ...(known.get(url) as IndexedPage), redirectedFrom: result.redirectedFrom.get(url) ?? [] });
+      for (const page of result.fetched) next.set(page.url, { ...page, redirectedFrom: result.redirectedFrom.get(page.url) ?? [] });
+      known = next;
+      return result;
+    };
+
+    await refresh();
+    expect([...known.values()].map((p) => [p.url, p.redirectedFrom])).toEqual([[`${s.origin}/new`, [`${s.origin}/old`]]]);
+    for (let i = 0; i < 2; i++) {
+      const again = await refresh();
+      expect(again.kept).toEqual([`${s.origin}/new`]);
+      expect(again.fetched).toEqual([]);
+    }
+    expect(answered).toEqual(['/new 200', '/new 304', '/new 304']);
+
+    // The redirect fails for now: the page it led to stays.
+    s.set('/old', { status: 503 });
+    expect((await refresh()).kept).toEqual([`${s.origin}/new`]);
+    expect([...known.keys()]).toEqual([`${s.origin}/new`]);
+    // It leads elsewhere: the new target is taken in full, the old one leaves.
+    s.set('/old', { status: 302, headers: { location: '/newer' } });
+    const moved = await refresh();
+    expect(moved.fetched.map((p) => p.url)).toEqual([`${s.origin}/newer`]);
+    expect([...known.keys()]).toEqual([`${s.origin}/newer`]);
+    // It is gone: so is the page.
+    s.set('/old', { status: 410 });
+    await refresh();
+    expect(known.size).toBe(0);
+    expect(answered).toEqual(['/new 200', '/new 304', '/new 304', '/newer 200']);
   });
 
   it('follows a redirect on the origin and refuses one off it, without asking the other site', async () => {

@@ -80,6 +80,12 @@ export interface CrawlResult {
   kept: string[];
   /** Known pages the site says are gone (404/410). */
   gone: string[];
+  /**
+   * The URLs that redirected to each page this crawl (by the page's URL), to be stored with it:
+   * a page is kept under the URL it ends at, and the next refresh, asking the first URL again,
+   * still knows which page that URL stands for when it cannot reach it.
+   */
+  redirectedFrom: Map<string, string[]>;
   failures: CrawlFailure[];
   /**
    * Failures past the first `MAX_LISTED_FAILURES`, by reason: counted, not listed, logged or
@@ -91,7 +97,7 @@ export interface CrawlResult {
 
 export interface CrawlOptions {
   /** The pages of the index so far, for conditional requests and to keep on a passing failure. */
-  known: ReadonlyMap<string, Pick<IndexedPage, 'url' | 'etag' | 'lastModified' | 'links'>>;
+  known: ReadonlyMap<string, Pick<IndexedPage, 'url' | 'etag' | 'lastModified' | 'links'> & { redirectedFrom?: readonly string[] }>;
   limits?: Partial<CrawlLimits>;
   /** Told once per URL that fails, as it happens. */
   onFailure?: (failure: CrawlFailure) => void;
@@ -120,7 +126,7 @@ interface Job {
  */
 export async function crawl(sources: readonly KnowledgeSource[], options: CrawlOptions): Promise<CrawlResult> {
   const limits: CrawlLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const result: CrawlResult = { fetched: [], kept: [], gone: [], failures: [], unlisted: {} };
+  const result: CrawlResult = { fetched: [], kept: [], gone: [], redirectedFrom: new Map(), failures: [], unlisted: {} };
   const failed = new Set<string>();
   const fail = (url: string, reason: FailureReason, detail: string): void => {
     if (failed.has(url)) return;
@@ -188,6 +194,16 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
     if (at > now) await sleep(at - now, options.signal);
   };
 
+  // Where each URL that redirected last time led, so a refresh that cannot reach it now (a server
+  // error, robots.txt unreachable) still knows which stored page it stands for.
+  const redirectedTo = new Map<string, string>();
+  for (const page of options.known.values()) for (const from of page.redirectedFrom ?? []) redirectedTo.set(from, page.url);
+  const storedFor = (url: string) => options.known.get(url) ?? options.known.get(redirectedTo.get(url) ?? '');
+  const led = new Map<string, Set<string>>();
+  const ledTo = (from: string, to: string): void => {
+    const froms = led.get(to) ?? new Set<string>();
+    led.set(to, froms.add(from));
+  };
   /** Origins where something that lists pages (a sitemap, robots.txt) could not be read this time. */
   const unread = new Set<string>();
   /**
@@ -200,9 +216,10 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
       unread.add(job.origin);
       return;
     }
-    const stored = options.known.get(url);
+    const stored = storedFor(url);
     if (stored === undefined) return;
     result.kept.push(stored.url);
+    if (stored.url !== job.url) ledTo(job.url, stored.url);
     if (job.follow) for (const link of stored.links) follow(job, link);
   };
 
@@ -218,14 +235,16 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
       fail(job.url, 'robots', rules.unreachable ?? 'disallowed by robots.txt for Chatdrop');
       return;
     }
-    const known = job.kind === 'page' ? options.known.get(job.url) : undefined;
     let url = job.url;
     // This page's own redirects: a loop among them is too many redirects, not a page seen before.
     const chain = new Set([url]);
     let answer;
     for (let hops = 0; ; hops++) {
       await politely(job.origin);
-      answer = await fetchPage(url, job.kind === 'sitemap' ? { ...limits, maxBytes: Math.max(limits.maxBytes, MAX_SITEMAP_BYTES) } : limits, { conditional: hops === 0 ? known : undefined });
+      // Conditional with the validators of the page stored under this very URL: a page reached
+      // through a redirect is stored under the URL it ends at, so that is where they are sent.
+      const conditional = job.kind === 'page' ? options.known.get(url) : undefined;
+      answer = await fetchPage(url, job.kind === 'sitemap' ? { ...limits, maxBytes: Math.max(limits.maxBytes, MAX_SITEMAP_BYTES) } : limits, { conditional });
       if (answer.kind !== 'redirect') break;
       const location = answer.location !== undefined && URL.canParse(answer.location, url) ? new URL(answer.location, url) : undefined;
       if (location === undefined) {
@@ -249,7 +268,10 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
       // and only where its source may reach (a link under /help/ is not led into /blog/; the
       // start page the operator named may go where it redirects).
       if (job.kind === 'page' && !chain.has(location.href)) {
-        if (seen.has(location.href)) return;
+        if (seen.has(location.href)) {
+          ledTo(job.url, location.href);
+          return;
+        }
         if (job.depth > 0 && !sameScope(job, location.href)) {
           fail(job.url, 'redirect-off-origin', `redirects to ${location.pathname}, outside ${job.scope}`);
           return;
@@ -259,6 +281,7 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
       chain.add(location.href);
       url = location.href;
     }
+    if (job.kind === 'page' && url !== job.url) ledTo(job.url, url);
 
     switch (answer.kind) {
       case 'not-modified':
@@ -266,6 +289,7 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
         return;
       case 'status':
         if (answer.status === 404 || answer.status === 410) {
+          // Said of the URL asked: a page an old redirect led to may live on under its own URL.
           if (job.kind === 'page' && options.known.has(url)) result.gone.push(url);
           fail(job.url, 'gone', `HTTP ${answer.status}`);
         } else {
@@ -382,10 +406,13 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
   });
 
   // The pages that a sitemap or robots.txt unread this time would have led to (none of them was
-  // asked about) stay as they were, until a crawl can tell.
+  // asked about) stay as they were, with the redirects that led to them, until a crawl can tell.
   for (const page of options.known.values()) {
-    if (unread.has(new URL(page.url).origin) && !seen.has(page.url)) result.kept.push(page.url);
+    if (!unread.has(new URL(page.url).origin) || seen.has(page.url)) continue;
+    result.kept.push(page.url);
+    for (const from of page.redirectedFrom ?? []) ledTo(from, page.url);
   }
+  for (const [to, froms] of led) result.redirectedFrom.set(to, [...froms]);
   return result;
 }
 

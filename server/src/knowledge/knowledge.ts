@@ -145,7 +145,7 @@ export class Knowledge {
         removed: [...known.keys()].filter((url) => !kept.has(url)).length,
         failures,
       };
-      await store.commit({ fetched, keep, embeddings, record });
+      await store.commit({ fetched, keep, embeddings, redirectedFrom: result.redirectedFrom, record });
       const counts = await this.#counts();
       log.info({ ...record, ...counts, durationMs: this.#now() - startedAt }, 'knowledge: index updated');
       if (counts.pages === 0) log.warn('knowledge: the index is empty; answers will say the help pages do not cover the question');
