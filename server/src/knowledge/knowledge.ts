@@ -128,7 +128,7 @@ export class Knowledge {
       });
       if (this.#abort.signal.aborted) return undefined;
       const gone = new Set(result.gone);
-      const keep = fresh ? [] : result.kept.filter((url) => !gone.has(url) && known.has(url));
+      const keep = fresh ? [] : [...new Set(result.kept)].filter((url) => !gone.has(url) && known.has(url));
       const fetched = [...new Map(result.fetched.map((page) => [page.url, page])).values()];
       const embeddings = await this.#embed(fetched.filter((page) => fresh || known.get(page.url)?.hash !== page.hash));
       const failures: Partial<Record<FailureReason, number>> = {};
@@ -145,7 +145,7 @@ export class Knowledge {
         removed: [...known.keys()].filter((url) => !kept.has(url)).length,
         failures,
       };
-      await store.commit({ fetched, keep, embeddings, record });
+      await store.commit({ fetched, keep, embeddings, redirectedFrom: result.redirectedFrom, record });
       const counts = await this.#counts();
       log.info({ ...record, ...counts, durationMs: this.#now() - startedAt }, 'knowledge: index updated');
       if (counts.pages === 0) log.warn('knowledge: the index is empty; answers will say the help pages do not cover the question');
