@@ -9,7 +9,7 @@ export interface ExtractPoolOptions {
   timeoutMs?: number;
   /** A worker with nothing to do ends after this long, and is started again when needed. Default 30 s. */
   idleMs?: number;
-  /** Each worker's heap: a page that needs more ends its worker, not the server. Default 512 MB. */
+  /** Each worker's heap: a page that needs more ends its worker, not the server. Default 256 MB. */
   maxHeapMb?: number;
 }
 
@@ -26,10 +26,10 @@ export type ExtractAnswer = { ready: true } | { id: number; page: ExtractedHtml 
 export const DEFAULT_EXTRACT_TIMEOUT_MS = 5_000;
 const DEFAULT_IDLE_MS = 30_000;
 /**
- * linkedom's tree of the largest page extract.ts accepts (30,000 elements, 2 MB) stays well under
- * this; the cap is there so that a page which somehow needs more costs one worker, not the process.
+ * The largest pages extract.ts accepts (30,000 elements, 2 MB) needed between 64 and 128 MB;
+ * the cap is there so that a page which somehow needs more costs one worker, not the process.
  */
-const DEFAULT_MAX_HEAP_MB = 512;
+const DEFAULT_MAX_HEAP_MB = 256;
 
 /**
  * From `server/dist` (what `pnpm start` runs) the worker is the emitted `extract-worker.js`, plain
