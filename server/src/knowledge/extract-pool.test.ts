@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { articlePage, startStaticSite, type StaticSite } from '../test/static-site.js';
@@ -57,6 +57,18 @@ async function timerLateness(work: () => unknown): Promise<number> {
 
 /** The process's threads (Linux): a worker thread is one of them while it lives. */
 const threads = (): number => readdirSync('/proc/self/task').length;
+/** The processes this one started (Linux), by PID. */
+const children = (): string[] =>
+  readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      // Field 4 of /proc/PID/stat, after the command in parentheses, is the parent's PID.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(process.pid);
+    } catch {
+      return false; // gone in between
+    }
+  });
 
 describe('extraction in worker threads', () => {
   it('answers exactly what extractHtml answers on this thread, refusals included, several pages waiting for one worker', async () => {
@@ -99,17 +111,20 @@ describe('extraction in worker threads', () => {
     const p = pool({ timeoutMs: 60_000 });
     // The worker is started and warm: what follows measures the page, not the worker's start.
     await p.extract(FIXTURES[0] as string, URL_);
-    let here;
-    const onThisThread = await timerLateness(() => {
-      here = extractHtml(SLOW, URL_);
-    });
+    // The worker first: the garbage of a page extracted here would be collected during the next run.
     let inTheWorker;
     const inWorker = await timerLateness(async () => {
       inTheWorker = await p.extract(SLOW, URL_);
     });
+    let here;
+    const onThisThread = await timerLateness(() => {
+      here = extractHtml(SLOW, URL_);
+    });
     expect(inTheWorker).toEqual(here);
     expect(onThisThread, 'the page must hold this thread for long enough to show anything').toBeGreaterThan(250);
-    expect(inWorker, `late by ${inWorker.toFixed(0)} ms in the worker, ${onThisThread.toFixed(0)} ms on this thread`).toBeLessThan(250);
+    // A loaded machine stalls the loop now and then whatever runs (a collection, the scheduler):
+    // 250 ms, or a quarter of what the page itself holds this thread for when the machine is slow.
+    expect(inWorker, `late by ${inWorker.toFixed(0)} ms in the worker, ${onThisThread.toFixed(0)} ms on this thread`).toBeLessThan(Math.max(250, onThisThread / 4));
   }, 60_000);
 
   it('replaces a worker that crashes (its heap cap reached), failing only the page it had', async () => {
@@ -126,16 +141,29 @@ describe('extraction in worker threads', () => {
     expect(after).toEqual(before);
   }, 60_000);
 
-  it('ends its threads on close: the page under way and those waiting fail, and no thread is left', async () => {
+  it('ends its threads on close: the page under way and those waiting fail, and no thread or process is left', async () => {
     const base = threads();
+    const before = children();
+    // From the sources a worker loads through tsx: with its cache off, tsx runs esbuild for every
+    // file, and no esbuild may outlive the worker.
+    const cache = process.env.TSX_DISABLE_CACHE;
+    process.env.TSX_DISABLE_CACHE = '1';
     const p = pool({ timeoutMs: 60_000 });
+    try {
+      await p.extract(FIXTURES[0] as string, URL_);
+    } finally {
+      if (cache === undefined) delete process.env.TSX_DISABLE_CACHE;
+      else process.env.TSX_DISABLE_CACHE = cache;
+    }
+    expect(threads()).toBeGreaterThan(base);
+    // The worker is ready and idle: this page goes to it at once, the next waits.
     const running = p.extract(SLOWER, URL_).then(() => 'extracted', (error: Error) => error.message);
     const waiting = p.extract(FIXTURES[0] as string, URL_).then(() => 'extracted', (error: Error) => error.message);
-    await expect.poll(threads, { timeout: 15_000 }).toBeGreaterThan(base);
     await p.close();
     expect(await running).toBe('extraction stopped: the server is shutting down');
     expect(await waiting).toBe('extraction stopped: the server is shutting down');
     expect(threads()).toBe(base);
+    expect(children()).toEqual(before);
     await expect(p.extract(FIXTURES[0] as string, URL_)).rejects.toThrow(/shutting down/);
   }, 60_000);
 

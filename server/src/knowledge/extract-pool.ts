@@ -1,4 +1,6 @@
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ExtractedHtml } from './extract.js';
 
@@ -33,10 +35,14 @@ const DEFAULT_MAX_HEAP_MB = 256;
 
 /**
  * From `server/dist` (what `pnpm start` runs) the worker is the emitted `extract-worker.js`, plain
- * Node. From the TypeScript sources (tsx in development, vitest) it is `extract-worker.ts`, which
- * a worker thread can only load through tsx: on Node 20 a loader given to a worker with `--import`
- * is not yet in place for the worker's own entry file ("Unknown file extension .ts"), so a
- * one-line entry imports it through tsx's `tsImport` instead.
+ * Node. From the TypeScript sources (tsx in development, vitest) it is `extract-worker.ts`, loaded
+ * through tsx's require hook by a one-line entry. Not through tsx's ESM loader: on Node 20 a
+ * loader given to a worker with `--import` is not in place for the worker's own entry file
+ * ("Unknown file extension .ts"), and the esbuild service that loader starts outlives a terminated
+ * worker (its pipes stay open until the process exits: one stray esbuild per worker). The require
+ * hook with `ESBUILD_WORKER_THREADS=0` transforms synchronously, one short-lived esbuild per file
+ * not yet in tsx's cache, so nothing outlives the worker. (The packages then load as CommonJS,
+ * linkedom's CommonJS build; `extract-pool.test.ts` compares the answers with this thread's.)
  */
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_FILE = new URL(FROM_SOURCE ? './extract-worker.ts' : './extract-worker.js', import.meta.url);
@@ -44,9 +50,9 @@ const WORKER_FILE = new URL(FROM_SOURCE ? './extract-worker.ts' : './extract-wor
 function newWorker(options: { resourceLimits: { maxOldGenerationSizeMb: number } }): Worker {
   const common = { ...options, execArgv: [], stdout: false, stderr: false };
   if (!FROM_SOURCE) return new Worker(WORKER_FILE, common);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = `import(${JSON.stringify(tsx)}).then((tsx) => tsx.tsImport(${JSON.stringify(WORKER_FILE.href)}, ${JSON.stringify(WORKER_FILE.href)}))`;
-  return new Worker(entry, { ...common, eval: true });
+  const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
+  const entry = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(fileURLToPath(WORKER_FILE))});`;
+  return new Worker(entry, { ...common, eval: true, env: { ...process.env, ESBUILD_WORKER_THREADS: '0' } });
 }
 
 interface Job {
