@@ -25,7 +25,7 @@ export interface ExtractRequest {
 /** What a worker answers: it is ready (its modules loaded), or a page's text, or why it has none. */
 export type ExtractAnswer = { ready: true } | { id: number; page: ExtractedHtml } | { id: number; error: string };
 
-export const DEFAULT_EXTRACT_TIMEOUT_MS = 5_000;
+const DEFAULT_EXTRACT_TIMEOUT_MS = 5_000;
 const DEFAULT_IDLE_MS = 30_000;
 /**
  * The largest pages extract.ts accepts (30,000 elements, 2 MB) needed between 64 and 128 MB;
