@@ -262,3 +262,10 @@ it('reads the support inbox users, and has no inbox without them', async () => {
     expect(() => parseConfig({ CHATDROP_INBOX_USERS: 'alice:hunter2' })).not.toThrow(/hunter2/);
   });
 });
+
+it('reads the knowledge extraction workers and time limit, 1 worker and 5 s by default', () => {
+  expect(parseConfig({})).toMatchObject({ knowledgeWorkers: 1, knowledgeExtractTimeoutMs: 5000 });
+  expect(parseConfig({ CHATDROP_KNOWLEDGE_WORKERS: '3', CHATDROP_KNOWLEDGE_EXTRACT_TIMEOUT_MS: '20000' })).toMatchObject({ knowledgeWorkers: 3, knowledgeExtractTimeoutMs: 20_000 });
+  expect(() => parseConfig({ CHATDROP_KNOWLEDGE_WORKERS: '0' })).toThrow(/^CHATDROP_KNOWLEDGE_WORKERS/);
+  expect(() => parseConfig({ CHATDROP_KNOWLEDGE_EXTRACT_TIMEOUT_MS: '10' })).toThrow(/^CHATDROP_KNOWLEDGE_EXTRACT_TIMEOUT_MS/);
+});

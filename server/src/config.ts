@@ -92,6 +92,10 @@ export interface Config {
   knowledgeRefreshHours: number;
   /** `CHATDROP_KNOWLEDGE_TOKENS`: the most tokens of passages one request carries. */
   knowledgeTokens: number;
+  /** `CHATDROP_KNOWLEDGE_WORKERS`: worker threads that extract crawled pages (at most cores - 1). */
+  knowledgeWorkers: number;
+  /** `CHATDROP_KNOWLEDGE_EXTRACT_TIMEOUT_MS`: the longest one page's extraction may take before it is given up. */
+  knowledgeExtractTimeoutMs: number;
   /** `CHATDROP_EMBEDDINGS_MODEL`: the upstream's embeddings model, combined with BM25; unset: BM25 alone. */
   embeddingsModel: string | undefined;
   /**
@@ -193,6 +197,8 @@ export function parseConfig(env: Env): Config {
     knowledgeMaxPages: integer(get('CHATDROP_KNOWLEDGE_MAX_PAGES'), 'CHATDROP_KNOWLEDGE_MAX_PAGES', 2000, 1, 1_000_000),
     knowledgeRefreshHours: integer(get('CHATDROP_KNOWLEDGE_REFRESH_HOURS'), 'CHATDROP_KNOWLEDGE_REFRESH_HOURS', 24, 1, 8760),
     knowledgeTokens: integer(get('CHATDROP_KNOWLEDGE_TOKENS'), 'CHATDROP_KNOWLEDGE_TOKENS', 2000, 100, 1_000_000),
+    knowledgeWorkers: integer(get('CHATDROP_KNOWLEDGE_WORKERS'), 'CHATDROP_KNOWLEDGE_WORKERS', 1, 1, 256),
+    knowledgeExtractTimeoutMs: integer(get('CHATDROP_KNOWLEDGE_EXTRACT_TIMEOUT_MS'), 'CHATDROP_KNOWLEDGE_EXTRACT_TIMEOUT_MS', 5000, 100, 600_000),
     embeddingsModel: get('CHATDROP_EMBEDDINGS_MODEL'),
     inboxUsers: inboxUsers(get('CHATDROP_INBOX_USERS')),
   };

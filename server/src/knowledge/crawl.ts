@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Passage } from './chunk.js';
 import { chunk } from './chunk.js';
-import { extractHtml, extractMarkdown, extractText, type ExtractedPage } from './extract.js';
+import { extractHtml, extractMarkdown, extractText, type ExtractedHtml, type ExtractedPage } from './extract.js';
 import { fetchPage, type FetchLimits } from './fetch-page.js';
 import type { KnowledgeSource } from './knowledge-source.js';
 import { readFolder } from './read-folder.js';
@@ -102,6 +102,11 @@ export interface CrawlOptions {
   /** Told once per URL that fails, as it happens. */
   onFailure?: (failure: CrawlFailure) => void;
   signal?: AbortSignal;
+  /**
+   * How an HTML page is extracted: `Knowledge` passes its `ExtractPool`, which runs `extractHtml`
+   * in a worker thread within a time limit. Unset, `extractHtml` runs on this thread.
+   */
+  extractHtml?: (html: string, url: string) => Promise<ExtractedHtml>;
 }
 
 interface Job {
@@ -159,7 +164,7 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
   for (const source of sources) {
     if (source.kind === 'folder') {
       const room = limits.maxPages - pages;
-      const folder = await readFolder(source.path, source.baseUrl, { maxFiles: room, maxBytes: limits.maxBytes, onFailure: (url, reason, detail) => fail(url, reason, detail) });
+      const folder = await readFolder(source.path, source.baseUrl, { maxFiles: room, maxBytes: limits.maxBytes, onFailure: (url, reason, detail) => fail(url, reason, detail), extractHtml: options.extractHtml });
       for (const page of folder) {
         if (seen.has(page.url)) continue;
         seen.add(page.url);
@@ -319,7 +324,7 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
     let links: string[] = [];
     try {
       if (type === 'text/html' || type === 'application/xhtml+xml') {
-        const html = extractHtml(answer.body, url);
+        const html = await (options.extractHtml ?? extractHtml)(answer.body, url);
         if (html.nofollow) html.links = [];
         links = html.links;
         if (job.follow) for (const link of links) follow(job, link);
