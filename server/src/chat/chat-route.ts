@@ -46,6 +46,8 @@ export interface ChatRouteOptions {
   bus: ReplyBus;
   /** With `CHATDROP_KNOWLEDGE`: each question is grounded in the site's passages first. */
   knowledge?: ChatKnowledge;
+  /** Stop's per-visitor limit, shared with feedback and deletes (`ConversationRateLimits.action`). */
+  stopLimit: RequestHandler<{ messageId: string }>;
 }
 
 /**
@@ -224,7 +226,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
     }
   });
 
-  router.post('/:messageId/stop', async (req, res) => {
+  router.post('/:messageId/stop', options.stopLimit, async (req, res) => {
     // 204 whether or not it was still running: the outcome the caller wants holds either way,
     // and the answer does not reveal which message ids exist. The instance running it (this one
     // or another, through the bus) aborts the upstream request at once.
