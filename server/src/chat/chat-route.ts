@@ -199,6 +199,8 @@ export function chatRouter(options: ChatRouteOptions): Router {
         now,
         logContent: config.logContent,
         onUpstreamError: (error) => metrics.upstreamFailed(error),
+        // A failed model that may have been billed, before its fallback: counted at once.
+        onAttemptBilled: hold === undefined ? undefined : (cost) => budget.extend(hold, cost.inputTokens + cost.outputTokens),
         onEnd: accountFor({ metrics, budget, hold, slot, log }),
       });
       replies.add(run);
@@ -268,7 +270,9 @@ function accountFor(parts: {
   return async (summary) => {
     metrics.activeStreams.dec();
     metrics.replyEnded(summary);
-    const spent = summary.usage.inputTokens + summary.usage.outputTokens;
+    // What the reply cost, and what a model that failed before its fallback may have cost too.
+    const earlier = summary.failedAttemptsUsage;
+    const spent = summary.usage.inputTokens + summary.usage.outputTokens + earlier.inputTokens + earlier.outputTokens;
     await Promise.all([
       slot().catch((error: unknown) => log.error({ err: error }, 'could not release the stream slot')),
       hold === undefined
