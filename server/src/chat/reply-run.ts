@@ -276,6 +276,14 @@ export class ReplyRun {
         } catch (error) {
           o.log.error({ err: error, messageId: o.messageId }, 'could not count a failed attempt against the daily budget');
         }
+        // Stopped meanwhile: no fallback is asked, and this attempt is the last after all, so its
+        // cost is the reply's own usage (counted once: the settle replaces the grown hold).
+        if (this.#controller.signal.aborted) {
+          failedAttempts.inputTokens -= cost.inputTokens;
+          failedAttempts.outputTokens -= cost.outputTokens;
+          usage = cost;
+          break;
+        }
       }
       // The visitor has seen nothing yet, so another model can answer in its place (issue 5).
       o.log.warn(
