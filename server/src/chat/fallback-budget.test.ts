@@ -133,3 +133,45 @@ describe.each(backends)('the daily budget %s, when a fallback model answers', (_
     await budget.settle(rest!, 0);
   });
 });
+
+describe('the daily budget, when the SDK retried a request before the answer', () => {
+  let budget: MemoryTokenBudget;
+  let server: TestServer;
+  let counted: number;
+  const soon = { 'retry-after-ms': '10' };
+
+  beforeAll(async () => {
+    budget = new MemoryTokenBudget();
+    server = await startTestServer({ upstream, env: { ...env, CHATDROP_UPSTREAM_RETRIES: '1' }, shared: { budget } });
+    upstream.script({ kind: 'deltas', deltas: ['ok'], usage: null });
+    const { events } = await readEvents(await postChat(server.url, { message: QUESTION }));
+    const end = events.at(-1)!.event;
+    if (end.type !== 'message-end') throw new Error('no message-end');
+    counted = end.usage.inputTokens;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  async function spentFor(...scripts: MockScript[]): Promise<number> {
+    const before = await budget.used();
+    const requests = upstream.requests.length;
+    upstream.script(...scripts);
+    const { events } = await readEvents(await postChat(server.url, { message: QUESTION }));
+    expect(textOf(events)).toBe('From the backup.');
+    expect(upstream.requests.length - requests).toBe(scripts.length);
+    return (await budget.used()) - before;
+  }
+
+  it('counts the input of a retried 5xx, and nothing for a retried 429', async () => {
+    const answer: MockScript = { ...BACKUP } as MockScript;
+    expect(await spentFor({ kind: 'error', status: 500, message: 'Server error', type: 'server_error', headers: soon }, answer)).toBe(counted + 50);
+    expect(await spentFor({ kind: 'error', status: 429, message: 'Rate limit reached', type: 'requests', headers: soon }, answer)).toBe(50);
+  });
+
+  it('counts every request of a primary that failed twice with a 5xx before the fallback answered', async () => {
+    const failed: MockScript = { kind: 'error', status: 503, message: 'Overloaded', type: 'server_error', headers: soon };
+    expect(await spentFor(failed, failed, BACKUP)).toBe(2 * counted + 50);
+    expect(upstream.requests.slice(-3).map((r) => r.body.model)).toEqual(['gpt-primary', 'gpt-primary', 'gpt-backup']);
+  });
+});

@@ -78,9 +78,10 @@ export interface ReplySummary {
   /** What the attempt that ended the reply cost (the visitor's `message-end` carries it). */
   usage: Usage;
   /**
-   * What the attempts before it may have cost: a model that failed before its first token in a
-   * way that may have been billed, before the fallback answered (`onAttemptBilled`). Zero without
-   * a fallback. The budget and the token metrics count it; the visitor is not shown it.
+   * What the requests before it may have cost: a model that failed before its first token in a
+   * way that may have been billed, before the fallback answered (`onAttemptBilled`), and the SDK's
+   * own retries that may have been (a 5xx, a dropped connection), each counted as its input.
+   * The budget and the token metrics count it; the visitor is not shown it.
    */
   failedAttemptsUsage: Usage;
 }
@@ -223,6 +224,8 @@ export class ReplyRun {
       failure = undefined;
       // Each attempt's usage is its own: a usage chunk from a failed model is not the fallback's.
       usage = undefined;
+      // The SDK's retries within this attempt that may have been billed: each its input.
+      let retried = 0;
       try {
         // One plain call per upstream event (no async iteration per chunk).
         await streamCompletion(
@@ -250,6 +253,9 @@ export class ReplyRun {
               case 'usage':
                 usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
                 break;
+              case 'requests-retried':
+                retried = event.billed * o.inputTokens;
+                break;
               default: {
                 const unexpected: never = event;
                 throw new Error(`unexpected upstream event ${JSON.stringify(unexpected)}`);
@@ -262,17 +268,20 @@ export class ReplyRun {
         o.onUpstreamError?.(failure);
       }
       billable = failure === undefined || failure.mayBeBilled || firstTokenMs !== undefined;
+      // Retried requests failed before the one that ended the attempt, whatever comes next.
+      failedAttempts.inputTokens += retried;
       const next = models[attempt + 1];
       if (failure === undefined || next === undefined || !worthFallingBack(failure, firstTokenMs, this.#controller.signal)) break;
       // This attempt is over and another model is asked: what it may have cost is counted now,
       // as the upstream reported it or else as the input we counted (no text came, or there
       // would be no fallback). Nothing when it cannot have been billed.
-      const cost = usage ?? (billable ? { inputTokens: o.inputTokens, outputTokens: 0 } : undefined);
-      if (cost !== undefined && cost.inputTokens + cost.outputTokens > 0) {
-        failedAttempts.inputTokens += cost.inputTokens;
-        failedAttempts.outputTokens += cost.outputTokens;
+      const cost = usage ?? (billable ? { inputTokens: o.inputTokens, outputTokens: 0 } : { inputTokens: 0, outputTokens: 0 });
+      failedAttempts.inputTokens += cost.inputTokens;
+      failedAttempts.outputTokens += cost.outputTokens;
+      const grown = retried + cost.inputTokens + cost.outputTokens;
+      if (grown > 0) {
         try {
-          await o.onAttemptBilled?.(cost);
+          await o.onAttemptBilled?.({ inputTokens: retried + cost.inputTokens, outputTokens: cost.outputTokens });
         } catch (error) {
           o.log.error({ err: error, messageId: o.messageId }, 'could not count a failed attempt against the daily budget');
         }

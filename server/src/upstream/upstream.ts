@@ -4,12 +4,18 @@ import type { UpstreamMessage } from '../chat/history.js';
 import { SecretRedactor } from '../observability/secret-redactor.js';
 import type { MaxTokensField } from '../config.js';
 import { readEventStream } from './read-event-stream.js';
+import { traceUpstreamRequests, type UpstreamRequestOutcome } from './upstream-requests.js';
 
-/** What one upstream chunk means to us: text, the end reason, or the token count. */
+/**
+ * What one upstream chunk means to us: text, the end reason, or the token count; or, once per
+ * call, how many of the SDK's own retried requests before the last one may have been billed
+ * (`requests-retried`, only when there were any; see `mayHaveBeenBilled`).
+ */
 export type UpstreamEvent =
   | { type: 'text'; text: string }
   | { type: 'finish'; reason: UpstreamFinishReason }
-  | { type: 'usage'; inputTokens: number; outputTokens: number };
+  | { type: 'usage'; inputTokens: number; outputTokens: number }
+  | { type: 'requests-retried'; billed: number };
 
 export type UpstreamFinishReason = 'stop' | 'length' | 'content-filter';
 
@@ -98,9 +104,20 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
     timer = setTimeout(onTimeout, request.idleTimeoutMs);
   };
 
+  // Every HTTP request of this call (the SDK's retries included): all but the last were retried.
+  const sent: UpstreamRequestOutcome[] = [];
+  let retriesTold = false;
+  const tellRetries = (): void => {
+    if (retriesTold) return;
+    retriesTold = true;
+    const billed = sent.slice(0, -1).filter(outcomeMayBeBilled).length;
+    if (billed > 0) onEvent({ type: 'requests-retried', billed });
+  };
+
   let ended = false;
   try {
-    const body = await openStream(openai, request, inner.signal);
+    const body = await traceUpstreamRequests((outcome) => void sent.push(outcome), () => openStream(openai, request, inner.signal));
+    tellRetries();
     let done = false;
     await readEventStream(body, (message) => {
       // Like the SDK's stream: nothing after `[DONE]` counts, but the body is read to its end.
@@ -129,6 +146,7 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
     });
     ended = true;
   } catch (error) {
+    tellRetries();
     if (timedOut !== undefined) throw timeoutError(timedOut, request);
     if (request.signal.aborted) return;
     throw toUpstreamError(error, openai.apiKey ?? undefined);
@@ -259,14 +277,19 @@ export function toUpstreamError(error: unknown, apiKey?: string): UpstreamError 
  * - a timeout waiting for the first chunk (ours or the SDK's): the request was sent and the model
  *   may be working on it. May be billed.
  *
- * The SDK's own retries (`CHATDROP_UPSTREAM_RETRIES`) are one attempt here: the last error
- * decides, and a retried 5xx counts its input once.
+ * The SDK's own retries (`CHATDROP_UPSTREAM_RETRIES`) are judged one by one, by the same rules,
+ * from what our fetch saw of each (`requests-retried`).
  */
 function mayHaveBeenBilled(error: unknown): boolean {
   if (error instanceof OpenAI.APIConnectionTimeoutError) return true;
   if (error instanceof OpenAI.APIConnectionError) return !neverSent(error.cause);
   if (error instanceof OpenAI.APIError && error.status !== undefined) return error.status >= 500;
   return true;
+}
+
+/** The same judgement for one request the SDK retried (our fetch saw its status or its error). */
+function outcomeMayBeBilled(outcome: UpstreamRequestOutcome): boolean {
+  return 'status' in outcome ? outcome.status >= 500 : !neverSent(outcome.error);
 }
 
 /** Node's codes for a connection that could not be made, so no request left this machine. */
