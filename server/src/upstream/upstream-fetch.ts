@@ -46,7 +46,7 @@ export function createUpstreamFetch(): typeof fetch {
     const options: RequestOptions = { method: init.method ?? 'GET', headers, agent: https ? agents['https:'] : agents['http:'] };
     const send = https ? httpsRequest : httpRequest;
 
-    const record = upstreamRequestRecorder();
+    const record = upstreamRequestRecorder(init);
     let decoded: Readable | undefined;
     let settled = false;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {

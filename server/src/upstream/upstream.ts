@@ -4,7 +4,7 @@ import type { UpstreamMessage } from '../chat/history.js';
 import { SecretRedactor } from '../observability/secret-redactor.js';
 import type { MaxTokensField } from '../config.js';
 import { readEventStream } from './read-event-stream.js';
-import { traceUpstreamRequests, type UpstreamRequestOutcome } from './upstream-requests.js';
+import { recordingFetchOptions, type UpstreamRequestOutcome } from './upstream-requests.js';
 
 /**
  * What one upstream chunk means to us: text, the end reason, or the token count; or, once per
@@ -116,7 +116,7 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
 
   let ended = false;
   try {
-    const body = await traceUpstreamRequests((outcome) => void sent.push(outcome), () => openStream(openai, request, inner.signal));
+    const body = await openStream(openai, request, inner.signal, (outcome) => void sent.push(outcome));
     tellRetries();
     let done = false;
     await readEventStream(body, (message) => {
@@ -165,7 +165,7 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
  * alone, so the response, its headers and the SDK's request state are not kept alive for the
  * minutes a reply may stream (this frame ends here).
  */
-async function openStream(openai: OpenAI, request: UpstreamRequest, signal: AbortSignal): Promise<unknown> {
+async function openStream(openai: OpenAI, request: UpstreamRequest, signal: AbortSignal, record: (outcome: UpstreamRequestOutcome) => void): Promise<unknown> {
   const pending = openai.chat.completions
     .create(
       {
@@ -177,7 +177,7 @@ async function openStream(openai: OpenAI, request: UpstreamRequest, signal: Abor
           ? { max_tokens: request.maxOutputTokens }
           : { max_completion_tokens: request.maxOutputTokens }),
       },
-      { signal },
+      { signal, fetchOptions: recordingFetchOptions(record) },
     )
     .asResponse();
   // The SDK sleeps between retries with a plain timer and looks at the signal only when it
