@@ -35,6 +35,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Chat requests per minute per client IP. */
   rateLimitPerMinute: number;
+  /** `CHATDROP_READ_RATE_LIMIT`: conversation reads (`GET /api/conversations/:id`) per minute per client. */
+  readRateLimitPerMinute: number;
   /** Express `trust proxy`; undefined leaves Express's default (trust nothing). */
   trustProxy: boolean | number | string | undefined;
   /** How long a reply outlives its reader, waiting for a resume (`0` aborts at once). */
@@ -169,6 +171,7 @@ export function parseConfig(env: Env): Config {
     dbPath: get('CHATDROP_DB') ?? './data/chatdrop.db',
     redisUrl: optionalUrl(get('REDIS_URL'), 'REDIS_URL'),
     rateLimitPerMinute: integer(get('CHATDROP_RATE_LIMIT'), 'CHATDROP_RATE_LIMIT', 20, 1, 1_000_000),
+    readRateLimitPerMinute: integer(get('CHATDROP_READ_RATE_LIMIT'), 'CHATDROP_READ_RATE_LIMIT', 300, 1, 1_000_000),
     trustProxy: trustProxy(get('TRUST_PROXY')),
     resumeGraceMs: integer(get('CHATDROP_RESUME_GRACE_MS'), 'CHATDROP_RESUME_GRACE_MS', 10_000, 0, 3_600_000),
     title: get('CHATDROP_TITLE') ?? 'Help',
