@@ -18,6 +18,7 @@ import { storeBench } from './store.js';
 import { formatTable } from './table.js';
 import { inboxBench } from './inbox.js';
 import { knowledgeBench } from './knowledge.js';
+import { robotsBench } from './robots.js';
 import { widgetWeight } from './widget-weight.js';
 
 /**
@@ -33,6 +34,7 @@ const parts: { name: string; run: (appError: string | undefined) => Promise<Meas
   { name: 'widget weight', run: () => widgetWeight() },
   { name: 'store', run: () => storeBench() },
   { name: 'knowledge', run: () => knowledgeBench() },
+  { name: 'robots.txt', run: () => robotsBench() },
   { name: 'inbox', run: () => inboxBench() },
   { name: 'bubble time', run: (appError) => withApp(appError, bubbleTime) },
   { name: 'panel time', run: (appError) => withApp(appError, panelTime) },

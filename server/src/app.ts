@@ -18,6 +18,7 @@ import { configRouter } from './http/config-route.js';
 import { conversationsRouter } from './chat/conversations-route.js';
 import { cors } from './http/cors.js';
 import { feedbackRouter } from './chat/feedback-route.js';
+import { conversationRateLimits } from './limits/conversation-rate-limits.js';
 import { MemoryReplyBus } from './replies/reply-bus/memory-reply-bus.js';
 import type { ReplyBus } from './replies/reply-bus/reply-bus.js';
 import { ReplyRegistry } from './chat/reply-registry.js';
@@ -144,9 +145,11 @@ export function createApp(options: AppOptions): express.Express {
     retrieve: knowledge.retrieve.bind(knowledge),
     offer: { handoff: options.handoff !== undefined, supportUrl: config.supportUrl },
   };
-  api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, logger, buffer, bus, knowledge: chatKnowledge }));
-  api.use('/conversations', conversationsRouter({ store, replies, bus }));
-  api.use('/feedback', feedbackRouter({ store }));
+  // Per-visitor limits of the conversation routes that start no reply (in Redis with REDIS_URL).
+  const conversationLimits = conversationRateLimits({ readsPerMinute: config.readRateLimitPerMinute, redis: options.redis, logger });
+  api.use('/chat', chatRouter({ config, store, openai, replies, now, limiter, budget, metrics, rateLimitStore: options.rateLimitStore, logger, buffer, bus, knowledge: chatKnowledge, stopLimit: conversationLimits.action }));
+  api.use('/conversations', conversationsRouter({ store, replies, bus, limits: conversationLimits }));
+  api.use('/feedback', feedbackRouter({ store, limit: conversationLimits.action }));
   if (options.handoff !== undefined) api.use('/handoff', handoffRouter({ store, handoff: options.handoff, now, logger }));
   api.use(configRouter({ config, demo, handoff: options.handoff !== undefined }));
   api.use(apiNotFound);

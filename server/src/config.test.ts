@@ -22,6 +22,7 @@ describe('parseConfig', () => {
       models: [{ alias: 'fast', model: 'gpt-4.1-mini' }],
       dbPath: './data/chatdrop.db',
       rateLimitPerMinute: 20,
+      readRateLimitPerMinute: 300,
       trustProxy: undefined,
       resumeGraceMs: 10000,
       title: 'Help',
@@ -45,6 +46,7 @@ describe('parseConfig', () => {
       CHATDROP_DB: '/tmp/x.db',
       REDIS_URL: 'redis://127.0.0.1:6379',
       CHATDROP_RATE_LIMIT: '5',
+      CHATDROP_READ_RATE_LIMIT: '50',
       TRUST_PROXY: '1',
       CHATDROP_RESUME_GRACE_MS: '10000',
       CHATDROP_TITLE: 'Support',
@@ -68,6 +70,7 @@ describe('parseConfig', () => {
       dbPath: '/tmp/x.db',
       redisUrl: 'redis://127.0.0.1:6379',
       rateLimitPerMinute: 5,
+      readRateLimitPerMinute: 50,
       trustProxy: 1,
       resumeGraceMs: 10000,
       title: 'Support',
@@ -202,6 +205,7 @@ describe('parseConfig', () => {
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
     [{ CHATDROP_RATE_LIMIT: '-1' }, 'CHATDROP_RATE_LIMIT'],
+    [{ CHATDROP_READ_RATE_LIMIT: '0' }, 'CHATDROP_READ_RATE_LIMIT'],
     [{ CHATDROP_MODELS: 'gpt-4.1-mini' }, 'CHATDROP_MODELS'],
     [{ CHATDROP_MODELS: 'a=x,a=y' }, 'CHATDROP_MODELS'],
     [{ ALLOWED_ORIGINS: 'https://a.example/path' }, 'ALLOWED_ORIGINS'],
@@ -261,4 +265,11 @@ it('reads the support inbox users, and has no inbox without them', async () => {
     expect(() => parseConfig({ CHATDROP_INBOX_USERS: 'alice:hunter2' })).toThrow(/^CHATDROP_INBOX_USERS: the hash of "alice"/);
     expect(() => parseConfig({ CHATDROP_INBOX_USERS: 'alice:hunter2' })).not.toThrow(/hunter2/);
   });
+});
+
+it('reads the knowledge extraction workers and time limit, 1 worker and 5 s by default', () => {
+  expect(parseConfig({})).toMatchObject({ knowledgeWorkers: 1, knowledgeExtractTimeoutMs: 5000 });
+  expect(parseConfig({ CHATDROP_KNOWLEDGE_WORKERS: '3', CHATDROP_KNOWLEDGE_EXTRACT_TIMEOUT_MS: '20000' })).toMatchObject({ knowledgeWorkers: 3, knowledgeExtractTimeoutMs: 20_000 });
+  expect(() => parseConfig({ CHATDROP_KNOWLEDGE_WORKERS: '0' })).toThrow(/^CHATDROP_KNOWLEDGE_WORKERS/);
+  expect(() => parseConfig({ CHATDROP_KNOWLEDGE_EXTRACT_TIMEOUT_MS: '10' })).toThrow(/^CHATDROP_KNOWLEDGE_EXTRACT_TIMEOUT_MS/);
 });

@@ -35,6 +35,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Chat requests per minute per client IP. */
   rateLimitPerMinute: number;
+  /** `CHATDROP_READ_RATE_LIMIT`: conversation reads (`GET /api/conversations/:id`) per minute per client. */
+  readRateLimitPerMinute: number;
   /** Express `trust proxy`; undefined leaves Express's default (trust nothing). */
   trustProxy: boolean | number | string | undefined;
   /** How long a reply outlives its reader, waiting for a resume (`0` aborts at once). */
@@ -92,6 +94,10 @@ export interface Config {
   knowledgeRefreshHours: number;
   /** `CHATDROP_KNOWLEDGE_TOKENS`: the most tokens of passages one request carries. */
   knowledgeTokens: number;
+  /** `CHATDROP_KNOWLEDGE_WORKERS`: worker threads that extract crawled pages (at most cores - 1). */
+  knowledgeWorkers: number;
+  /** `CHATDROP_KNOWLEDGE_EXTRACT_TIMEOUT_MS`: the longest one page's extraction may take before it is given up. */
+  knowledgeExtractTimeoutMs: number;
   /** `CHATDROP_EMBEDDINGS_MODEL`: the upstream's embeddings model, combined with BM25; unset: BM25 alone. */
   embeddingsModel: string | undefined;
   /**
@@ -165,6 +171,7 @@ export function parseConfig(env: Env): Config {
     dbPath: get('CHATDROP_DB') ?? './data/chatdrop.db',
     redisUrl: optionalUrl(get('REDIS_URL'), 'REDIS_URL'),
     rateLimitPerMinute: integer(get('CHATDROP_RATE_LIMIT'), 'CHATDROP_RATE_LIMIT', 20, 1, 1_000_000),
+    readRateLimitPerMinute: integer(get('CHATDROP_READ_RATE_LIMIT'), 'CHATDROP_READ_RATE_LIMIT', 300, 1, 1_000_000),
     trustProxy: trustProxy(get('TRUST_PROXY')),
     resumeGraceMs: integer(get('CHATDROP_RESUME_GRACE_MS'), 'CHATDROP_RESUME_GRACE_MS', 10_000, 0, 3_600_000),
     title: get('CHATDROP_TITLE') ?? 'Help',
@@ -193,6 +200,8 @@ export function parseConfig(env: Env): Config {
     knowledgeMaxPages: integer(get('CHATDROP_KNOWLEDGE_MAX_PAGES'), 'CHATDROP_KNOWLEDGE_MAX_PAGES', 2000, 1, 1_000_000),
     knowledgeRefreshHours: integer(get('CHATDROP_KNOWLEDGE_REFRESH_HOURS'), 'CHATDROP_KNOWLEDGE_REFRESH_HOURS', 24, 1, 8760),
     knowledgeTokens: integer(get('CHATDROP_KNOWLEDGE_TOKENS'), 'CHATDROP_KNOWLEDGE_TOKENS', 2000, 100, 1_000_000),
+    knowledgeWorkers: integer(get('CHATDROP_KNOWLEDGE_WORKERS'), 'CHATDROP_KNOWLEDGE_WORKERS', 1, 1, 256),
+    knowledgeExtractTimeoutMs: integer(get('CHATDROP_KNOWLEDGE_EXTRACT_TIMEOUT_MS'), 'CHATDROP_KNOWLEDGE_EXTRACT_TIMEOUT_MS', 5000, 100, 600_000),
     embeddingsModel: get('CHATDROP_EMBEDDINGS_MODEL'),
     inboxUsers: inboxUsers(get('CHATDROP_INBOX_USERS')),
   };

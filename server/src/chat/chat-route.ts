@@ -46,6 +46,8 @@ export interface ChatRouteOptions {
   bus: ReplyBus;
   /** With `CHATDROP_KNOWLEDGE`: each question is grounded in the site's passages first. */
   knowledge?: ChatKnowledge;
+  /** Stop's per-visitor limit, shared with feedback and deletes (`ConversationRateLimits.action`). */
+  stopLimit: RequestHandler<{ messageId: string }>;
 }
 
 /**
@@ -197,6 +199,8 @@ export function chatRouter(options: ChatRouteOptions): Router {
         now,
         logContent: config.logContent,
         onUpstreamError: (error) => metrics.upstreamFailed(error),
+        // A failed model that may have been billed, before its fallback: counted at once.
+        onAttemptBilled: hold === undefined ? undefined : (cost) => budget.extend(hold, cost.inputTokens + cost.outputTokens),
         onEnd: accountFor({ metrics, budget, hold, slot, log }),
       });
       replies.add(run);
@@ -224,7 +228,7 @@ export function chatRouter(options: ChatRouteOptions): Router {
     }
   });
 
-  router.post('/:messageId/stop', async (req, res) => {
+  router.post('/:messageId/stop', options.stopLimit, async (req, res) => {
     // 204 whether or not it was still running: the outcome the caller wants holds either way,
     // and the answer does not reveal which message ids exist. The instance running it (this one
     // or another, through the bus) aborts the upstream request at once.
@@ -266,7 +270,9 @@ function accountFor(parts: {
   return async (summary) => {
     metrics.activeStreams.dec();
     metrics.replyEnded(summary);
-    const spent = summary.usage.inputTokens + summary.usage.outputTokens;
+    // What the reply cost, and what a model that failed before its fallback may have cost too.
+    const earlier = summary.failedAttemptsUsage;
+    const spent = summary.usage.inputTokens + summary.usage.outputTokens + earlier.inputTokens + earlier.outputTokens;
     await Promise.all([
       slot().catch((error: unknown) => log.error({ err: error }, 'could not release the stream slot')),
       hold === undefined

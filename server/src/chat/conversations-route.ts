@@ -1,6 +1,7 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Conversation } from '@chatdrop/shared';
 import type { ConversationStore } from '../store/conversation-store.js';
+import { publicMessage } from '../store/public-message.js';
 import { ApiError } from '../http/api-error.js';
 import { deleteConversation } from './delete-conversation.js';
 import type { ReplyBus } from '../replies/reply-bus/reply-bus.js';
@@ -17,27 +18,30 @@ import { strictRouter } from '../http/strict-router.js';
  * to the store (SQLite's primary-key index, a Redis key), so what a timing probe could learn is
  * whether a 128-bit random id exists, by hitting it exactly; guessing one is the real defence, and
  * that is 2^128 tries.
+ *
+ * Each route first counts against its per-visitor limit (`ConversationRateLimits`): reads and
+ * deletes both reach the store, which every visitor shares.
  */
-export function conversationsRouter(options: { store: ConversationStore; replies: ReplyRegistry; bus: ReplyBus }): Router {
-  const { store, replies, bus } = options;
+export function conversationsRouter(options: {
+  store: ConversationStore;
+  replies: ReplyRegistry;
+  bus: ReplyBus;
+  limits: { read: RequestHandler<{ id: string }>; action: RequestHandler<{ id: string }> };
+}): Router {
+  const { store, replies, bus, limits } = options;
   const router = strictRouter();
 
-  router.get('/:id', async (req, res) => {
+  router.get('/:id', limits.read, async (req, res) => {
     const conversation = await store.getConversation(req.params.id);
     if (conversation === undefined) throw notFound();
     // Exactly the contract's fields, whatever else a store may carry.
-    const body: Conversation = {
-      id: conversation.id,
-      messages: conversation.messages.map(({ id, role, content, createdAt, status, sources }) => ({
-        id, role, content, createdAt, status, ...(sources === undefined ? {} : { sources }),
-      })),
-    };
+    const body: Conversation = { id: conversation.id, messages: conversation.messages.map(publicMessage) };
     // A conversation is private to whoever holds its id: no shared cache may keep it.
     res.setHeader('Cache-Control', 'no-store');
     res.json(body);
   });
 
-  router.delete('/:id', async (req, res) => {
+  router.delete('/:id', limits.action, async (req, res) => {
     if (!(await deleteConversation({ store, replies, bus }, req.params.id))) throw notFound();
     res.status(204).end();
   });

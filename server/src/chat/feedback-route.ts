@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { ApiError } from '../http/api-error.js';
@@ -14,11 +14,12 @@ const feedbackSchema = z.object({
 /**
  * `POST /api/feedback`, mounted at `/api/feedback`: a thumbs up or down for one assistant
  * message, last one wins (issue 3). 404 unless the message is an assistant message of that
- * conversation.
+ * conversation. Counted against the visitor's action limit (`ConversationRateLimits`) before the
+ * body is read.
  */
-export function feedbackRouter(options: { store: ConversationStore }): Router {
+export function feedbackRouter(options: { store: ConversationStore; limit: RequestHandler }): Router {
   const router = strictRouter();
-  router.post('/', ...jsonBody('4kb'), async (req, res) => {
+  router.post('/', options.limit, ...jsonBody('4kb'), async (req, res) => {
     const parsed = feedbackSchema.safeParse(req.body);
     if (!parsed.success) {
       throw new ApiError('bad-request', 400, 'Feedback needs a conversationId, a messageId and a rating of "up" or "down".');

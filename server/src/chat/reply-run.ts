@@ -53,6 +53,13 @@ export interface ReplyRunOptions {
   /** Told about every upstream failure, fallbacks included (metrics: upstream errors by kind). */
   onUpstreamError?: (error: UpstreamError) => void;
   /**
+   * Told, and awaited, when an attempt that may have been billed failed before its first token and
+   * the fallback model is about to be asked: what that attempt may have cost (the reply's hold on
+   * the daily budget grows by it at once, so other requests see it while the fallback runs).
+   * A failure here is logged; the fallback is asked all the same.
+   */
+  onAttemptBilled?: (usage: Usage) => Promise<void> | void;
+  /**
    * Told once, when the reply has ended and been stored, before `message-end` goes out (metrics,
    * budget, slot release); awaited, and a failure is logged, never thrown.
    */
@@ -68,7 +75,15 @@ export interface ReplySummary {
   errorCode: UpstreamError['code'] | undefined;
   firstTokenMs: number | undefined;
   durationMs: number;
+  /** What the attempt that ended the reply cost (the visitor's `message-end` carries it). */
   usage: Usage;
+  /**
+   * What the requests before it may have cost: a model that failed before its first token in a
+   * way that may have been billed, before the fallback answered (`onAttemptBilled`), and the SDK's
+   * own retries that may have been (a 5xx, a dropped connection), each counted as its input.
+   * The budget and the token metrics count it; the visitor is not shown it.
+   */
+  failedAttemptsUsage: Usage;
 }
 
 export type ReplyListener = (event: StreamEvent, id: number) => void;
@@ -193,9 +208,12 @@ export class ReplyRun {
     let usage: Usage | undefined;
     let failure: UpstreamError | undefined;
     let upstreamModel = o.model;
-    // Whether any attempt may have been billed: all but those the upstream refused with an HTTP
-    // error status (it generated nothing). A drop, a timeout or an abort may have been billed.
+    // Whether the last attempt may have been billed: any that showed text, and any failure but
+    // those that show the model never ran (`UpstreamError.mayBeBilled`: a 4xx, a connection
+    // that never carried the request). A 5xx, a drop, a timeout or an abort may have been billed.
     let billable = false;
+    // What the attempts before the last may have cost (a failed model before its fallback).
+    const failedAttempts: Usage = { inputTokens: 0, outputTokens: 0 };
 
     this.#emit({ type: 'message-start', conversationId: o.conversationId, messageId: o.messageId, model: o.modelAlias });
     if (o.sources !== undefined) this.#emit({ type: 'sources', sources: o.sources });
@@ -204,6 +222,10 @@ export class ReplyRun {
     for (const [attempt, model] of models.entries()) {
       upstreamModel = model;
       failure = undefined;
+      // Each attempt's usage is its own: a usage chunk from a failed model is not the fallback's.
+      usage = undefined;
+      // The SDK's retries within this attempt that may have been billed: each its input.
+      let retried = 0;
       try {
         // One plain call per upstream event (no async iteration per chunk).
         await streamCompletion(
@@ -231,6 +253,9 @@ export class ReplyRun {
               case 'usage':
                 usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
                 break;
+              case 'requests-retried':
+                retried = event.billed * o.inputTokens;
+                break;
               default: {
                 const unexpected: never = event;
                 throw new Error(`unexpected upstream event ${JSON.stringify(unexpected)}`);
@@ -242,9 +267,33 @@ export class ReplyRun {
         failure = toUpstreamError(error);
         o.onUpstreamError?.(failure);
       }
-      billable ||= failure?.status === undefined || firstTokenMs !== undefined;
+      billable = failure === undefined || failure.mayBeBilled || firstTokenMs !== undefined;
+      // Retried requests failed before the one that ended the attempt, whatever comes next.
+      failedAttempts.inputTokens += retried;
       const next = models[attempt + 1];
       if (failure === undefined || next === undefined || !worthFallingBack(failure, firstTokenMs, this.#controller.signal)) break;
+      // This attempt is over and another model is asked: what it may have cost is counted now,
+      // as the upstream reported it or else as the input we counted (no text came, or there
+      // would be no fallback). Nothing when it cannot have been billed.
+      const cost = usage ?? (billable ? { inputTokens: o.inputTokens, outputTokens: 0 } : { inputTokens: 0, outputTokens: 0 });
+      failedAttempts.inputTokens += cost.inputTokens;
+      failedAttempts.outputTokens += cost.outputTokens;
+      const grown = retried + cost.inputTokens + cost.outputTokens;
+      if (grown > 0) {
+        try {
+          await o.onAttemptBilled?.({ inputTokens: retried + cost.inputTokens, outputTokens: cost.outputTokens });
+        } catch (error) {
+          o.log.error({ err: error, messageId: o.messageId }, 'could not count a failed attempt against the daily budget');
+        }
+        // Stopped meanwhile: no fallback is asked, and this attempt is the last after all, so its
+        // cost is the reply's own usage (counted once: the settle replaces the grown hold).
+        if (this.#controller.signal.aborted) {
+          failedAttempts.inputTokens -= cost.inputTokens;
+          failedAttempts.outputTokens -= cost.outputTokens;
+          usage = cost;
+          break;
+        }
+      }
       // The visitor has seen nothing yet, so another model can answer in its place (issue 5).
       o.log.warn(
         {
@@ -276,7 +325,7 @@ export class ReplyRun {
     const complete = finishReason === 'stop' || finishReason === 'length';
     // No usage chunk (a compatible server that sends none, a drop, an abort): our own count of the
     // input and of the text that came, so the budget and the metrics still see what was probably
-    // billed; nothing when every attempt was refused by the upstream outright.
+    // billed; nothing when the last attempt cannot have been (refused outright, never sent).
     usage ??= billable ? { inputTokens: o.inputTokens, outputTokens: countReply(this.#text) } : { inputTokens: 0, outputTokens: 0 };
     const summary: ReplySummary = {
       modelAlias: o.modelAlias,
@@ -286,6 +335,7 @@ export class ReplyRun {
       firstTokenMs,
       durationMs: o.now() - started,
       usage,
+      failedAttemptsUsage: failedAttempts,
     };
     // The final write carries what the reply came to (the support inbox shows it). The reply is
     // counted (o200k) by the next turn that sends it as history, and kept from then on.
@@ -312,6 +362,7 @@ export class ReplyRun {
         durationMs: summary.durationMs,
         inputTokens: usage.inputTokens,
         outputTokens: usage.outputTokens,
+        ...(failedAttempts.inputTokens + failedAttempts.outputTokens > 0 ? { failedAttemptsUsage: failedAttempts } : {}),
         errorCode: failure?.code,
         upstreamStatus: failure?.status,
         // Upstream's own words go to the log only; the visitor gets `failure.message`.

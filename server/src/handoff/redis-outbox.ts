@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { newId } from '../store/new-id.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
+import { redisFailure } from '../store/redis-failure.js';
 import {
   CHANNELS,
   fingerprintOf,
@@ -364,8 +365,7 @@ export class RedisOutbox implements HandoffOutbox {
     try {
       return await command();
     } catch (error) {
-      if (error instanceof StoreUnavailableError) throw error;
-      throw new StoreUnavailableError(`Redis command failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw redisFailure(error);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { articlePage, startStaticSite, type StaticSite } from '../test/static-site.js';
-import { crawl, type CrawlFailure, type CrawlLimits } from './crawl.js';
+import { crawl, type CrawlFailure, type CrawlLimits, type IndexedPage } from './crawl.js';
 
 const FAST: Partial<CrawlLimits> = { delayMs: 0, timeoutMs: 1_000, maxBytes: 64 * 1024 };
 const sites: StaticSite[] = [];
@@ -105,6 +105,101 @@ describe('the knowledge crawler', () => {
     s.set('/robots.txt', undefined);
     const missing = await crawl([{ kind: 'page', url: `${s.origin}/help/a` }], { known: new Map(), limits: FAST });
     expect(missing.fetched).toHaveLength(1);
+  });
+
+  it('honours a multi-megabyte robots.txt by its first 500 KiB, rather than crawling nothing', async () => {
+    let rules = 'User-agent: *\nDisallow: /help/private\n';
+    for (let i = 0; rules.length < 3 * 1024 * 1024; i++) rules += `Disallow: /archive/${i}/\n`;
+    const page = (t: string) => ({ body: articlePage(t, { Body: `The ${t} page, with a sentence long enough to count as text.` }) });
+    const s = await site({ '/robots.txt': { type: 'text/plain', body: rules }, '/help/a': page('a'), '/help/private/b': page('b') });
+    s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/help/a`, `${s.origin}/help/private/b`]) });
+    const result = await crawl([{ kind: 'sitemap', url: `${s.origin}/sitemap.xml` }], { known: new Map(), limits: FAST });
+    expect(result.fetched.map((p) => p.url)).toEqual([`${s.origin}/help/a`]);
+    expect(result.failures.map((f) => [f.url, f.reason])).toEqual([[`${s.origin}/help/private/b`, 'robots']]);
+  });
+
+  it('on a refresh with robots.txt or the sitemap unreachable, asks no page and keeps the pages it had', async () => {
+    const article = (t: string) => ({ body: articlePage(t, { Body: `The ${t} article, with enough words in it to count.` }) });
+    const s = await site({ '/a': article('a'), '/b': article('b') });
+    s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/a`, `${s.origin}/b`]) });
+    const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap.xml` }];
+    const first = await crawl(source, { known: new Map(), limits: FAST });
+    const known = new Map(first.fetched.map((p) => [p.url, p]));
+    expect(known.size).toBe(2);
+
+    s.set('/robots.txt', { status: 503 });
+    s.requests.length = 0;
+    const robotsDown = await crawl(source, { known, limits: FAST });
+    expect(s.requests.map((r) => r.path)).toEqual(['/robots.txt']);
+    expect(robotsDown.kept.sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+    expect(robotsDown.failures).toEqual([{ url: `${s.origin}/sitemap.xml`, reason: 'robots', detail: 'robots.txt answered HTTP 503' }]);
+
+    s.set('/robots.txt', undefined);
+    s.set('/sitemap.xml', { status: 502 });
+    const sitemapDown = await crawl(source, { known, limits: FAST });
+    expect(sitemapDown.kept.sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+    expect(sitemapDown.failures.map((f) => f.reason)).toEqual(['http-error']);
+
+    // Crawling from a page: the start page's stored links lead on to the rest.
+    const fromPage = [{ kind: 'page' as const, url: `${s.origin}/a` }];
+    s.set('/a', { body: articlePage('a', { Body: 'The a article, which links on to the b article.' }).replace('</article>', '<a href="/b">b</a></article>') });
+    const linked = await crawl(fromPage, { known: new Map(), limits: FAST });
+    s.set('/robots.txt', { hang: true });
+    s.requests.length = 0;
+    const robotsSlow = await crawl(fromPage, { known: new Map(linked.fetched.map((p) => [p.url, p])), limits: { ...FAST, timeoutMs: 300 } });
+    expect(s.requests.map((r) => r.path)).toEqual(['/robots.txt']);
+    expect(robotsSlow.kept.sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+  });
+
+  it('refreshes a page reached through a redirect conditionally, under the URL it ends at, and follows the redirect where it goes next', async () => {
+    const s = await site({});
+    const article = (t: string) => articlePage(t, { Body: `The ${t} article, with enough words in it to count as text.` });
+    /** How each page answered: 200 in full, 304 unchanged. */
+    const answered: string[] = [];
+    const withEtag = (path: string, etag: string, body: string) => (r: { headers: Record<string, unknown> }) => {
+      const unchanged = r.headers['if-none-match'] === etag;
+      answered.push(`${path} ${unchanged ? 304 : 200}`);
+      return unchanged ? { status: 304, headers: { etag } } : { body, headers: { etag } };
+    };
+    s.set('/old', { status: 301, headers: { location: '/new' } });
+    s.set('/new', withEtag('/new', '"n1"', article('new')));
+    s.set('/newer', withEtag('/newer', '"m1"', article('newer')));
+    s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/old`]) });
+    const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap.xml` }];
+    // What the index holds after each crawl, as knowledge.ts commits it.
+    let known = new Map<string, IndexedPage & { redirectedFrom: string[] }>();
+    const refresh = async () => {
+      const result = await crawl(source, { known, limits: FAST });
+      const next = new Map<string, IndexedPage & { redirectedFrom: string[] }>();
+      for (const url of result.kept) if (!result.gone.includes(url)) next.set(url, { ...(known.get(url) as IndexedPage), redirectedFrom: result.redirectedFrom.get(url) ?? [] });
+      for (const page of result.fetched) next.set(page.url, { ...page, redirectedFrom: result.redirectedFrom.get(page.url) ?? [] });
+      known = next;
+      return result;
+    };
+
+    await refresh();
+    expect([...known.values()].map((p) => [p.url, p.redirectedFrom])).toEqual([[`${s.origin}/new`, [`${s.origin}/old`]]]);
+    for (let i = 0; i < 2; i++) {
+      const again = await refresh();
+      expect(again.kept).toEqual([`${s.origin}/new`]);
+      expect(again.fetched).toEqual([]);
+    }
+    expect(answered).toEqual(['/new 200', '/new 304', '/new 304']);
+
+    // The redirect fails for now: the page it led to stays.
+    s.set('/old', { status: 503 });
+    expect((await refresh()).kept).toEqual([`${s.origin}/new`]);
+    expect([...known.keys()]).toEqual([`${s.origin}/new`]);
+    // It leads elsewhere: the new target is taken in full, the old one leaves.
+    s.set('/old', { status: 302, headers: { location: '/newer' } });
+    const moved = await refresh();
+    expect(moved.fetched.map((p) => p.url)).toEqual([`${s.origin}/newer`]);
+    expect([...known.keys()]).toEqual([`${s.origin}/newer`]);
+    // It is gone: so is the page.
+    s.set('/old', { status: 410 });
+    await refresh();
+    expect(known.size).toBe(0);
+    expect(answered).toEqual(['/new 200', '/new 304', '/new 304', '/newer 200']);
   });
 
   it('follows a redirect on the origin and refuses one off it, without asking the other site', async () => {
@@ -238,14 +333,19 @@ describe('the knowledge crawler', () => {
     expect(second.gone.sort()).toEqual([`${s.origin}/d`, `${s.origin}/e`]);
   });
 
-  it('keeps a known page whose server fails for now (5xx, timeout)', async () => {
-    const s = await site({ '/a': { body: articlePage('A', { B: 'The text of page A, long enough to be a passage.' }) } });
+  it('keeps a known page whose server fails for now (5xx, timeout), and crawls on along the links it had', async () => {
+    const s = await site({
+      '/a': { body: articlePage('A', { B: 'The text of page A, long enough to be a passage.' }).replace('</article>', '<a href="/b">B</a></article>') },
+      '/b': { body: articlePage('B', { C: 'The text of page B, only linked from page A.' }) },
+    });
     const source = [{ kind: 'page' as const, url: `${s.origin}/a` }];
     const first = await crawl(source, { known: new Map(), limits: FAST });
+    expect(first.fetched.map((p) => p.url)).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
     s.set('/a', { status: 503 });
     const second = await crawl(source, { known: new Map(first.fetched.map((p) => [p.url, p])), limits: FAST });
     expect(second.kept).toEqual([`${s.origin}/a`]);
+    expect(second.fetched.map((p) => p.url)).toEqual([`${s.origin}/b`]);
     expect(second.gone).toEqual([]);
-    expect(second.failures.map((f) => f.reason)).toEqual(['http-error']);
+    expect(second.failures.find((f) => f.url === `${s.origin}/a`)?.reason).toBe('http-error');
   });
 });

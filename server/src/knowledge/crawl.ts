@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Passage } from './chunk.js';
 import { chunk } from './chunk.js';
-import { extractHtml, extractMarkdown, extractText, type ExtractedPage } from './extract.js';
+import { extractHtml, extractMarkdown, extractText, type ExtractedHtml, type ExtractedPage } from './extract.js';
 import { fetchPage, type FetchLimits } from './fetch-page.js';
 import type { KnowledgeSource } from './knowledge-source.js';
 import { readFolder } from './read-folder.js';
-import { ALLOW_ALL, DISALLOW_ALL, parseRobots, type Robots } from './robots.js';
+import { readRobots } from './read-robots.js';
+import type { Robots } from './robots.js';
 import { parseSitemap } from './sitemap.js';
 
 /** A page as the index keeps it. */
@@ -79,6 +80,12 @@ export interface CrawlResult {
   kept: string[];
   /** Known pages the site says are gone (404/410). */
   gone: string[];
+  /**
+   * The URLs that redirected to each page this crawl (by the page's URL), to be stored with it:
+   * a page is kept under the URL it ends at, and the next refresh, asking the first URL again,
+   * still knows which page that URL stands for when it cannot reach it.
+   */
+  redirectedFrom: Map<string, string[]>;
   failures: CrawlFailure[];
   /**
    * Failures past the first `MAX_LISTED_FAILURES`, by reason: counted, not listed, logged or
@@ -90,11 +97,16 @@ export interface CrawlResult {
 
 export interface CrawlOptions {
   /** The pages of the index so far, for conditional requests and to keep on a passing failure. */
-  known: ReadonlyMap<string, Pick<IndexedPage, 'url' | 'etag' | 'lastModified' | 'links'>>;
+  known: ReadonlyMap<string, Pick<IndexedPage, 'url' | 'etag' | 'lastModified' | 'links'> & { redirectedFrom?: readonly string[] }>;
   limits?: Partial<CrawlLimits>;
   /** Told once per URL that fails, as it happens. */
   onFailure?: (failure: CrawlFailure) => void;
   signal?: AbortSignal;
+  /**
+   * How an HTML page is extracted: `Knowledge` passes its `ExtractPool`, which runs `extractHtml`
+   * in a worker thread within a time limit. Unset, `extractHtml` runs on this thread.
+   */
+  extractHtml?: (html: string, url: string) => Promise<ExtractedHtml>;
 }
 
 interface Job {
@@ -119,7 +131,7 @@ interface Job {
  */
 export async function crawl(sources: readonly KnowledgeSource[], options: CrawlOptions): Promise<CrawlResult> {
   const limits: CrawlLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const result: CrawlResult = { fetched: [], kept: [], gone: [], failures: [], unlisted: {} };
+  const result: CrawlResult = { fetched: [], kept: [], gone: [], redirectedFrom: new Map(), failures: [], unlisted: {} };
   const failed = new Set<string>();
   const fail = (url: string, reason: FailureReason, detail: string): void => {
     if (failed.has(url)) return;
@@ -152,7 +164,7 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
   for (const source of sources) {
     if (source.kind === 'folder') {
       const room = limits.maxPages - pages;
-      const folder = await readFolder(source.path, source.baseUrl, { maxFiles: room, maxBytes: limits.maxBytes, onFailure: (url, reason, detail) => fail(url, reason, detail) });
+      const folder = await readFolder(source.path, source.baseUrl, { maxFiles: room, maxBytes: limits.maxBytes, onFailure: (url, reason, detail) => fail(url, reason, detail), extractHtml: options.extractHtml });
       for (const page of folder) {
         if (seen.has(page.url)) continue;
         seen.add(page.url);
@@ -187,22 +199,57 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
     if (at > now) await sleep(at - now, options.signal);
   };
 
+  // Where each URL that redirected last time led, so a refresh that cannot reach it now (a server
+  // error, robots.txt unreachable) still knows which stored page it stands for.
+  const redirectedTo = new Map<string, string>();
+  for (const page of options.known.values()) for (const from of page.redirectedFrom ?? []) redirectedTo.set(from, page.url);
+  const storedFor = (url: string) => options.known.get(url) ?? options.known.get(redirectedTo.get(url) ?? '');
+  const led = new Map<string, Set<string>>();
+  const ledTo = (from: string, to: string): void => {
+    const froms = led.get(to) ?? new Set<string>();
+    led.set(to, froms.add(from));
+  };
+  /** Origins where something that lists pages (a sitemap, robots.txt) could not be read this time. */
+  const unread = new Set<string>();
+  /**
+   * A passing failure (a server error, no answer, robots.txt unreachable): the stored page `url`
+   * stands for stays, and a crawl from a page goes on along the links it had, as after a 304. A
+   * sitemap that fails so hides the pages it lists: they stay too (see the end of the crawl).
+   */
+  const passing = (job: Job, url: string): void => {
+    if (job.kind === 'sitemap') {
+      unread.add(job.origin);
+      return;
+    }
+    const stored = storedFor(url);
+    if (stored === undefined) return;
+    result.kept.push(stored.url);
+    if (stored.url !== job.url) ledTo(job.url, stored.url);
+    if (job.follow) for (const link of stored.links) follow(job, link);
+  };
+
   const visit = async (job: Job): Promise<void> => {
     // No page can be added any more: a sitemap (of an index listing thousands) is not worth asking for.
     if (job.kind === 'sitemap' && pages >= limits.maxPages) return;
     const rules = await robotsFor(job.origin);
     if (!rules.allows(pathOf(job.url))) {
-      fail(job.url, 'robots', 'disallowed by robots.txt for Chatdrop');
+      if (rules.unreachable !== undefined) {
+        unread.add(job.origin);
+        passing(job, job.url);
+      }
+      fail(job.url, 'robots', rules.unreachable ?? 'disallowed by robots.txt for Chatdrop');
       return;
     }
-    const known = job.kind === 'page' ? options.known.get(job.url) : undefined;
     let url = job.url;
     // This page's own redirects: a loop among them is too many redirects, not a page seen before.
     const chain = new Set([url]);
     let answer;
     for (let hops = 0; ; hops++) {
       await politely(job.origin);
-      answer = await fetchPage(url, job.kind === 'sitemap' ? { ...limits, maxBytes: Math.max(limits.maxBytes, MAX_SITEMAP_BYTES) } : limits, hops === 0 ? (known ?? {}) : {});
+      // Conditional with the validators of the page stored under this very URL: a page reached
+      // through a redirect is stored under the URL it ends at, so that is where they are sent.
+      const conditional = job.kind === 'page' ? options.known.get(url) : undefined;
+      answer = await fetchPage(url, job.kind === 'sitemap' ? { ...limits, maxBytes: Math.max(limits.maxBytes, MAX_SITEMAP_BYTES) } : limits, { conditional });
       if (answer.kind !== 'redirect') break;
       const location = answer.location !== undefined && URL.canParse(answer.location, url) ? new URL(answer.location, url) : undefined;
       if (location === undefined) {
@@ -226,7 +273,10 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
       // and only where its source may reach (a link under /help/ is not led into /blog/; the
       // start page the operator named may go where it redirects).
       if (job.kind === 'page' && !chain.has(location.href)) {
-        if (seen.has(location.href)) return;
+        if (seen.has(location.href)) {
+          ledTo(job.url, location.href);
+          return;
+        }
         if (job.depth > 0 && !sameScope(job, location.href)) {
           fail(job.url, 'redirect-off-origin', `redirects to ${location.pathname}, outside ${job.scope}`);
           return;
@@ -236,24 +286,25 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
       chain.add(location.href);
       url = location.href;
     }
+    if (job.kind === 'page' && url !== job.url) ledTo(job.url, url);
 
     switch (answer.kind) {
       case 'not-modified':
-        result.kept.push(job.url);
-        if (job.follow && known !== undefined) for (const link of known.links) follow(job, link);
+        passing(job, url);
         return;
       case 'status':
         if (answer.status === 404 || answer.status === 410) {
-          if (known !== undefined) result.gone.push(job.url);
+          // Said of the URL asked: a page an old redirect led to may live on under its own URL.
+          if (job.kind === 'page' && options.known.has(url)) result.gone.push(url);
           fail(job.url, 'gone', `HTTP ${answer.status}`);
         } else {
           // A server error may pass: a page we had stays until the site says it is gone.
-          if (known !== undefined) result.kept.push(job.url);
+          passing(job, url);
           fail(job.url, 'http-error', `HTTP ${answer.status}`);
         }
         return;
       case 'failed':
-        if (known !== undefined) result.kept.push(job.url);
+        passing(job, url);
         fail(job.url, answer.reason, answer.detail);
         return;
       case 'ok':
@@ -273,7 +324,7 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
     let links: string[] = [];
     try {
       if (type === 'text/html' || type === 'application/xhtml+xml') {
-        const html = extractHtml(answer.body, url);
+        const html = await (options.extractHtml ?? extractHtml)(answer.body, url);
         if (html.nofollow) html.links = [];
         links = html.links;
         if (job.follow) for (const link of links) follow(job, link);
@@ -358,29 +409,21 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
     };
     pump();
   });
+
+  // The pages that a sitemap or robots.txt unread this time would have led to (none of them was
+  // asked about) stay as they were, with the redirects that led to them, until a crawl can tell.
+  for (const page of options.known.values()) {
+    if (!unread.has(new URL(page.url).origin) || seen.has(page.url)) continue;
+    result.kept.push(page.url);
+    for (const from of page.redirectedFrom ?? []) ledTo(from, page.url);
+  }
+  for (const [to, froms] of led) result.redirectedFrom.set(to, [...froms]);
   return result;
 }
 
 function sameScope(job: Job, link: string): boolean {
   const url = new URL(link);
   return url.origin === job.origin && url.pathname.startsWith(job.scope);
-}
-
-async function readRobots(origin: string, limits: FetchLimits): Promise<Robots> {
-  let url = `${origin}/robots.txt`;
-  let answer = await fetchPage(url, { ...limits, maxBytes: 512 * 1024 });
-  // RFC 9309 2.3.1.2: follow at least five redirects (on the same origin: nothing else is asked).
-  for (let hops = 0; answer.kind === 'redirect' && hops < MAX_REDIRECTS; hops++) {
-    const next = answer.location !== undefined && URL.canParse(answer.location, url) ? new URL(answer.location, url) : undefined;
-    if (next === undefined || next.origin !== origin) break;
-    url = next.href;
-    answer = await fetchPage(url, { ...limits, maxBytes: 512 * 1024 });
-  }
-  // RFC 9309 2.3.1: a 4xx means no rules; a 5xx or an unreachable server means crawl nothing.
-  if (answer.kind === 'ok') return parseRobots(answer.body);
-  if (answer.kind === 'status' && answer.status >= 400 && answer.status < 500) return ALLOW_ALL;
-  if (answer.kind === 'redirect') return ALLOW_ALL;
-  return DISALLOW_ALL;
 }
 
 export function hashPassages(passages: readonly Passage[]): string {

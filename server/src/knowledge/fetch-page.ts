@@ -11,8 +11,18 @@ export interface FetchLimits {
   userAgent: string;
 }
 
+export interface FetchOptions {
+  /** Validators of the copy we hold (a conditional request). */
+  conditional?: Conditional;
+  /**
+   * Past `maxBytes`, keep the first `maxBytes` and stop reading (the answer is `ok` with
+   * `truncated`), rather than failing `too-large`: robots.txt is read so (RFC 9309 2.5).
+   */
+  truncate?: boolean;
+}
+
 export type FetchResult =
-  | { kind: 'ok'; status: number; contentType: string; body: string; etag?: string; lastModified?: string }
+  | { kind: 'ok'; status: number; contentType: string; body: string; etag?: string; lastModified?: string; truncated?: boolean }
   | { kind: 'not-modified' }
   | { kind: 'redirect'; status: number; location: string | undefined }
   | { kind: 'status'; status: number }
@@ -26,7 +36,8 @@ export interface Conditional {
   lastModified?: string;
 }
 
-export async function fetchPage(url: string, limits: FetchLimits, conditional: Conditional = {}): Promise<FetchResult> {
+export async function fetchPage(url: string, limits: FetchLimits, options: FetchOptions = {}): Promise<FetchResult> {
+  const conditional = options.conditional ?? {};
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -54,17 +65,18 @@ export async function fetchPage(url: string, limits: FetchLimits, conditional: C
       return { kind: 'status', status: response.status };
     }
     const declared = Number(response.headers.get('content-length') ?? NaN);
-    if (declared > limits.maxBytes) {
+    if (declared > limits.maxBytes && options.truncate !== true) {
       await response.body?.cancel();
       return { kind: 'failed', reason: 'too-large', detail: `declared ${declared} bytes, limit ${limits.maxBytes}` };
     }
-    const body = await readCapped(response, limits.maxBytes, controller);
-    if (body === undefined) return { kind: 'failed', reason: 'too-large', detail: `more than ${limits.maxBytes} bytes` };
+    const read = await readCapped(response, limits.maxBytes, controller, options.truncate === true);
+    if (read === undefined) return { kind: 'failed', reason: 'too-large', detail: `more than ${limits.maxBytes} bytes` };
     return {
       kind: 'ok',
       status: response.status,
       contentType: (response.headers.get('content-type') ?? '').toLowerCase(),
-      body,
+      body: read.text,
+      ...(read.truncated ? { truncated: true } : {}),
       etag: response.headers.get('etag') ?? undefined,
       lastModified: response.headers.get('last-modified') ?? undefined,
     };
@@ -77,21 +89,29 @@ export async function fetchPage(url: string, limits: FetchLimits, conditional: C
   }
 }
 
-/** The body as UTF-8 text, or undefined (and the request aborted) once it passes `max` bytes. */
-async function readCapped(response: Response, max: number, controller: AbortController): Promise<string | undefined> {
-  if (response.body === null) return '';
+/**
+ * The body as UTF-8 text. Once it passes `max` bytes the request is aborted, so no more of it is
+ * downloaded or held: the answer is then undefined, or (`truncate`) its first `max` bytes (a
+ * character cut in two there decodes as U+FFFD).
+ */
+async function readCapped(response: Response, max: number, controller: AbortController, truncate: boolean): Promise<{ text: string; truncated: boolean } | undefined> {
+  if (response.body === null) return { text: '', truncated: false };
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let truncated = false;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    size += value.byteLength;
-    if (size > max) {
+    if (size + value.byteLength > max) {
       controller.abort();
-      return undefined;
+      if (!truncate) return undefined;
+      chunks.push(value.subarray(0, max - size));
+      truncated = true;
+      break;
     }
+    size += value.byteLength;
     chunks.push(value);
   }
-  return new TextDecoder('utf-8').decode(Buffer.concat(chunks));
+  return { text: new TextDecoder('utf-8').decode(Buffer.concat(chunks)), truncated };
 }

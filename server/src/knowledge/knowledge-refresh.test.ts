@@ -158,4 +158,67 @@ describe.each(backends)('the knowledge refresh, on $name', ({ open }) => {
     expect(await ask('Do gift cards expire?')).toEqual([]);
     expect([...(await store.pages()).keys()].sort()).toEqual([`${site.origin}/invoices`, `${site.origin}/kayaks`]);
   }, 60_000);
+
+  it('refreshes pages reached through redirects with conditional requests, and follows a redirect that moved or went', async () => {
+    /** Each answer of the pages behind the redirects: 200 in full, or 304. */
+    const answers: string[] = [];
+    const page = (path: string, body: string, validators: { etag?: string; lastModified?: string }) => (r: SiteRequest): SitePageAnswer => {
+      const unchanged =
+        (validators.etag !== undefined && r.headers['if-none-match'] === validators.etag) ||
+        (validators.lastModified !== undefined && r.headers['if-modified-since'] === validators.lastModified);
+      answers.push(`${path} ${unchanged ? 304 : 200}`);
+      const headers = { ...(validators.etag ? { etag: validators.etag } : {}), ...(validators.lastModified ? { 'last-modified': validators.lastModified } : {}) };
+      return unchanged ? { status: 304, headers } : { body, headers };
+    };
+    site = await startStaticSite({});
+    // The sitemap lists the old addresses; each redirects to where the article now lives.
+    site.set('/kayaks', { status: 301, headers: { location: '/rentals/kayaks' } });
+    site.set('/rentals/kayaks', page('/rentals/kayaks', KAYAK, { etag: '"k1"' }));
+    site.set('/invoices', { status: 302, headers: { location: '/billing/invoices' } });
+    site.set('/billing/invoices', page('/billing/invoices', INVOICES_1, { lastModified: MAY }));
+    site.set('/gift-cards', { status: 308, headers: { location: '/shop/gift-cards' } });
+    site.set('/shop/gift-cards', page('/shop/gift-cards', GIFT_CARDS, { etag: '"g1"' }));
+    site.set('/sitemap.xml', {
+      type: 'application/xml',
+      body: `<urlset>${['/kayaks', '/invoices', '/gift-cards'].map((p) => `<url><loc>${site.origin}${p}</loc></url>`).join('')}</urlset>`,
+    });
+    let clock = Date.now();
+    const log = capturingLogger();
+    ({ store, done } = await open());
+    knowledge = new Knowledge({ sources: [{ kind: 'sitemap', url: `${site.origin}/sitemap.xml` }], store, log: log.logger, refreshMs: 300, limits: { delayMs: 0 }, now: () => clock });
+    knowledge.start();
+    await log.waitFor('knowledge: index updated', 1);
+    const full = () => answers.filter((a) => a.endsWith(' 200')).length;
+    const unchanged = () => answers.filter((a) => a.endsWith(' 304')).length;
+    expect([full(), unchanged()]).toEqual([3, 0]);
+    expect((await store.pages()).get(`${site.origin}/rentals/kayaks`)?.redirectedFrom).toEqual([`${site.origin}/kayaks`]);
+
+    // Two refreshes: every page behind a redirect answers 304 to the validators it gave.
+    for (let refresh = 2; refresh <= 3; refresh++) {
+      clock += 1_000;
+      await log.waitFor('knowledge: index updated', refresh);
+      expect([full(), unchanged()], `refresh ${refresh - 1}`).toEqual([3, 3 * (refresh - 1)]);
+      expect((await knowledge.status()).lastCrawl).toMatchObject({ fetched: 0, unchanged: 3, removed: 0 });
+    }
+
+    // The redirect to the kayaks fails for now (kept), the invoices' now leads elsewhere (the new
+    // target in full, the old page out), the gift cards' old address is gone (the page leaves).
+    site.set('/kayaks', { status: 503 });
+    site.set('/invoices', { status: 301, headers: { location: '/invoices-2026' } });
+    site.set('/invoices-2026', page('/invoices-2026', INVOICES_2, { etag: '"i2"' }));
+    site.set('/gift-cards', { status: 404 });
+    answers.length = 0;
+    clock += 1_000;
+    await log.waitFor('knowledge: index updated', 4);
+    expect(answers).toEqual(['/invoices-2026 200']);
+    expect([...(await store.pages()).keys()].sort()).toEqual([`${site.origin}/invoices-2026`, `${site.origin}/rentals/kayaks`]);
+    expect((await knowledge.status()).lastCrawl).toMatchObject({ fetched: 1, unchanged: 1, removed: 2 });
+    expect((await knowledge.retrieve({ question: 'Do invoices come as signed XML through the billing portal?', history: [] }))[0]?.url).toBe(`${site.origin}/invoices-2026`);
+
+    // Back again: the kayaks are asked conditionally through their redirect once more.
+    site.set('/kayaks', { status: 301, headers: { location: '/rentals/kayaks' } });
+    clock += 1_000;
+    await log.waitFor('knowledge: index updated', 5);
+    expect(answers).toEqual(['/invoices-2026 200', '/rentals/kayaks 304', '/invoices-2026 304']);
+  }, 60_000);
 });

@@ -76,6 +76,20 @@ export function knowledgeStoreSuite(name: string, open: () => Promise<{ store: K
       expect((await store.search(terms('password'), 5)).total).toBe(1);
     });
 
+    it('remembers the URLs that redirected to each page, as the last commit says, kept pages too', async () => {
+      const from = (url: string) => new Map([[url, ['https://h.example/old-reset', 'https://h.example/pw']]]);
+      await store.commit({ fetched: [reset, invoices], keep: [], redirectedFrom: from('https://h.example/reset'), record: record() });
+      const first = await store.pages();
+      expect(first.get('https://h.example/reset')?.redirectedFrom).toEqual(['https://h.example/old-reset', 'https://h.example/pw']);
+      expect(first.get('https://h.example/invoices')?.redirectedFrom).toEqual([]);
+      // Kept as it was (a 304), now reached from one old URL only; a page fetched again without any.
+      await store.commit({ fetched: [invoices], keep: ['https://h.example/reset'], redirectedFrom: new Map([['https://h.example/reset', ['https://h.example/pw']]]), record: record() });
+      expect((await store.pages()).get('https://h.example/reset')?.redirectedFrom).toEqual(['https://h.example/pw']);
+      await store.commit({ fetched: [], keep: ['https://h.example/reset', 'https://h.example/invoices'], record: record() });
+      expect([...(await store.pages()).values()].map((p) => p.redirectedFrom)).toEqual([[], []]);
+      expect((await store.search(terms('password'), 5)).passages).toHaveLength(1);
+    });
+
     it('keeps embeddings with their passages', async () => {
       const vector = Float32Array.from([0.6, 0.8]);
       await store.commit({ fetched: [reset, invoices], keep: [], embeddings: new Map([['https://h.example/reset', [vector]]]), record: record() });

@@ -16,7 +16,11 @@ export interface StoredPassage {
 }
 
 /** What a page of the index is, without its passages: for conditional requests and the status. */
-export type PageMeta = Pick<IndexedPage, 'url' | 'title' | 'etag' | 'lastModified' | 'links' | 'hash'> & { passages: number };
+export type PageMeta = Pick<IndexedPage, 'url' | 'title' | 'etag' | 'lastModified' | 'links' | 'hash'> & {
+  passages: number;
+  /** The URLs that redirected to this page in the crawl that last fetched or kept it. */
+  redirectedFrom: string[];
+};
 
 /** The outcome of the last crawl, kept with the index (what the support inbox shows). */
 export interface CrawlRecord {
@@ -48,6 +52,11 @@ export interface IndexUpdate {
   keep: string[];
   /** Embeddings of the fetched pages' passages, in order, per URL (when embeddings are on). */
   embeddings?: Map<string, Float32Array[]>;
+  /**
+   * The URLs that redirected to each page, by the page's URL: what every page of the new index,
+   * fetched or kept, remembers from now on (a page not named here: none).
+   */
+  redirectedFrom?: ReadonlyMap<string, readonly string[]>;
   record: CrawlRecord;
 }
 

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { crawl, type CrawlLimits, type FailureReason } from './crawl.js';
 import type { Embedder } from './embedder.js';
+import { ExtractPool, type ExtractPoolOptions } from './extract-pool.js';
 import type { CrawlRecord, KnowledgeStore, StoredPassage } from './knowledge-store.js';
 import { describeSource, type KnowledgeSource } from './knowledge-source.js';
 import { retrieve, type RetrievalInput, type VectorSide } from './retrieve.js';
@@ -15,6 +16,8 @@ export interface KnowledgeOptions {
   limits?: Partial<CrawlLimits>;
   /** Set with `CHATDROP_EMBEDDINGS_MODEL`: passages and questions get vectors too. */
   embedder?: Embedder;
+  /** Worker threads and time limit of HTML extraction (`CHATDROP_KNOWLEDGE_WORKERS`, `..._EXTRACT_TIMEOUT_MS`). */
+  extraction?: ExtractPoolOptions;
   now?: () => number;
 }
 
@@ -57,10 +60,13 @@ export class Knowledge {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #abort = new AbortController();
+  /** Pages are extracted off the event loop that streams the replies (workers only while crawling). */
+  readonly #extractor: ExtractPool;
 
   constructor(options: KnowledgeOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#extractor = new ExtractPool(options.extraction);
     const key = [...options.sources.map(describeSource), `embeddings ${options.embedder?.model ?? 'none'}`].join('\n');
     this.#sourcesKey = createHash('sha256').update(key).digest('base64url').slice(0, 22);
   }
@@ -124,11 +130,12 @@ export class Knowledge {
         known: fresh ? new Map() : known,
         limits: this.#o.limits,
         signal: this.#abort.signal,
+        extractHtml: (html, url) => this.#extractor.extract(html, url),
         onFailure: (failure) => log.warn({ url: failure.url, reason: failure.reason, detail: failure.detail }, 'knowledge: page not indexed'),
       });
       if (this.#abort.signal.aborted) return undefined;
       const gone = new Set(result.gone);
-      const keep = fresh ? [] : result.kept.filter((url) => !gone.has(url) && known.has(url));
+      const keep = fresh ? [] : [...new Set(result.kept)].filter((url) => !gone.has(url) && known.has(url));
       const fetched = [...new Map(result.fetched.map((page) => [page.url, page])).values()];
       const embeddings = await this.#embed(fetched.filter((page) => fresh || known.get(page.url)?.hash !== page.hash));
       const failures: Partial<Record<FailureReason, number>> = {};
@@ -145,7 +152,7 @@ export class Knowledge {
         removed: [...known.keys()].filter((url) => !kept.has(url)).length,
         failures,
       };
-      await store.commit({ fetched, keep, embeddings, record });
+      await store.commit({ fetched, keep, embeddings, redirectedFrom: result.redirectedFrom, record });
       const counts = await this.#counts();
       log.info({ ...record, ...counts, durationMs: this.#now() - startedAt }, 'knowledge: index updated');
       if (counts.pages === 0) log.warn('knowledge: the index is empty; answers will say the help pages do not cover the question');
@@ -199,11 +206,12 @@ export class Knowledge {
     return { pages: pages.size, passages };
   }
 
-  /** Stops the timer and any crawl (what it fetched so far is not committed). */
+  /** Stops the timer and any crawl (what it fetched so far is not committed), and the extraction workers. */
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#abort.abort();
-    await this.#crawling?.catch(() => undefined);
+    // A page being extracted is given up at once: the crawl is not committed anyway.
+    await Promise.all([this.#crawling?.catch(() => undefined), this.#extractor.close()]);
   }
 }

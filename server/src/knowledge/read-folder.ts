@@ -3,12 +3,14 @@ import { join, relative, sep } from 'node:path';
 import { chunk } from './chunk.js';
 import type { FailureReason, IndexedPage } from './crawl.js';
 import { hashPassages } from './crawl.js';
-import { extractHtml, extractMarkdown, extractText, type ExtractedPage } from './extract.js';
+import { extractHtml, extractMarkdown, extractText, type ExtractedHtml, type ExtractedPage } from './extract.js';
 
 export interface ReadFolderOptions {
   maxFiles: number;
   maxBytes: number;
   onFailure: (url: string, reason: FailureReason, detail: string) => void;
+  /** How an HTML file is extracted (the crawl's `extractHtml`); unset, on this thread. */
+  extractHtml?: (html: string, url: string) => Promise<ExtractedHtml>;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function readFolder(path: string, baseUrl: string, options: ReadFol
     let page: ExtractedPage;
     try {
       if (/\.html?$/i.test(file)) {
-        const html = extractHtml(text, url);
+        const html = await (options.extractHtml ?? extractHtml)(text, url);
         if (html.noindex) {
           options.onFailure(url, 'noindex', 'the page asks not to be indexed (meta robots)');
           continue;

@@ -15,6 +15,8 @@ export interface RedisKnowledgeStoreOptions {
 /** A page as one JSON value of the snapshot hash. */
 interface StoredPage extends Omit<IndexedPage, 'passages'> {
   passages: { heading: string; text: string; position: number; tokens: number; terms: string; embedding?: string }[];
+  /** Absent in snapshots written before pages remembered their redirects: none. */
+  redirectedFrom?: string[];
 }
 
 interface Snapshot {
@@ -78,7 +80,16 @@ export class RedisKnowledgeStore implements KnowledgeStore {
     const snapshot = await this.#current();
     const out = new Map<string, PageMeta>();
     for (const page of snapshot?.pages.values() ?? []) {
-      out.set(page.url, { url: page.url, title: page.title, etag: page.etag, lastModified: page.lastModified, links: page.links, hash: page.hash, passages: page.passages.length });
+      out.set(page.url, {
+        url: page.url,
+        title: page.title,
+        etag: page.etag,
+        lastModified: page.lastModified,
+        links: page.links,
+        hash: page.hash,
+        passages: page.passages.length,
+        redirectedFrom: page.redirectedFrom ?? [],
+      });
     }
     return out;
   }
@@ -91,7 +102,7 @@ export class RedisKnowledgeStore implements KnowledgeStore {
     const entries: [string, string][] = [];
     for (const url of update.keep) {
       const page = old?.pages.get(url);
-      if (page !== undefined) entries.push([url, JSON.stringify(page)]);
+      if (page !== undefined) entries.push([url, JSON.stringify({ ...page, redirectedFrom: [...(update.redirectedFrom?.get(url) ?? [])] })]);
     }
     for (const page of update.fetched) {
       const embeddings = update.embeddings?.get(page.url);
@@ -108,7 +119,8 @@ export class RedisKnowledgeStore implements KnowledgeStore {
               terms: indexTerms(p.title, p.heading, p.text),
               ...(embeddings?.[i] === undefined ? {} : { embedding: toBase64(embeddings[i] as Float32Array) }),
             }));
-      const stored: StoredPage = { url: page.url, title: page.title, etag: page.etag, lastModified: page.lastModified, links: page.links, hash: page.hash, passages };
+      const redirectedFrom = [...(update.redirectedFrom?.get(page.url) ?? [])];
+      const stored: StoredPage = { url: page.url, title: page.title, etag: page.etag, lastModified: page.lastModified, links: page.links, hash: page.hash, passages, redirectedFrom };
       entries.push([page.url, JSON.stringify(stored)]);
     }
     for (let at = 0; at < entries.length; at += BATCH) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectLinear, repeat } from '../test/linear-time.js';
-import { matches, parseRobots } from './robots.js';
+import { matches, parseRobots, ROBOTS_MAX_BYTES, wholeLines } from './robots.js';
 
 describe('robots.txt', () => {
   it('uses the Chatdrop group when there is one, else the * group', () => {
@@ -28,6 +28,17 @@ describe('robots.txt', () => {
     expect(robots.crawlDelaySeconds).toBe(2.5);
   });
 
+  it('reads no more than the limit of a string, up to its last whole line', () => {
+    const filler = `# ${'x'.repeat(ROBOTS_MAX_BYTES - 40)}\n`;
+    const robots = parseRobots(`User-agent: *\nDisallow: /a\n${filler}Disallow: /help/private-notes\n`);
+    expect(robots.allows('/a')).toBe(false);
+    // The cut falls inside the last rule: neither it nor its first half ("Disallow: /help/") is read.
+    expect(robots.allows('/help/x')).toBe(true);
+    expect(robots.allows('/help/private-notes')).toBe(true);
+    expect(wholeLines('a\nb\rc')).toBe('a\nb\r');
+    expect(wholeLines('no line break')).toBe('');
+  });
+
   it('matches patterns segment by segment', () => {
     expect(matches('/a*b*c', '/axxbyyc')).toBe(true);
     expect(matches('/a*b*c$', '/axxbyycd')).toBe(false);
@@ -39,6 +50,7 @@ describe('robots.txt', () => {
   it('parses and matches hostile files in linear time', () => {
     expectLinear('robots lines', (n) => `User-agent: *\n${repeat('Disallow: /a*a*a*a*a*b\n', n)}`, (text) => parseRobots(text).allows(`/${'a'.repeat(200)}`));
     expectLinear('robots one line', (n) => `User-agent: *\nDisallow: ${repeat('*a', n)}`, (text) => parseRobots(text).allows('/aaaa'));
+    expectLinear('robots line ends of every kind', (n) => `User-agent: *\r${repeat('\r\n\r\rDisallow: /x\n', n)}`, (text) => parseRobots(text).allows('/x'));
     expectLinear('pattern against a long path', (n) => repeat('a', n), (path) => matches('/*a*a*a*b$', `/${path}`));
   });
 });

@@ -2,17 +2,23 @@
  * robots.txt as RFC 9309 reads it, for one user agent: the group naming our product token
  * (`Chatdrop`, case-insensitive) or else the `*` group; the longest matching Allow/Disallow path
  * wins, Allow on a tie; `*` matches any run of characters and a final `$` anchors the end.
- * `Crawl-delay` (not in the RFC, widely used) is read too.
+ * `Crawl-delay` (not in the RFC, widely used) is read too. Lines end at CR, LF or CRLF (2.2).
  *
- * Hostile input: the file is cut at `MAX_BYTES` (the RFC's 500 KiB floor), parsed line by line
- * with no regex that can backtrack, and a pattern is matched segment by segment with `indexOf`
- * (greedy leftmost matching is exact for `*`-only globs), so a check is linear in the path and
- * the rules.
+ * Hostile input: only the first `ROBOTS_MAX_BYTES` are read (2.5: the parsing limit "MUST be at
+ * least 500 kibibytes"; the rest is ignored, not a reason to refuse the file), cut after the last
+ * whole line so a rule cut in two is never read as its prefix; lines are parsed one by one with no
+ * regex that can backtrack, and a pattern is matched segment by segment with `indexOf` (greedy
+ * leftmost matching is exact for `*`-only globs), so a check is linear in the path and the rules.
  */
 export interface Robots {
   allows(path: string): boolean;
   /** Seconds between requests the site asks for, if it asks. */
   crawlDelaySeconds: number | undefined;
+  /**
+   * Why the file could not be read (a server error, no answer): then nothing may be crawled for
+   * now (RFC 9309 2.3.1.4), which says nothing about whether the pages are still there.
+   */
+  unreachable?: string;
 }
 
 interface Rule {
@@ -20,11 +26,21 @@ interface Rule {
   pattern: string;
 }
 
-const MAX_BYTES = 500 * 1024;
+/** What is read of a robots.txt: 512 KiB, above the RFC's floor of 500 KiB. */
+export const ROBOTS_MAX_BYTES = 512 * 1024;
 const MAX_RULE = 2048;
 
 export const ALLOW_ALL: Robots = { allows: () => true, crawlDelaySeconds: undefined };
-export const DISALLOW_ALL: Robots = { allows: () => false, crawlDelaySeconds: undefined };
+
+export function unreachableRobots(why: string): Robots {
+  return { allows: () => false, crawlDelaySeconds: undefined, unreachable: why };
+}
+
+/** `text` up to its last line break: what is left of a file cut at a limit, without the cut line. */
+export function wholeLines(text: string): string {
+  const end = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
+  return end === -1 ? '' : text.slice(0, end + 1);
+}
 
 export function parseRobots(text: string, agent = 'chatdrop'): Robots {
   const token = agent.toLowerCase();
@@ -32,7 +48,9 @@ export function parseRobots(text: string, agent = 'chatdrop'): Robots {
   const groups: { agents: string[]; rules: Rule[]; delay: number | undefined }[] = [];
   let current: (typeof groups)[number] | undefined;
   let lastWasAgent = false;
-  for (const raw of text.slice(0, MAX_BYTES).split('\n')) {
+  // A string longer than the limit (characters are at least a byte each) is cut as the reader cuts.
+  const read = text.length > ROBOTS_MAX_BYTES ? wholeLines(text.slice(0, ROBOTS_MAX_BYTES)) : text;
+  for (const raw of read.split(/\r\n|\r|\n/)) {
     const hash = raw.indexOf('#');
     const line = (hash === -1 ? raw : raw.slice(0, hash)).trim();
     const colon = line.indexOf(':');

@@ -22,6 +22,7 @@ interface PageRow {
   links: string;
   hash: string;
   passages: number;
+  redirected_from: string;
 }
 
 /**
@@ -49,7 +50,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
     this.#sql = {
       anyPage: db.prepare<[], 1>('SELECT 1 FROM knowledge_pages LIMIT 1').pluck(),
       pages: db.prepare<[], PageRow>(
-        `SELECT p.url, p.title, p.etag, p.last_modified, p.links, p.hash,
+        `SELECT p.url, p.title, p.etag, p.last_modified, p.links, p.hash, p.redirected_from,
                 (SELECT count(*) FROM knowledge_passages s WHERE s.url = p.url) AS passages
          FROM knowledge_pages p`,
       ),
@@ -63,6 +64,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
       updateValidators: db.prepare<[string | null, string | null, string, string]>(
         'UPDATE knowledge_pages SET etag = ?, last_modified = ?, links = ? WHERE url = ?',
       ),
+      setRedirectedFrom: db.prepare<[string, string]>('UPDATE knowledge_pages SET redirected_from = ? WHERE url = ?'),
       deleteFts: db.prepare<[string]>('DELETE FROM knowledge_fts WHERE rowid IN (SELECT id FROM knowledge_passages WHERE url = ?)'),
       deletePassages: db.prepare<[string]>('DELETE FROM knowledge_passages WHERE url = ?'),
       deletePage: db.prepare<[string]>('DELETE FROM knowledge_pages WHERE url = ?'),
@@ -119,6 +121,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
           sql.insertFts.run(lastInsertRowid, terms);
         }
       }
+      for (const url of [...keep, ...fetched.keys()]) sql.setRedirectedFrom.run(JSON.stringify(update.redirectedFrom?.get(url) ?? []), url);
       sql.setMeta.run('last-crawl', JSON.stringify(update.record));
     });
   }
@@ -138,6 +141,7 @@ export class SqliteKnowledgeStore implements KnowledgeStore {
         links: JSON.parse(row.links) as string[],
         hash: row.hash,
         passages: row.passages,
+        redirectedFrom: JSON.parse(row.redirected_from) as string[],
       });
     }
     return out;

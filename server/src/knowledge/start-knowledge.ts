@@ -36,6 +36,7 @@ export function startKnowledge(input: { config: Config; openai: OpenAI; logger: 
     refreshMs: config.knowledgeRefreshHours * 60 * 60 * 1000,
     limits: { maxPages: config.knowledgeMaxPages },
     embedder: config.embeddingsModel === undefined ? undefined : new Embedder({ openai, model: config.embeddingsModel }),
+    extraction: { workers: config.knowledgeWorkers, timeoutMs: config.knowledgeExtractTimeoutMs },
   });
   knowledge.start();
   return {

@@ -47,6 +47,14 @@ export class MemoryTokenBudget implements TokenBudget {
     this.#used += spentTokens;
   }
 
+  async extend(reservation: BudgetReservation, tokens: number): Promise<void> {
+    checkTokens(tokens);
+    if (reservation.settled) return;
+    this.#rollOver();
+    reservation.tokens += tokens;
+    if (reservation.day === this.#day) this.#held += tokens;
+  }
+
   secondsUntilReset(): number {
     return secondsUntilNextUtcDay(this.#now());
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { StoreUnavailableError } from '../store/store-unavailable-error.js';
+import { guardRedis as guard } from '../store/redis-failure.js';
 import type { ConcurrencyLimiter, ReleaseSlot } from './concurrency-limiter.js';
 
 export interface RedisConcurrencyLimiterOptions {
@@ -98,13 +98,5 @@ export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
   #stopRenewing(): void {
     clearInterval(this.#renewTimer);
     this.#renewTimer = undefined;
-  }
-}
-
-async function guard<T>(command: Promise<T>): Promise<T> {
-  try {
-    return await command;
-  } catch (error) {
-    throw new StoreUnavailableError(`Redis command failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { StoreUnavailableError } from '../store/store-unavailable-error.js';
+import { guardRedis as guard } from '../store/redis-failure.js';
 import { checkTokens, type BudgetReservation, type TokenBudget } from './token-budget.js';
 import { secondsUntilNextUtcDay, utcDay } from './utc-day.js';
 
@@ -43,9 +43,17 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 `;
 
+/** ARGV: tokens to add to the hold, TTL seconds. */
+const EXTEND = `
+redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
 interface Scripts {
   chatdropReserveBudget(spentKey: string, heldKey: string, input: number, tokens: number, limit: number, ttl: number): Promise<number>;
   chatdropSettleBudget(spentKey: string, heldKey: string, held: number, spent: number, ttl: number): Promise<number>;
+  chatdropExtendBudget(heldKey: string, tokens: number, ttl: number): Promise<number>;
 }
 
 /** The site's budget in Redis, one count for every instance; old days' keys expire by themselves. */
@@ -61,6 +69,7 @@ export class RedisTokenBudget implements TokenBudget {
     this.#now = options.now ?? Date.now;
     this.#redis.defineCommand('chatdropReserveBudget', { lua: RESERVE, numberOfKeys: 2 });
     this.#redis.defineCommand('chatdropSettleBudget', { lua: SETTLE, numberOfKeys: 2 });
+    this.#redis.defineCommand('chatdropExtendBudget', { lua: EXTEND, numberOfKeys: 1 });
     this.#scripts = this.#redis as unknown as Scripts;
   }
 
@@ -89,19 +98,19 @@ export class RedisTokenBudget implements TokenBudget {
     await guard(this.#scripts.chatdropSettleBudget(spentKey, `${spentKey}:held`, reservation.tokens, spentTokens, KEY_TTL_SECONDS));
   }
 
+  async extend(reservation: BudgetReservation, tokens: number): Promise<void> {
+    checkTokens(tokens);
+    if (reservation.settled) return;
+    // The hold grows in Redis first: should that fail, the settle gives back only what was held.
+    await guard(this.#scripts.chatdropExtendBudget(`${this.#spentKey(reservation.day)}:held`, tokens, KEY_TTL_SECONDS));
+    reservation.tokens += tokens;
+  }
+
   secondsUntilReset(): number {
     return secondsUntilNextUtcDay(this.#now());
   }
 
   #spentKey(day: string): string {
     return `${this.#prefix}budget:${day}`;
-  }
-}
-
-async function guard<T>(command: Promise<T>): Promise<T> {
-  try {
-    return await command;
-  } catch (error) {
-    throw new StoreUnavailableError(`Redis command failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }

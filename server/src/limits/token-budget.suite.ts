@@ -101,6 +101,25 @@ export function tokenBudgetSuite(name: string, make: (now: () => number) => Prom
       expect(await a.used()).toBe(1_000);
     });
 
+    it('grows a running hold at once on every instance, then settles the whole of it, and ignores a settled reservation', async () => {
+      clock = Date.parse('2026-03-01T12:00:00Z');
+      const { a, b } = await open();
+      // A reply holds 100 + 500; its first model fails after it may have billed the 100 input.
+      const running = await a.reserve({ inputTokens: 100, outputTokens: 500 }, 1_000);
+      expect(await b.reserve({ inputTokens: 400, outputTokens: 0 }, 1_000)).toBeDefined();
+      await a.extend(running!, 100);
+      expect(running!.tokens).toBe(700);
+      // 700 + 400 held: B's next input no longer fits, however small.
+      expect(await b.reserve({ inputTokens: 1, outputTokens: 0 }, 1_000)).toBeUndefined();
+      // The fallback spent 100 + 40; with the failed 100 the reply cost 240, and the rest comes back.
+      await a.settle(running!, 240);
+      expect(await b.used()).toBe(240);
+      await b.extend(running!, 50); // settled: no effect
+      expect(await a.reserve({ inputTokens: 360, outputTokens: 0 }, 1_000)).toBeDefined();
+      expect(await a.reserve({ inputTokens: 1, outputTokens: 0 }, 1_000)).toBeUndefined();
+      await expect(a.extend({ day: '2026-03-01', tokens: 1, settled: false }, -1)).rejects.toThrow(RangeError);
+    });
+
     it('refuses token counts that would corrupt the total', async () => {
       clock = Date.parse('2026-03-01T12:00:00Z');
       const { a } = await open();

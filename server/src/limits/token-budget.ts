@@ -24,6 +24,14 @@ export interface TokenBudget {
    * reservation was made. A second settle of the same reservation does nothing.
    */
   settle(reservation: BudgetReservation, spentTokens: number): Promise<void>;
+  /**
+   * Grows a running reply's hold by tokens it has already spent beyond it (a model that failed
+   * after it may have been billed, before a fallback model is asked), in one atomic step, so
+   * requests admitted meanwhile see them. Not checked against the limit: those tokens are spent
+   * whatever happens next, and the reply was admitted. Its later `settle` replaces the whole hold.
+   * Does nothing once the reservation is settled.
+   */
+  extend(reservation: BudgetReservation, tokens: number): Promise<void>;
   /** Seconds until the budget starts afresh (next UTC midnight), at least 1. */
   secondsUntilReset(): number;
 }
@@ -32,7 +40,8 @@ export interface TokenBudget {
 export interface BudgetReservation {
   /** The UTC day (`YYYY-MM-DD`) it counts against. */
   readonly day: string;
-  readonly tokens: number;
+  /** What it holds: its input and output cap, plus what `extend` added. */
+  tokens: number;
   /** Set by the first `settle`. */
   settled: boolean;
 }

@@ -70,8 +70,9 @@ export class Metrics {
     this.chatRequests.inc({ outcome: summary.finishReason });
     if (summary.firstTokenMs !== undefined) this.timeToFirstToken.observe(summary.firstTokenMs / 1000);
     this.replyDuration.observe(summary.durationMs / 1000);
-    this.tokens.inc({ direction: 'in', model: summary.modelAlias }, summary.usage.inputTokens);
-    this.tokens.inc({ direction: 'out', model: summary.modelAlias }, summary.usage.outputTokens);
+    // A failed model before its fallback may have been billed too (`failedAttemptsUsage`).
+    this.tokens.inc({ direction: 'in', model: summary.modelAlias }, summary.usage.inputTokens + summary.failedAttemptsUsage.inputTokens);
+    this.tokens.inc({ direction: 'out', model: summary.modelAlias }, summary.usage.outputTokens + summary.failedAttemptsUsage.outputTokens);
   }
 
   upstreamFailed(error: UpstreamError): void {

@@ -33,7 +33,7 @@ export interface MessagePatch {
 
 /**
  * A message as the store keeps it: the contract's fields, and what only the server needs. Routes
- * answer the contract's fields alone (`conversations-route.ts`).
+ * answer the contract's fields alone (`public-message.ts`).
  */
 export interface StoredMessage extends ChatMessage {
   /**

@@ -13,8 +13,8 @@ import {
   type InboxQuery,
   type ReplyMeta,
   type Transcript,
-  type TranscriptMessage,
 } from './inbox-query.js';
+import { transcriptMessage } from './transcript-message.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 
 export interface RedisInboxOptions {
@@ -177,15 +177,9 @@ export class RedisInbox {
     if (conversation === undefined) return undefined;
     const [raw] = await this.#read([{ id, score: 0 }]);
     if (raw === undefined) return undefined;
-    const messages = conversation.messages.map((message): TranscriptMessage => {
-      // The contract's fields only: the store keeps more with a message (its token count).
-      const { role, content, status, createdAt, sources } = message;
-      const out: TranscriptMessage = { id: message.id, role, content, status, createdAt, ...(sources === undefined ? {} : { sources }) };
+    const messages = conversation.messages.map((message) => {
       const rating = raw.ratings[message.id];
-      if (rating === 'up' || rating === 'down') out.rating = rating;
-      const meta = metaOf(raw.fields, message.id);
-      if (meta !== undefined) out.reply = meta;
-      return out;
+      return transcriptMessage(message, rating === 'up' || rating === 'down' ? rating : undefined, metaOf(raw.fields, message.id));
     });
     return {
       id,

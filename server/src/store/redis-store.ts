@@ -12,6 +12,7 @@ import type {
 } from './conversation-store.js';
 import type { DayFigures, InboxPage, InboxQuery, StoredSession, Transcript } from './inbox-query.js';
 import { RedisInbox } from './redis-inbox.js';
+import { appendedMessage } from './appended-message.js';
 import { isWellFormedId, newId } from './new-id.js';
 import {
   APPEND_MESSAGE,
@@ -22,6 +23,7 @@ import {
   UPDATE_MESSAGE,
   DELETE_MESSAGE,
 } from './redis-scripts.js';
+import { redisFailure } from './redis-failure.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 
 export interface RedisStoreOptions {
@@ -134,7 +136,7 @@ export class RedisStore implements ConversationStore {
       this.#redis.disconnect();
       this.#connecting = undefined;
       const reason = socketError ?? error;
-      throw new StoreUnavailableError(`Cannot reach Redis at ${redactUrl(this.#redis)}: ${messageOf(reason)}`, { cause: reason });
+      throw redisFailure(reason, `Cannot reach Redis at ${redactUrl(this.#redis)}`);
     } finally {
       this.#redis.off('error', onError);
     }
@@ -189,7 +191,7 @@ export class RedisStore implements ConversationStore {
       ),
     );
     if (appended !== 1) return undefined;
-    return storedAs(id, message, now);
+    return appendedMessage(id, message, now);
   }
 
   async appendTurn(turn: NewTurn): Promise<StartedTurn | undefined> {
@@ -211,8 +213,8 @@ export class RedisStore implements ConversationStore {
     if (appended !== 1) return undefined;
     return {
       conversationId,
-      ...(turn.question === undefined ? {} : { question: storedAs(questionId, turn.question, now) }),
-      reply: storedAs(replyId, turn.reply, now),
+      ...(turn.question === undefined ? {} : { question: appendedMessage(questionId, turn.question, now) }),
+      reply: appendedMessage(replyId, turn.reply, now),
     };
   }
 
@@ -359,8 +361,7 @@ export class RedisStore implements ConversationStore {
     try {
       return await command();
     } catch (error) {
-      if (error instanceof StoreUnavailableError) throw error;
-      throw new StoreUnavailableError(`Redis command failed: ${messageOf(error)}`, { cause: error });
+      throw redisFailure(error);
     }
   }
 }
@@ -373,21 +374,9 @@ function messageArgs(id: string, message: NewMessage): (string | number)[] {
   ];
 }
 
-/** The message as `getConversation` will read it back. */
-function storedAs(id: string, message: NewMessage, now: number): StoredMessage {
-  const stored: StoredMessage = { id, role: message.role, content: message.content, status: message.status, createdAt: new Date(now).toISOString() };
-  if (message.sources !== undefined) stored.sources = message.sources;
-  if (message.tokens !== undefined) stored.tokens = message.tokens;
-  return stored;
-}
-
 /** A stored reply's sources field: absent, or the JSON array the append script wrote. */
 function sourcesOf(raw: string | undefined): { sources?: Source[] } {
   return raw === undefined ? {} : { sources: JSON.parse(raw) as Source[] };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** host:port only: a REDIS_URL may carry a password, which belongs in no log line. */

@@ -12,8 +12,8 @@ import {
   type InboxQuery,
   type ReplyMeta,
   type Transcript,
-  type TranscriptMessage,
 } from './inbox-query.js';
+import { transcriptMessage } from './transcript-message.js';
 
 /** A message's search rowid is `num * SEARCH_SPAN + n`: its conversation's messages sit together. */
 export const SEARCH_SPAN = 16_777_216;
@@ -338,14 +338,9 @@ export class SqliteInbox {
     const row = this.#conversationRow.get(id);
     if (conversation === undefined || row === undefined) return undefined;
     const extras = new Map(this.#extras.all(id).map((extra) => [extra.id, extra]));
-    const messages = conversation.messages.map((message): TranscriptMessage => {
+    const messages = conversation.messages.map((message) => {
       const extra = extras.get(message.id);
-      // The contract's fields only: the store keeps more with a message (its token count).
-      const { role, content, status, createdAt, sources } = message;
-      const out: TranscriptMessage = { id: message.id, role, content, status, createdAt, ...(sources === undefined ? {} : { sources }) };
-      if (extra?.rating) out.rating = extra.rating;
-      if (extra?.finish_reason) out.reply = toMeta(extra);
-      return out;
+      return transcriptMessage(message, extra?.rating ?? undefined, extra?.finish_reason ? toMeta(extra) : undefined);
     });
     return {
       id,

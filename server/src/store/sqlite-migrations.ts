@@ -265,6 +265,11 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE messages ADD COLUMN tokens INTEGER;
   `,
+  // 8 -> 9: a knowledge page keeps the URLs that redirected to it (JSON array), so a refresh that
+  // asks such a URL again knows which stored page it stands for.
+  `
+  ALTER TABLE knowledge_pages ADD COLUMN redirected_from TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { openSqlite } from './open-sqlite.js';
+import { appendedMessage } from './appended-message.js';
 import type { ChatRole, MessageStatus, Source } from '@chatdrop/shared';
 import type {
   ConversationStore,
@@ -191,7 +192,7 @@ export class SqliteStore implements ConversationStore {
     const id = newId();
     const now = this.#now();
     if (!this.#tx.appendMessage(conversationId, id, message, now)) return undefined;
-    return appended(id, message, now);
+    return appendedMessage(id, message, now);
   }
 
   async appendTurn(turn: NewTurn): Promise<StartedTurn | undefined> {
@@ -204,8 +205,8 @@ export class SqliteStore implements ConversationStore {
     if (!this.#tx.appendTurn({ ...turn, replaces }, conversationId, turn.conversationId === undefined, ids, now)) return undefined;
     return {
       conversationId,
-      ...(turn.question === undefined ? {} : { question: appended(ids.question, turn.question, now) }),
-      reply: appended(ids.reply, turn.reply, now),
+      ...(turn.question === undefined ? {} : { question: appendedMessage(ids.question, turn.question, now) }),
+      reply: appendedMessage(ids.reply, turn.reply, now),
     };
   }
 
@@ -282,14 +283,6 @@ function toStoredMessage(row: MessageRow): StoredMessage {
   if (row.sources !== null) message.sources = JSON.parse(row.sources) as Source[];
   if (row.tokens !== null) message.tokens = row.tokens;
   return message;
-}
-
-/** The message as `getConversation` will read it back. */
-function appended(id: string, message: NewMessage, now: number): StoredMessage {
-  const stored: StoredMessage = { id, role: message.role, content: message.content, status: message.status, createdAt: iso(now) };
-  if (message.sources !== undefined) stored.sources = message.sources;
-  if (message.tokens !== undefined) stored.tokens = message.tokens;
-  return stored;
 }
 
 function iso(epochMs: number): string {

@@ -1,7 +1,11 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
+import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { readEventStream } from './read-event-stream.js';
+import { createUpstreamFetch } from './upstream-fetch.js';
 import { expectLinearAsync, repeat } from '../test/linear-time.js';
 
 const WIRE = 'data: {"a":"héllo 👋"}\r\n\r\n: a comment\n\nevent: note\ndata: one\ndata: two\n\ndata: [DONE]\n\n';
@@ -45,6 +49,30 @@ describe('readEventStream', () => {
 
   it('reads a web ReadableStream (any other fetch) the same way', async () => {
     expect(await collect(webStream(awkwardChunks(WIRE)))).toEqual(MESSAGES);
+  });
+
+  it('reads an event stream an upstream labels text/plain or not at all: our fetch hands it over as a web stream', async () => {
+    // Some OpenAI-compatible servers send their event stream with another Content-Type or none;
+    // the SDK's asResponse() checks no type, and upstream-fetch.ts reads such an answer whole
+    // into a real Response. This is the path that reaches readWeb in production.
+    for (const type of ['text/plain; charset=utf-8', undefined]) {
+      const server = createServer((req, res) => {
+        req.resume();
+        res.writeHead(200, type === undefined ? {} : { 'content-type': type });
+        res.end(Buffer.concat(awkwardChunks(WIRE)));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+        const openai = new OpenAI({ apiKey: 'sk-test', baseURL, maxRetries: 0, fetch: createUpstreamFetch() });
+        const response = await openai.chat.completions.create({ model: 'gpt-mock', stream: true, messages: [{ role: 'user', content: 'Hi' }] }).asResponse();
+        expect(response.body).toBeInstanceOf(ReadableStream);
+        expect(await collect(response.body)).toEqual(MESSAGES);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
   });
 
   it('rejects with the body\'s own error, a dropped connection or an abort', async () => {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 
 /**
  * The most text one SSE event may buffer (a line without its end, an event without its blank
@@ -15,7 +15,10 @@ const MAX_BUFFERED_CHARS = 1 << 20;
  * of the proxy's CPU per token).
  *
  * The body is what the `openai` client's fetch returned (`upstream-fetch.ts`): a Node stream,
- * read by its `data` events, or a web `ReadableStream` from any other fetch. Framing is
+ * read by its `data` events, for a 2xx answer labelled `text/event-stream`; a web `ReadableStream`
+ * for a 2xx answer labelled otherwise or not at all (some OpenAI-compatible servers send their
+ * event stream as `text/plain` or with no type: that fetch reads it whole into a real `Response`,
+ * and the SDK's `asResponse()` checks no type), or from any other fetch. Framing is
  * eventsource-parser's (CR, LF and CRLF line ends, a line or a multibyte character cut across
  * chunks, comments, multi-line data), in linear time.
  *
@@ -43,13 +46,7 @@ function readNode(body: Readable, onMessage: (message: EventSourceMessage) => vo
         body.destroy();
       }
     };
-    const parser = createParser({
-      onEvent: onMessage,
-      onError: (error) => {
-        if (error.type === 'max-buffer-size-exceeded') throw error;
-      },
-      maxBufferSize: MAX_BUFFERED_CHARS,
-    });
+    const parser = boundedParser(onMessage);
     // A multibyte character cut between two chunks is joined before it reaches the parser.
     body.setEncoding('utf8');
     const onData = (text: string): void => {
@@ -67,13 +64,7 @@ function readNode(body: Readable, onMessage: (message: EventSourceMessage) => vo
 }
 
 async function readWeb(body: ReadableStream<Uint8Array>, onMessage: (message: EventSourceMessage) => void): Promise<void> {
-  const parser = createParser({
-    onEvent: onMessage,
-    onError: (error) => {
-      if (error.type === 'max-buffer-size-exceeded') throw error;
-    },
-    maxBufferSize: MAX_BUFFERED_CHARS,
-  });
+  const parser = boundedParser(onMessage);
   const decoder = new TextDecoder();
   const reader = body.getReader();
   try {
@@ -88,6 +79,17 @@ async function readWeb(body: ReadableStream<Uint8Array>, onMessage: (message: Ev
   } finally {
     reader.releaseLock();
   }
+}
+
+/** eventsource-parser, failing (by throwing from `feed`) on an event past `MAX_BUFFERED_CHARS`. */
+function boundedParser(onMessage: (message: EventSourceMessage) => void): EventSourceParser {
+  return createParser({
+    onEvent: onMessage,
+    onError: (error) => {
+      if (error.type === 'max-buffer-size-exceeded') throw error;
+    },
+    maxBufferSize: MAX_BUFFERED_CHARS,
+  });
 }
 
 function isNodeReadable(body: unknown): body is Readable {

@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { upstreamRequestRecorder } from './upstream-requests.js';
 
 /**
  * The `fetch` the `openai` client is given (`upstream-client.ts`): `node:http` with one keep-alive
@@ -45,16 +46,26 @@ export function createUpstreamFetch(): typeof fetch {
     const options: RequestOptions = { method: init.method ?? 'GET', headers, agent: https ? agents['https:'] : agents['http:'] };
     const send = https ? httpsRequest : httpRequest;
 
+    const record = upstreamRequestRecorder(init);
     let decoded: Readable | undefined;
+    let settled = false;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = send(url, options, (answer) => {
+        settled = true;
         decoded = decode(answer);
         resolve(answer);
       });
-      req.once('error', reject);
+      req.once('error', (error) => {
+        // Failed before any answer, and not by our abort (that destroys with its own reason
+        // after marking it settled): told to the caller's trace, which judges billing.
+        if (!settled) record?.({ error });
+        settled = true;
+        reject(error);
+      });
       // Abort as fetch does: reject while waiting for headers, and afterwards end the body with
       // the same AbortError, which the SDK's stream reader treats as a quiet end.
       const abort = (): void => {
+        settled = true;
         const reason = abortError(signal);
         reject(reason);
         decoded?.destroy(reason);
@@ -66,6 +77,7 @@ export function createUpstreamFetch(): typeof fetch {
     });
 
     const status = res.statusCode ?? 502;
+    record?.({ status });
     const responseHeaders = new Headers();
     for (let i = 0; i < res.rawHeaders.length; i += 2) {
       responseHeaders.append(res.rawHeaders[i] as string, res.rawHeaders[i + 1] as string);

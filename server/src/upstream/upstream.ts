@@ -4,12 +4,18 @@ import type { UpstreamMessage } from '../chat/history.js';
 import { SecretRedactor } from '../observability/secret-redactor.js';
 import type { MaxTokensField } from '../config.js';
 import { readEventStream } from './read-event-stream.js';
+import { recordingFetchOptions, type UpstreamRequestOutcome } from './upstream-requests.js';
 
-/** What one upstream chunk means to us: text, the end reason, or the token count. */
+/**
+ * What one upstream chunk means to us: text, the end reason, or the token count; or, once per
+ * call, how many of the SDK's own retried requests before the last one may have been billed
+ * (`requests-retried`, only when there were any; see `mayHaveBeenBilled`).
+ */
 export type UpstreamEvent =
   | { type: 'text'; text: string }
   | { type: 'finish'; reason: UpstreamFinishReason }
-  | { type: 'usage'; inputTokens: number; outputTokens: number };
+  | { type: 'usage'; inputTokens: number; outputTokens: number }
+  | { type: 'requests-retried'; billed: number };
 
 export type UpstreamFinishReason = 'stop' | 'length' | 'content-filter';
 
@@ -41,6 +47,11 @@ export class UpstreamError extends Error {
     readonly detail: string,
     /** The upstream's HTTP status, when there was one. */
     readonly status?: number,
+    /**
+     * Whether the upstream may have charged for the request (its prompt tokens at least) although
+     * no text came: see `mayHaveBeenBilled`. True unless we know it never ran.
+     */
+    readonly mayBeBilled = true,
   ) {
     super(VISITOR_MESSAGES[code]);
   }
@@ -93,9 +104,20 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
     timer = setTimeout(onTimeout, request.idleTimeoutMs);
   };
 
+  // Every HTTP request of this call (the SDK's retries included): all but the last were retried.
+  const sent: UpstreamRequestOutcome[] = [];
+  let retriesTold = false;
+  const tellRetries = (): void => {
+    if (retriesTold) return;
+    retriesTold = true;
+    const billed = sent.slice(0, -1).filter(outcomeMayBeBilled).length;
+    if (billed > 0) onEvent({ type: 'requests-retried', billed });
+  };
+
   let ended = false;
   try {
-    const body = await openStream(openai, request, inner.signal);
+    const body = await openStream(openai, request, inner.signal, (outcome) => void sent.push(outcome));
+    tellRetries();
     let done = false;
     await readEventStream(body, (message) => {
       // Like the SDK's stream: nothing after `[DONE]` counts, but the body is read to its end.
@@ -124,6 +146,7 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
     });
     ended = true;
   } catch (error) {
+    tellRetries();
     if (timedOut !== undefined) throw timeoutError(timedOut, request);
     if (request.signal.aborted) return;
     throw toUpstreamError(error, openai.apiKey ?? undefined);
@@ -142,7 +165,7 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
  * alone, so the response, its headers and the SDK's request state are not kept alive for the
  * minutes a reply may stream (this frame ends here).
  */
-async function openStream(openai: OpenAI, request: UpstreamRequest, signal: AbortSignal): Promise<unknown> {
+async function openStream(openai: OpenAI, request: UpstreamRequest, signal: AbortSignal, record: (outcome: UpstreamRequestOutcome) => void): Promise<unknown> {
   const pending = openai.chat.completions
     .create(
       {
@@ -154,7 +177,7 @@ async function openStream(openai: OpenAI, request: UpstreamRequest, signal: Abor
           ? { max_tokens: request.maxOutputTokens }
           : { max_completion_tokens: request.maxOutputTokens }),
       },
-      { signal },
+      { signal, fetchOptions: recordingFetchOptions(record) },
     )
     .asResponse();
   // The SDK sleeps between retries with a plain timer and looks at the signal only when it
@@ -224,15 +247,69 @@ function mapFinishReason(reason: WireFinishReason): UpstreamFinishReason {
 export function toUpstreamError(error: unknown, apiKey?: string): UpstreamError {
   if (error instanceof UpstreamError) return error;
   const detail = redactKeys(error instanceof Error ? `${error.name}: ${error.message}` : String(error), apiKey);
-  if (error instanceof OpenAI.APIConnectionTimeoutError) return new UpstreamError('timeout', true, detail);
-  if (error instanceof OpenAI.APIConnectionError) return new UpstreamError('upstream-unavailable', true, detail);
+  const billed = mayHaveBeenBilled(error);
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return new UpstreamError('timeout', true, detail, undefined, billed);
+  if (error instanceof OpenAI.APIConnectionError) return new UpstreamError('upstream-unavailable', true, detail, undefined, billed);
   if (error instanceof OpenAI.APIError) {
     const status = error.status;
-    if (status === undefined) return new UpstreamError('upstream-unavailable', true, detail); // an error inside the stream
-    if (status === 429 || status >= 500 || status === 408) return new UpstreamError('upstream-unavailable', true, detail, status);
-    return new UpstreamError('upstream-rejected', false, detail, status);
+    if (status === undefined) return new UpstreamError('upstream-unavailable', true, detail, undefined, billed); // an error inside the stream
+    if (status === 429 || status >= 500 || status === 408) return new UpstreamError('upstream-unavailable', true, detail, status, billed);
+    return new UpstreamError('upstream-rejected', false, detail, status, billed);
   }
-  return new UpstreamError('upstream-unavailable', true, detail);
+  return new UpstreamError('upstream-unavailable', true, detail, undefined, billed);
+}
+
+/**
+ * Whether a request that failed before any text may still have been charged for, so that the
+ * daily budget counts it (its input, as we counted it, unless the upstream reported usage). The
+ * budget protects the owner's bill, so "we cannot tell" counts as billed; only a failure that
+ * shows the model never ran is free:
+ *
+ * - an HTTP 4xx (400/401/403/404/408/409/422/429): the upstream refused the request before running
+ *   it (OpenAI bills completed work; a 429 is the refusal of a rate or quota limit). Not billed.
+ * - a connection that never carried the request (refused, no route, the name did not resolve,
+ *   the TLS handshake failed): nobody received it. Not billed.
+ * - an HTTP 5xx: the request reached the upstream (or a gateway in front of it, which may have
+ *   passed it on to a model that ran before a 502/504 came back). May be billed.
+ * - an error inside a 200 stream (OpenAI's `data: {"error": ...}` chunk), a stream cut before its
+ *   first chunk (a reset, `terminated`), a chunk that is not JSON, or any other connection error
+ *   (reset on a reused socket, hang-up: the request may have left): may be billed.
+ * - a timeout waiting for the first chunk (ours or the SDK's): the request was sent and the model
+ *   may be working on it. May be billed.
+ *
+ * The SDK's own retries (`CHATDROP_UPSTREAM_RETRIES`) are judged one by one, by the same rules,
+ * from what our fetch saw of each (`requests-retried`).
+ */
+function mayHaveBeenBilled(error: unknown): boolean {
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return true;
+  if (error instanceof OpenAI.APIConnectionError) return !neverSent(error.cause);
+  if (error instanceof OpenAI.APIError && error.status !== undefined) return error.status >= 500;
+  return true;
+}
+
+/** The same judgement for one request the SDK retried (our fetch saw its status or its error). */
+function outcomeMayBeBilled(outcome: UpstreamRequestOutcome): boolean {
+  return 'status' in outcome ? outcome.status >= 500 : !neverSent(outcome.error);
+}
+
+/** Node's codes for a connection that could not be made, so no request left this machine. */
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NODATA',
+  'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * True when the connection error (the SDK's `cause`: what our fetch rejected with) shows the
+ * request never reached the server: a connect that failed, or a TLS handshake that did (the
+ * request is only written once it has succeeded). With happy eyeballs (`autoSelectFamily`) Node
+ * reports an `AggregateError` of one such error per address tried.
+ */
+function neverSent(cause: unknown, depth = 0): boolean {
+  if (typeof cause !== 'object' || cause === null || depth > 4) return false;
+  const code = (cause as { code?: unknown }).code;
+  if (typeof code === 'string' && (NOT_CONNECTED.has(code) || /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/.test(code))) return true;
+  if (cause instanceof AggregateError && cause.errors.length > 0) return cause.errors.every((e) => neverSent(e, depth + 1));
+  return neverSent((cause as { cause?: unknown }).cause, depth + 1);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { StoreUnavailableError } from '../../store/store-unavailable-error.js';
+import { redisFailure } from '../../store/redis-failure.js';
 import { LocalHandlers } from './local-handlers.js';
 import type { ReplyBus } from './reply-bus.js';
 
@@ -50,7 +50,7 @@ export class RedisReplyBus implements ReplyBus {
       await subscriber.subscribe(bus.#stopChannel, bus.#readerChannel);
     } catch (error) {
       subscriber.disconnect();
-      throw new StoreUnavailableError(`Cannot subscribe to reply messages on Redis: ${messageOf(error)}`, { cause: error });
+      throw redisFailure(error, 'Cannot subscribe to reply messages on Redis');
     }
     return bus;
   }
@@ -86,7 +86,7 @@ export class RedisReplyBus implements ReplyBus {
     try {
       await this.#redis.publish(channel, messageId);
     } catch (error) {
-      throw new StoreUnavailableError(`Redis publish failed: ${messageOf(error)}`, { cause: error });
+      throw redisFailure(error, 'Redis publish failed');
     }
   }
 
@@ -97,8 +97,4 @@ export class RedisReplyBus implements ReplyBus {
       this.#onError(error);
     }
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,6 +1,7 @@
 import { decodeSseData, type StreamEvent } from '@chatdrop/shared';
 import type { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../store/store-unavailable-error.js';
+import { guardRedis } from '../../store/redis-failure.js';
 import {
   DEFAULT_END_TTL_MS,
   DEFAULT_MAX_EVENTS,
@@ -82,10 +83,10 @@ export class RedisStreamBuffer implements StreamBuffer {
     const refreshed = this.#refreshedAt.get(messageId);
     if (refreshed !== undefined && now - refreshed < REFRESH_EVERY_MS) {
       // No await between call and send: ioredis writes commands in call order on one socket.
-      return guard(this.#redis.xadd(key, ...add).then(() => undefined));
+      return guardRedis(this.#redis.xadd(key, ...add).then(() => undefined));
     }
     this.#refreshedAt.set(messageId, now);
-    return guard(
+    return guardRedis(
       this.#redis
         .multi()
         .xadd(key, ...add)
@@ -103,7 +104,7 @@ export class RedisStreamBuffer implements StreamBuffer {
     this.#refreshedAt.delete(messageId);
     // Same connection as the appends, so this runs after every one of them.
     const script = this.#redis as unknown as { chatdropEndStream(key: string, ttl: number): Promise<number> };
-    await guard(script.chatdropEndStream(this.#key(messageId), this.#endTtlMs));
+    await guardRedis(script.chatdropEndStream(this.#key(messageId), this.#endTtlMs));
   }
 
   async *read(messageId: string, afterId: number, signal: AbortSignal): AsyncIterable<BufferedEvent> {
@@ -113,7 +114,7 @@ export class RedisStreamBuffer implements StreamBuffer {
     try {
       // Replay on the command connection: a finished stream needs nothing more.
       if (yield* this.#replay(key, messageId, at, Infinity, signal)) return;
-      if (signal.aborted || (await guard(this.#redis.exists(key))) === 0) return;
+      if (signal.aborted || (await guardRedis(this.#redis.exists(key))) === 0) return;
       // Live: through the instance's one follower. What went past it before this reader joined
       // is read here once; from then on the follower hands over every entry.
       follow = this.#follower.follow(key, at.lastId);
@@ -160,7 +161,7 @@ export class RedisStreamBuffer implements StreamBuffer {
     for (;;) {
       if (signal.aborted) return true;
       if (at.lastId >= untilId) return false;
-      const entries = await guard(this.#redis.xrange(key, `(0-${at.lastId}`, until, 'COUNT', BATCH));
+      const entries = await guardRedis(this.#redis.xrange(key, `(0-${at.lastId}`, until, 'COUNT', BATCH));
       if (entries.length === 0) return false;
       for (const [entryId, fields] of entries) {
         if (entryId === END_ENTRY) return true;
@@ -186,7 +187,7 @@ export class RedisStreamBuffer implements StreamBuffer {
   }
 
   async has(messageId: string): Promise<boolean> {
-    return (await guard(this.#redis.exists(this.#key(messageId)))) === 1;
+    return (await guardRedis(this.#redis.exists(this.#key(messageId)))) === 1;
   }
 
   async close(): Promise<void> {
@@ -202,18 +203,4 @@ export class RedisStreamBuffer implements StreamBuffer {
 function checkReplies(replies: [Error | null, unknown][] | null): void {
   if (replies === null) throw new Error('Redis aborted the transaction');
   for (const [error] of replies) if (error) throw error;
-}
-
-/** Redis failures become the error routes already answer with 503 `upstream-unavailable`. */
-async function guard<T>(command: Promise<T>): Promise<T> {
-  try {
-    return await command;
-  } catch (error) {
-    if (error instanceof StoreUnavailableError) throw error;
-    throw new StoreUnavailableError(`Redis command failed: ${messageOf(error)}`, { cause: error });
-  }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

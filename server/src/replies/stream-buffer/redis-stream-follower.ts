@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeSseData, type StreamEvent } from '@chatdrop/shared';
 import type { Redis } from 'ioredis';
+import { redisFailure } from '../../store/redis-failure.js';
 import { StoreUnavailableError } from '../../store/store-unavailable-error.js';
 
 /** What a follower hands a reader: the stream's next entries, or why there will be none. */
@@ -181,7 +182,7 @@ export class RedisStreamFollower {
           if (this.#closed) return;
           // Every reader fails now (the route answers 503 or ends its stream; the widget resumes
           // again). The next follow starts the loop again; ioredis reconnects by itself meanwhile.
-          this.#dropAll({ type: 'failed', error: unavailable('Redis stream read failed', error) });
+          this.#dropAll({ type: 'failed', error: redisFailure(error, 'Redis stream read failed') });
           return;
         } finally {
           this.#reading = false;
@@ -267,8 +268,4 @@ export class RedisStreamFollower {
     if (this.#blocker.status === 'wait') await this.#blocker.connect();
     return this.#blocker;
   }
-}
-
-function unavailable(what: string, error: unknown): StoreUnavailableError {
-  return new StoreUnavailableError(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
