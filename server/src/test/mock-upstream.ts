@@ -46,7 +46,24 @@ export type MockScript =
   /** An error status with OpenAI's error body. */
   | { kind: 'error'; status: number; message: string; type?: string; code?: string | null; headers?: Record<string, string> }
   /** Status and headers, then nothing at all. */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /**
+   * A server that ignores `stream: true`: one whole `chat.completion` as `200 application/json`,
+   * in the real non-streamed shape (`choices[0].message`, `finish_reason`, `usage`).
+   */
+  | {
+      kind: 'completion';
+      content: string | null;
+      finishReason?: 'stop' | 'length' | 'content_filter' | null;
+      refusal?: string | null;
+      /** null: no usage field. */
+      usage?: { prompt: number; completion: number } | null;
+    }
+  /**
+   * Any answer at all, byte for byte: a status, its headers (no Content-Type unless given), a body;
+   * with `hold`, the connection then stays open without ending the body.
+   */
+  | { kind: 'raw'; status: number; headers?: Record<string, string>; body: string | Buffer; hold?: boolean };
 
 export interface RecordedRequest {
   method: string;
@@ -236,6 +253,27 @@ async function play(script: MockScript, res: ServerResponse, body: unknown): Pro
     case 'hang':
       res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' });
       res.flushHeaders();
+      return;
+    case 'completion': {
+      const usage = script.usage === undefined ? { prompt: 17, completion: 5 } : script.usage;
+      const message = { role: 'assistant', content: script.content, refusal: script.refusal ?? null, annotations: [] };
+      const completion = {
+        id: 'chatcmpl-mock',
+        object: 'chat.completion',
+        created: 1723031664,
+        model: 'gpt-mock',
+        choices: [{ index: 0, message, logprobs: null, finish_reason: script.finishReason === undefined ? 'stop' : script.finishReason }],
+        ...(usage === null ? {} : { usage: { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion } }),
+        system_fingerprint: 'fp_mock',
+      };
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(completion));
+      return;
+    }
+    case 'raw':
+      res.writeHead(script.status, script.headers ?? {});
+      if (script.hold) res.write(script.body);
+      else res.end(script.body);
       return;
     default: {
       const unexpected: never = script;

@@ -4,7 +4,7 @@ import { PassThrough, Readable } from 'node:stream';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { EventSourceMessage } from 'eventsource-parser';
-import { readEventStream } from './read-event-stream.js';
+import { MAX_UNFRAMED_CHARS, NotAnEventStreamError, readEventStream } from './read-event-stream.js';
 import { createUpstreamFetch } from './upstream-fetch.js';
 import { expectLinearAsync, repeat } from '../test/linear-time.js';
 
@@ -108,9 +108,47 @@ describe('readEventStream', () => {
   it('fails an event that grows without end (no line end for a megabyte) instead of buffering it', async () => {
     const body = new PassThrough();
     const reading = collect(body);
+    body.write('data: first\n\n');
     const piece = `data: ${'x'.repeat(64 * 1024)}`;
     for (let i = 0; i < 20 && !body.destroyed; i++) body.write(piece);
     await expect(reading).rejects.toThrow(/max buffer size/);
+  });
+
+  it('hands back the whole text of a body that carries no event (a JSON completion, an HTML page, nothing), Node or web stream', async () => {
+    const json = '{"object":"chat.completion","choices":[{"message":{"content":"héllo 👋"}}]}\n';
+    for (const text of [json, '<!doctype html>\n<p>Bad gateway</p>\n', '']) {
+      const node = readEventStream(Readable.from(awkwardChunks(text)), () => expect.unreachable());
+      expect(await node).toBe(text);
+      const web = readEventStream(webStream(awkwardChunks(text)), () => expect.unreachable());
+      expect(await web).toBe(text);
+    }
+    // Once an event has come, the body is an event stream: nothing is kept or handed back.
+    expect(await readEventStream(Readable.from(awkwardChunks(WIRE)), () => {})).toBeUndefined();
+  });
+
+  it('fails a body that runs past a MiB without an event, and destroys it instead of reading on', async () => {
+    const body = new PassThrough();
+    const reading = collect(body);
+    // Lines, so it is not the one-event limit that stops it: the parser itself buffers nothing.
+    const piece = 'no event here\n'.repeat(4096);
+    let written = 0;
+    for (; written <= 2 * MAX_UNFRAMED_CHARS && !body.destroyed; written += piece.length) body.write(piece);
+    await expect(reading).rejects.toBeInstanceOf(NotAnEventStreamError);
+    expect(body.destroyed).toBe(true);
+    expect(written).toBeLessThan(MAX_UNFRAMED_CHARS + 2 * piece.length);
+  });
+
+  it('stops parsing a body of a thousand lines that are no SSE field, and hands it back whole', async () => {
+    // The parser makes an Error per ignored line: a megabyte of them held the event loop for seconds.
+    const text = 'a\n'.repeat(200_000) + 'data: too late\n\n';
+    expect(await readEventStream(Readable.from(awkwardChunks(text, [4096])), () => expect.unreachable())).toBe(text);
+  });
+
+  it('fails an event stream that goes on with lines that are no SSE field', async () => {
+    const seen: string[] = [];
+    const reading = readEventStream(Readable.from(awkwardChunks(`data: first\n\n${'a\n'.repeat(2000)}data: never\n\n`, [4096])), (m) => seen.push(m.data));
+    await expect(reading).rejects.toBeInstanceOf(NotAnEventStreamError);
+    expect(seen).toEqual(['first']);
   });
 
   it('answers an event stream without a body with a clear error', async () => {
@@ -121,5 +159,10 @@ describe('readEventStream', () => {
     // One long line in 7-byte chunks, then many small events: the two ways a parser turns quadratic.
     const make = (chars: number) => `data: ${repeat('a', chars / 2)}\n\n${repeat('data: b\n\n', chars / 2)}`;
     await expectLinearAsync('readEventStream', make, (input) => collect(Readable.from(awkwardChunks(input, [7]))));
+  });
+
+  it('takes time linear in a body without events, kept until its end', async () => {
+    const make = (chars: number) => `{"text":"${repeat('a\\n', chars / 2)}"}\n${repeat('<p>line</p>\n', chars / 2)}`;
+    await expectLinearAsync('readEventStream (no events)', make, (input) => collect(Readable.from(awkwardChunks(input, [7]))));
   });
 });

@@ -15,6 +15,9 @@ let odd: Server;
 let oddUrl: string;
 /** Connections the odd server has accepted. */
 let oddConnections = 0;
+/** Resolves when the odd server sees the client close a connection it was still writing to. */
+let oddClosedEarly: Promise<void>;
+let closedEarly = (): void => {};
 
 beforeAll(async () => {
   upstream = await startMockUpstream();
@@ -26,10 +29,16 @@ beforeAll(async () => {
     } else if (req.url === '/json') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"ok":true}');
+    } else if (req.url === '/endless-error' || req.url === '/endless-json') {
+      // A body that never ends: whoever waits for its end waits for ever.
+      res.writeHead(req.url === '/endless-error' ? 500 : 200, { 'content-type': req.url === '/endless-error' ? 'text/html' : 'application/json' });
+      res.write('<p>'.padEnd(1.5 * 1024 * 1024, 'x'));
+      res.on('close', () => closedEarly());
     }
     // Anything else: never answers.
   });
   odd.on('connection', () => oddConnections++);
+  oddClosedEarly = new Promise((resolve) => (closedEarly = resolve));
   await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve));
   oddUrl = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`;
 });
@@ -69,6 +78,23 @@ describe('createUpstreamFetch', () => {
     const before = oddConnections;
     for (let i = 0; i < 3; i++) expect(await (await fetch(`${oddUrl}/json`)).json()).toEqual({ ok: true });
     expect(oddConnections - before).toBe(1);
+  });
+
+  it('reads at most a MiB of an error body, and closes the connection instead of reading the rest', async () => {
+    const response = await createUpstreamFetch()(`${oddUrl}/endless-error`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(500);
+    expect((await response.arrayBuffer()).byteLength).toBe(1 << 20);
+    await oddClosedEarly;
+  });
+
+  it('hands over a 2xx answer that is not an event stream as soon as its headers came: its reader decides how much to read', async () => {
+    oddClosedEarly = new Promise((resolve) => (closedEarly = resolve));
+    const response = await createUpstreamFetch()(`${oddUrl}/endless-json`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    expect((await reader.read()).value?.byteLength).toBeGreaterThan(0);
+    await reader.cancel();
+    await oddClosedEarly;
   });
 
   it('rejects with an AbortError when aborted while waiting for the headers', async () => {

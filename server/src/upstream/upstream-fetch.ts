@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { upstreamRequestRecorder } from './upstream-requests.js';
 
@@ -15,8 +15,11 @@ import { upstreamRequestRecorder } from './upstream-requests.js';
  *
  * An event stream's body is the Node response itself: the SDK reads any body that is async
  * iterable (`ReadableStreamToAsyncIterable` in openai's shims) by iterating it, so each chunk
- * reaches the SSE decoder without a WHATWG stream in between. Every other answer (JSON, errors)
- * is read whole into a real `Response`, so `text()` and `json()` behave as fetch's do.
+ * reaches the SSE decoder without a WHATWG stream in between. Every other 2xx answer is a real
+ * `Response` over a web stream of the body, so `text()` and `json()` behave as fetch's do and
+ * whoever reads it decides how much to read (an embeddings answer may run to megabytes; a chat
+ * stream answered with something else is read at most a MiB, `read-event-stream.ts`). An error
+ * status's body is read whole into its `Response`, at most `MAX_ERROR_BODY_BYTES` of it.
  *
  * What stays as with fetch: the SDK's retries, timeouts and error mapping (a failed connection
  * rejects, an abort rejects with an `AbortError`, a stream cut midway throws from the body),
@@ -84,11 +87,14 @@ export function createUpstreamFetch(): typeof fetch {
     }
     const resBody = decoded ?? res;
     const responseInit = { status, statusText: res.statusMessage ?? '', headers: responseHeaders };
-    const isEventStream = status >= 200 && status < 300 && responseHeaders.get('content-type')?.startsWith('text/event-stream') === true;
-    if (!isEventStream) {
-      const bytes = await readAll(resBody);
-      return new Response(NULL_BODY_STATUS.has(status) ? null : new Uint8Array(bytes), responseInit);
+    const ok = status >= 200 && status < 300;
+    const isEventStream = ok && responseHeaders.get('content-type')?.startsWith('text/event-stream') === true;
+    if (NULL_BODY_STATUS.has(status)) {
+      resBody.resume();
+      return new Response(null, responseInit);
     }
+    if (!ok) return new Response(new Uint8Array(await readAtMost(resBody, res, MAX_ERROR_BODY_BYTES)), responseInit);
+    if (!isEventStream) return new Response(webStream(resBody, res), responseInit);
     const response = new Response(null, responseInit);
     // The SDK iterates the body (see above); a Node stream is async iterable over its chunks.
     Object.defineProperty(response, 'body', { value: resBody, enumerable: true });
@@ -98,6 +104,9 @@ export function createUpstreamFetch(): typeof fetch {
 }
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+
+/** An error body says what went wrong in a few hundred bytes; the rest of a larger one is not read. */
+const MAX_ERROR_BODY_BYTES = 1 << 20;
 
 function abortError(signal: AbortSignal | undefined): Error {
   const reason: unknown = signal?.reason;
@@ -121,8 +130,28 @@ function decode(res: IncomingMessage): Readable {
   return res.pipe(decoder);
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
+/** The body's first `limit` bytes; past them the connection is closed, not drained. */
+async function readAtMost(stream: Readable, res: IncomingMessage, limit: number): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const part of stream) parts.push(part as Buffer);
-  return Buffer.concat(parts);
+  let length = 0;
+  for await (const part of stream) {
+    parts.push(part as Buffer);
+    length += (part as Buffer).length;
+    if (length >= limit) {
+      res.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(parts).subarray(0, limit);
+}
+
+/**
+ * The body as the web stream a `Response` takes. Cancelling it (a reader that has read enough)
+ * closes the connection, which a half-read body cannot be reused from.
+ */
+function webStream(stream: Readable, res: IncomingMessage): ReadableStream<Uint8Array> {
+  stream.once('close', () => {
+    if (!res.complete) res.destroy();
+  });
+  return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
 }

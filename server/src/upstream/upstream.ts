@@ -5,6 +5,7 @@ import { SecretRedactor } from '../observability/secret-redactor.js';
 import type { MaxTokensField } from '../config.js';
 import { readEventStream } from './read-event-stream.js';
 import { recordingFetchOptions, type UpstreamRequestOutcome } from './upstream-requests.js';
+import { describeType, judgeWholeAnswer } from './whole-completion.js';
 
 /**
  * What one upstream chunk means to us: text, the end reason, or the token count; or, once per
@@ -75,6 +76,11 @@ const VISITOR_MESSAGES: Record<UpstreamError['code'], string> = {
  * rules: `[DONE]` ends the chunks, a chunk carrying `error` fails the stream as the SDK's
  * `APIError` (no status: retryable), a chunk that is not JSON fails it too.
  *
+ * An answer that is not an event stream is judged whole (`whole-completion.ts`): one chat
+ * completion (a server that ignored `stream: true`) is the reply, with its finish reason and
+ * usage; anything else fails as `upstream-unavailable`. So does a stream that ends without a
+ * finish reason (cut short), so that the caller's fallback can answer while nothing was shown.
+ *
  * The SDK's `timeout` only covers waiting for response headers, so both timeouts are ours: one
  * timer for the first chunk, then one for the gap after each chunk, aborting an inner controller
  * that also follows `signal`.
@@ -116,10 +122,11 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
 
   let ended = false;
   try {
-    const body = await openStream(openai, request, inner.signal, (outcome) => void sent.push(outcome));
+    const answer = await openStream(openai, request, inner.signal, (outcome) => void sent.push(outcome));
     tellRetries();
     let done = false;
-    await readEventStream(body, (message) => {
+    let finished = false;
+    const unframed = await readEventStream(answer.body, (message) => {
       // Like the SDK's stream: nothing after `[DONE]` counts, but the body is read to its end.
       if (done) return;
       if (message.data.startsWith('[DONE]')) {
@@ -137,14 +144,29 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
         const text = (choice.delta?.content ?? '') + (choice.delta?.refusal ?? '');
         if (text !== '') onEvent({ type: 'text', text });
         if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
+          finished = true;
           onEvent({ type: 'finish', reason: mapFinishReason(choice.finish_reason) });
         }
       }
-      if (chunk.usage) {
-        onEvent({ type: 'usage', inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens });
-      }
+      const usage = usageEvent(chunk.usage);
+      if (usage !== undefined) onEvent(usage);
     });
+    if (unframed !== undefined) {
+      // Not an event stream at all: one whole completion is the reply; anything else throws.
+      for (const event of wholeAnswerEvents(unframed, answer)) onEvent(event);
+      finished = true;
+    }
     ended = true;
+    if (!finished && !request.signal.aborted && timedOut === undefined) {
+      const type = describeType(answer.contentType);
+      throw new UpstreamError(
+        'upstream-unavailable',
+        true,
+        done
+          ? `the upstream's event stream (${answer.status} ${type}) ended with [DONE] but no finish reason`
+          : `the upstream's event stream (${answer.status} ${type}) ended without a finish reason or [DONE]: cut short`,
+      );
+    }
   } catch (error) {
     tellRetries();
     if (timedOut !== undefined) throw timeoutError(timedOut, request);
@@ -161,11 +183,48 @@ export async function streamCompletion(openai: OpenAI, request: UpstreamRequest,
 }
 
 /**
- * The request through the SDK, up to the response's headers; answers the event stream's body
- * alone, so the response, its headers and the SDK's request state are not kept alive for the
- * minutes a reply may stream (this frame ends here).
+ * An answer that carried no event (`whole-completion.ts`) as the events a stream would have given:
+ * a completion's text, finish reason and usage (so the daily budget counts it); OpenAI's error
+ * object fails as the in-stream error chunk does; anything else is `upstream-unavailable`.
  */
-async function openStream(openai: OpenAI, request: UpstreamRequest, signal: AbortSignal, record: (outcome: UpstreamRequestOutcome) => void): Promise<unknown> {
+function wholeAnswerEvents(text: string, answer: UpstreamAnswer): UpstreamEvent[] {
+  const judged = judgeWholeAnswer(text);
+  switch (judged.kind) {
+    case 'completion': {
+      const events: UpstreamEvent[] = [];
+      if (judged.text !== '') events.push({ type: 'text', text: judged.text });
+      events.push({ type: 'finish', reason: mapFinishReason(judged.finishReason as WireFinishReason) });
+      const usage = usageEvent(judged.usage);
+      if (usage !== undefined) events.push(usage);
+      return events;
+    }
+    case 'error':
+      throw new OpenAI.APIError(undefined, judged.error, undefined, undefined);
+    case 'other': {
+      const what = `${answer.status} ${describeType(answer.contentType)}`;
+      throw new UpstreamError('upstream-unavailable', true, `the upstream answered a streaming request with ${what}, ${judged.why}: not an event stream`);
+    }
+    default: {
+      const unexpected: never = judged;
+      throw new Error(`unexpected answer ${JSON.stringify(unexpected)}`);
+    }
+  }
+}
+
+/** What `openStream` keeps of the upstream's answer. */
+interface UpstreamAnswer {
+  body: unknown;
+  status: number;
+  /** Its `Content-Type`, as sent (untrusted text). */
+  contentType: string | null;
+}
+
+/**
+ * The request through the SDK, up to the response's headers; answers the body with the status
+ * and type alone, so the response, its headers and the SDK's request state are not kept alive
+ * for the minutes a reply may stream (this frame ends here).
+ */
+async function openStream(openai: OpenAI, request: UpstreamRequest, signal: AbortSignal, record: (outcome: UpstreamRequestOutcome) => void): Promise<UpstreamAnswer> {
   const pending = openai.chat.completions
     .create(
       {
@@ -187,7 +246,8 @@ async function openStream(openai: OpenAI, request: UpstreamRequest, signal: Abor
   pending.catch(() => {});
   const aborted = rejectOnAbort(signal);
   try {
-    return (await Promise.race([pending, aborted.promise])).body;
+    const response = await Promise.race([pending, aborted.promise]);
+    return { body: response.body, status: response.status, contentType: response.headers.get('content-type') };
   } finally {
     // A listener left on the signal would keep the race, and through it the response, alive.
     aborted.dispose();
@@ -196,6 +256,22 @@ async function openStream(openai: OpenAI, request: UpstreamRequest, signal: Abor
 
 /** A chunk as it comes over the wire: the SDK's type, read without trusting it to be complete. */
 type ChunkOnTheWire = Partial<OpenAI.Chat.Completions.ChatCompletionChunk> & { error?: unknown };
+
+/**
+ * The usage an upstream reports, when it is one: two whole token counts, neither negative. Anything
+ * else is left out, and the caller counts for itself (the daily budget must not take a string,
+ * a negative or a fraction from a server).
+ */
+function usageEvent(usage: unknown): Extract<UpstreamEvent, { type: 'usage' }> | undefined {
+  if (typeof usage !== 'object' || usage === null) return undefined;
+  const { prompt_tokens: input, completion_tokens: output } = usage as Record<string, unknown>;
+  if (!isTokenCount(input) || !isTokenCount(output)) return undefined;
+  return { type: 'usage', inputTokens: input, outputTokens: output };
+}
+
+function isTokenCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
 
 /** A promise that rejects when `signal` aborts; `dispose` takes its listener off the signal. */
 function rejectOnAbort(signal: AbortSignal): { promise: Promise<never>; dispose(): void } {
@@ -246,7 +322,7 @@ function mapFinishReason(reason: WireFinishReason): UpstreamFinishReason {
  */
 export function toUpstreamError(error: unknown, apiKey?: string): UpstreamError {
   if (error instanceof UpstreamError) return error;
-  const detail = redactKeys(error instanceof Error ? `${error.name}: ${error.message}` : String(error), apiKey);
+  const detail = clip(redactKeys(error instanceof Error ? `${error.name}: ${error.message}` : String(error), apiKey));
   const billed = mayHaveBeenBilled(error);
   if (error instanceof OpenAI.APIConnectionTimeoutError) return new UpstreamError('timeout', true, detail, undefined, billed);
   if (error instanceof OpenAI.APIConnectionError) return new UpstreamError('upstream-unavailable', true, detail, undefined, billed);
@@ -310,6 +386,16 @@ function neverSent(cause: unknown, depth = 0): boolean {
   if (typeof code === 'string' && (NOT_CONNECTED.has(code) || /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/.test(code))) return true;
   if (cause instanceof AggregateError && cause.errors.length > 0) return cause.errors.every((e) => neverSent(e, depth + 1));
   return neverSent((cause as { cause?: unknown }).cause, depth + 1);
+}
+
+/**
+ * The SDK's message for an error status quotes a body that is not JSON whole (a proxy's HTML
+ * page): the log keeps its start, enough to tell what answered.
+ */
+const MAX_DETAIL_CHARS = 500;
+
+function clip(detail: string): string {
+  return detail.length <= MAX_DETAIL_CHARS ? detail : `${detail.slice(0, MAX_DETAIL_CHARS)}… (${detail.length} characters)`;
 }
 
 /**
