@@ -242,7 +242,7 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff, pa
     if (finish) {
       const content = reply.text.peek();
       // Tells other tabs of this site to refresh (the storage event fires only in the others).
-      store(`${key}:rev`, `${Date.now()}${Math.random()}`);
+      store(`${key}:rev`, `${Math.random()}`);
       onMessage?.({ role: 'assistant', content, id: reply.id, status: complete ? 'complete' : 'incomplete' });
       announcement.value = await plainText(content);
     }
