@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -63,7 +63,7 @@ export async function markdownBench(appError: string | undefined): Promise<Measu
     ['micromark', (t) => micromark(t, { extensions: [gfm()], htmlExtensions: [gfmHtml()] })],
   ];
   const rows: Measured[] = [];
-  rows.push(...timings(ours.parse, before instanceof Error ? before : before.parse, libraries));
+  rows.push(...(await timings(before instanceof Error ? before : undefined)));
   rows.push(...(await passRates(ours, before, libraries)));
   rows.push(...(await sizes(before instanceof Error ? before : undefined)));
   rows.push(await streamed(appError));
@@ -122,79 +122,56 @@ async function loadBefore(): Promise<Renderer> {
 }
 
 /**
- * Milliseconds for each text (1k, 10k, 100k). A size runs only if the one before it took less
- * than its limit, so that a quadratic parser ends in seconds (NaN: not run, or it threw); a run
- * slower than 20 ms is timed once.
+ * The timings, from `markdown-timing.ts` bundled by Vite (the renderers, the shapes and the
+ * libraries in one file) and run by plain Node in a child process: how a browser runs them, where
+ * this process's tsx loader made the same code 3-5× slower.
  */
-function series(parse: Parse, texts: string[], limits: [number, number]): number[] {
-  const out: number[] = [];
-  for (const [i, text] of texts.entries()) {
-    const prev = out[i - 1];
-    if (i && !(prev! < limits[i - 1]!)) out.push(NaN);
-    else out.push(prev! > 20 ? once(parse, text) : time(parse, text));
-  }
-  return out;
-}
-
-/** Milliseconds for one run, NaN when it throws. */
-function once(parse: Parse, text: string): number {
-  const t0 = performance.now();
+async function timings(beforeError: Error | undefined): Promise<Measured[]> {
+  const { build } = await workspaceImport<typeof import('vite')>('widget', 'vite');
+  const dir = await mkdtemp(join(tmpdir(), 'chatdrop-md-'));
+  let results: Record<string, Record<string, (number | null)[]>>;
   try {
-    parse(text);
-  } catch {
-    return NaN;
+    const stub = join(dir, 'no-before.js');
+    await writeFile(stub, `export function createRenderer() { throw new Error('not measured'); }\n`);
+    await build({
+      configFile: false,
+      root: repoRoot,
+      logLevel: 'silent',
+      oxc: { jsx: { runtime: 'classic', pragma: 'h', pragmaFrag: 'Fragment' } },
+      resolve: { alias: { 'chatdrop-markdown-before': beforeError ? stub : join(repoRoot, 'widget', '.bench-before', 'src', 'markdown', 'markdown.tsx') } },
+      ssr: { noExternal: true },
+      build: { ssr: join(repoRoot, 'bench', 'markdown-timing.ts'), outDir: join(dir, 'dist'), emptyOutDir: true, minify: false, rolldownOptions: { output: { format: 'es', entryFileNames: 'timing.mjs' } } },
+    });
+    const child = spawnSync(process.execPath, [join(dir, 'dist', 'timing.mjs')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    if (child.status !== 0) throw new Error(`the timing child exited with ${child.status ?? child.signal}`);
+    results = JSON.parse(child.stdout) as typeof results;
+  } catch (error) {
+    return [notMeasured('markdown timings', 'ms', (error as Error).message)];
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  return performance.now() - t0;
-}
-
-/**
- * Milliseconds for one run of `parse` on `text`: the better of two, each repeated up to 10 ms for short
- * inputs. NaN when it throws (marked overflows the stack on deep nesting).
- */
-function time(parse: Parse, text: string): number {
-  try {
-    parse(text);
-  } catch {
-    return NaN;
-  }
-  const runs: number[] = [];
-  for (let round = 0; round < 2; round++) {
-    let n = 0;
-    const t0 = performance.now();
-    do {
-      parse(text);
-      n++;
-    } while (performance.now() - t0 < 10 && n < 1000);
-    runs.push((performance.now() - t0) / n);
-  }
-  return Math.min(...runs);
-}
-
-function timings(ours: Parse, before: Parse | Error, libraries: [string, Parse][]): Measured[] {
-  return ([] as Measured[]).concat(
-    ...Object.entries(SHAPES).map(([name, shape]) => {
-      process.stderr.write(`bench: markdown "${name}"…\n`);
-      const texts = SIZES.map((n) => shape(n));
-      const ourMs = series(ours, texts, [100, 1000]);
-      const libMs = libraries.map(([, parse]) => series(parse, texts, [20, 100]));
-      const beforeMs = before instanceof Error ? [] : series(before, texts, [100, 1000]);
-      const ratio = round(ourMs[2]! / ourMs[1]!, 1);
-      const fmt = (ms: number[]) => ms.map((v) => (Number.isNaN(v) ? '–' : `${round(v, 2)}`)).join(' / ');
-      return measured({
-        figure: `markdown "${name}", 100k chars`,
-        unit: 'ms',
-        value: round(ourMs[2]!, 1),
-        baseline: 'markdown-it',
-        baselineValue: round(libMs[0]![2]!, 1),
-        target: `≤ ${LIMIT_MS} ms; 100k/10k ≈ 10`,
-        met: ourMs[2]! <= LIMIT_MS,
-        note:
-          `(– not run: too slow at the size before, or threw) ours 1k/10k/100k ${fmt(ourMs)} ms (100k/10k ${ratio}×); ` +
-          libraries.map(([lib], i) => `${lib} ${fmt(libMs[i]!)} (${round(libMs[i]![2]! / libMs[i]![1]!, 1)}×)`).join('; ') +
-          (before instanceof Error ? `; before: not measured (${before.message})` : `; before ${fmt(beforeMs)}`),
-      });
-    }),
-  );
+  const ms = (values: (number | null)[] | undefined) => (values ?? []).map((v) => v ?? NaN);
+  const libraries = ['markdown-it', 'marked', 'micromark'];
+  return Object.entries(results).map(([name, by]) => {
+    const ourMs = ms(by.ours);
+    const libMs = libraries.map((lib) => ms(by[lib]));
+    const beforeMs = ms(by.before);
+    const ratio = round(ourMs[2]! / ourMs[1]!, 1);
+    const fmt = (values: number[]) => values.map((v) => (Number.isNaN(v) ? '–' : `${round(v, 2)}`)).join(' / ');
+    return measured({
+      figure: `markdown "${name}", 100k chars`,
+      unit: 'ms',
+      value: round(ourMs[2]!, 1),
+      baseline: 'markdown-it',
+      baselineValue: round(libMs[0]![2]!, 1),
+      target: `≤ ${LIMIT_MS} ms; 100k/10k ≈ 10`,
+      met: ourMs[2]! <= LIMIT_MS,
+      note:
+        `(– not run: too slow at the size before, or threw) ours 1k/10k/100k ${fmt(ourMs)} ms (100k/10k ${ratio}×); ` +
+        libraries.map((lib, i) => `${lib} ${fmt(libMs[i]!)} (${round(libMs[i]![2]! / libMs[i]![1]!, 1)}×)`).join('; ') +
+        (beforeError ? `; before: not measured (${beforeError.message})` : `; before ${fmt(beforeMs)}`),
+    });
+  });
 }
 
 async function passRates(ours: Renderer, before: Renderer | Error, libraries: [string, Parse][]): Promise<Measured[]> {
@@ -300,7 +277,7 @@ async function sizes(beforeError: Error | undefined): Promise<Measured[]> {
   // The panel without any renderer: replies shown as plain text, heard as they are.
   await writeFile(
     join(stubs, 'markdown.tsx'),
-    `import { h } from 'preact';\nexport function Markdown({ source }) { return h('div', { class: 'cd-md' }, source); }\n`,
+    `import { h } from 'preact';\nexport function Markdown({ source }) { return h('div', { class: 'md' }, source); }\n`,
   );
   await writeFile(join(stubs, 'plain-text.ts'), `export const plainText = (s) => s;\n`);
   const swap = (markdown: string, plainText: string) => ({ './markdown/markdown.js': markdown, './plain-text.js': plainText });

@@ -241,10 +241,10 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff, pa
     settle(reply, complete ? 'done' : 'cut');
     if (finish) {
       const content = reply.text.peek();
-      announcement.value = plainText(content);
       // Tells other tabs of this site to refresh (the storage event fires only in the others).
-      store(`${key}:rev`, `${Date.now()}${Math.random()}`);
+      store(`${key}:rev`, `${Math.random()}`);
       onMessage?.({ role: 'assistant', content, id: reply.id, status: complete ? 'complete' : 'incomplete' });
+      announcement.value = await plainText(content);
     }
     // 204: the reply ended while we were away, and the store has its final text.
     if (gone && last) await load();

@@ -53,12 +53,12 @@ textarea,input{flex:1;min-width:0;resize:none;max-height:140px;overflow-y:auto;b
 .foot{padding:0 10px 8px;font-size:13px;text-align:center}
 .foot button{padding:0 8px;text-decoration:underline}
 .hand,.hand label{display:grid;gap:8px}
-.cd-md{white-space:normal}
-.cd-md>:first-child{margin-top:0}.cd-md>:last-child{margin-bottom:0}
-.cd-md :is(p,ul,ol,pre,table){margin:0 0 8px}
-.cd-md :is(ul,ol){padding-inline-start:20px}
-pre,.cd-md-table{overflow-x:auto}
-.cd-md-code-bar{display:flex;justify-content:space-between;font-size:12px}
+.md{white-space:normal}
+.md>:first-child{margin-top:0}.md>:last-child{margin-bottom:0}
+.md :is(p,ul,ol,pre,table){margin:0 0 8px}
+.md :is(ul,ol){padding-inline-start:20px}
+pre,.tbl{overflow-x:auto}
+.bar{display:flex;justify-content:space-between;font-size:12px}
 table{border-collapse:collapse}
 th,td{border:1px solid var(--line);padding:3px 6px}
 @media (width<480px){.panel,:host([data-position=left]) .panel{inset:0;width:100%;height:var(--cd-vh,100%);border-radius:0;border:0;padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}

@@ -36,6 +36,8 @@ export const SHAPES: Record<string, (n: number) => string> = {
   'long line': (n) => fill('word **bold** [link](https://example.com) ', n),
   'www and email autolinks': (n) => fill('www.a.b/c(( a@b.c@d.e ', n),
   'link reference labels': (n) => fill('[a]: b\n[a] ', n),
+  /** A paragraph of many lines: reading its text back on each line (a rope flattened) is quadratic. */
+  'many short lines': (n) => fill('a\n', n),
   'open images, then links': (n) => fill('![', n / 2) + fill('[a](x)', n / 2),
   'invalid www. and http:// after (': (n) => fill('(www._a._a(http://a_b.c_d', n),
 };

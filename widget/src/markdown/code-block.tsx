@@ -11,10 +11,10 @@ export interface CodeLabels {
 export function CodeBlock({ code, lang, labels }: { code: string; lang: string; labels: CodeLabels }) {
   const [copied, copy] = useCopy();
   return (
-    <div class="cd-md-code">
-      <div class="cd-md-code-bar">
+    <div class="cb">
+      <div class="bar">
         <span>{lang}</span>
-        <button type="button" class="cd-md-copy" onClick={() => copy(code)}>
+        <button onClick={() => copy(code)}>
           {copied ? labels.copied : labels.copy}
         </button>
       </div>

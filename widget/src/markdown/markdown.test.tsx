@@ -2,7 +2,7 @@ import { h } from 'preact';
 import { signal } from '@preact/signals';
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/preact';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Markdown, type MarkdownProps } from './markdown.js';
+import { Markdown, STEP, type MarkdownProps } from './markdown.js';
 import { MAX_BLOCK_DEPTH } from './parse-blocks.js';
 import { MAX_INLINE_DEPTH, parseInline } from './parse-inline.js';
 import { plainText } from '../plain-text.js';
@@ -33,7 +33,7 @@ async function nextFrame() {
 /** Renders a text longer than one frame shows (markdown.tsx's STEP), and waits for the frames that show the rest. */
 async function showAll(markdown: string) {
   const shown = show(markdown);
-  for (let n = 0; n < markdown.length / 2048; n++) await nextFrame();
+  for (let n = 0; n < markdown.length / STEP; n++) await nextFrame();
   return shown;
 }
 
@@ -120,7 +120,7 @@ describe('Markdown constructs', () => {
     const { root } = show('```html\n<b>not bold</b>\n\n  indented\n```\nafter');
     expect(root.querySelector('pre code')!.textContent).toBe('<b>not bold</b>\n\n  indented');
     expect(root.querySelector('b')).toBeNull();
-    expect(root.querySelector('.cd-md-code-bar')!.textContent).toContain('html');
+    expect(root.querySelector('.bar')!.textContent).toContain('html');
     expect(root.querySelector('p')!.textContent).toBe('after');
     fireEvent.click(screen.getByRole('button', { name: 'Copy' }));
     expect(writeText).toHaveBeenCalledWith('<b>not bold</b>\n\n  indented');
@@ -151,7 +151,7 @@ describe('Markdown constructs', () => {
       ['TD:left:Free', 'TD:right:$0', 'TD:center:a | b'],
       ['TD:left:Pro', 'TD:right:$9', 'TD:center:'],
     ]);
-    expect(root.querySelector('.cd-md-table')!.getAttribute('tabindex')).toBe('0');
+    expect(root.querySelector('.tbl')!.getAttribute('tabindex')).toBe('0');
   });
 
   it('does not make a table of a pipe line without a matching delimiter row', () => {
@@ -378,8 +378,9 @@ describe('Markdown safety', () => {
 describe('Markdown streaming', () => {
   it('re-parses only the block being written, whatever the length of the answer', async () => {
     const finished = Array.from({ length: 50 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
-    const { source, root } = show(finished + '\n\nThe last');
-    expect(parses).toHaveBeenCalledTimes(51);
+    const { source, root } = await showAll(finished + '\n\nThe last');
+    // Each paragraph once, and the one the first frame's text cut in two once more.
+    expect(parses).toHaveBeenCalledTimes(52);
     parses.mockClear();
     for (const delta of [' one', ' grows', ' word', ' by word.']) {
       source.value += delta;
@@ -464,19 +465,19 @@ describe('Markdown streaming', () => {
       await nextFrame();
       frames.push(root.children.length);
     }
-    // About 35,000 characters, at most 2,048 new ones a frame.
-    expect(frames.length).toBeGreaterThanOrEqual(Math.ceil(answer.length / 2048));
-    expect(Math.max(...frames.slice(1).map((n, k) => n - frames[k]!))).toBeLessThanOrEqual(2048 / 30);
+    // About 35,000 characters, at most STEP new ones a frame.
+    expect(frames.length).toBeGreaterThanOrEqual(Math.ceil(answer.length / STEP));
+    expect(Math.max(...frames.slice(1).map((n, k) => n - frames[k]!))).toBeLessThanOrEqual(STEP / 30);
     expect(parses.mock.calls.length).toBeLessThanOrEqual(1000 + frames.length);
     expect(root.lastElementChild!.textContent).toBe('Paragraph 999 with some text.');
   });
 
   it('gives what a screen reader hears of a finished reply from the renderer that showed it, parsing only what it had not', async () => {
     const finished = Array.from({ length: 40 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
-    const { source, root } = show(finished + '\n\nThe last');
+    const { source, root } = await showAll(finished + '\n\nThe last');
     parses.mockClear();
     source.value += ' words.';
-    expect(plainText(source.value)).toBe([...Array.from({ length: 40 }, (_, n) => `Paragraph ${n} with some text.`), 'The last words.'].join('\n'));
+    expect(await plainText(source.value)).toBe([...Array.from({ length: 40 }, (_, n) => `Paragraph ${n} with some text.`), 'The last words.'].join('\n'));
     expect(parses.mock.calls.map(([text]) => text)).toEqual(['The last words.']);
     await nextFrame();
     expect(root.lastElementChild!.textContent).toBe('The last words.');
@@ -503,6 +504,57 @@ describe('Markdown streaming', () => {
     await nextFrame();
     expect(root.querySelector('pre')).toBe(pre);
     expect(root.lastElementChild!.textContent).toBe('Done.');
+  });
+
+  it('parses a long paragraph that came at once again only when what shows of it has doubled, and shows it whole at the end', async () => {
+    const words = Array.from({ length: 2500 }, (_, n) => `word${n} *a* `).join('');
+    const { root } = show(words);
+    for (let n = 0; n < words.length / STEP; n++) await nextFrame();
+    // 32,000 characters, STEP more a frame: parsed on each frame up to 4,000 characters, then at
+    // 8k and 16k as the burst shows, and whole at its end (a parse a frame would be 16 parses or
+    // more, 260,000 characters).
+    const parsed = parses.mock.calls.map(([text]) => text.length);
+    expect(parsed.length).toBeLessThanOrEqual(7);
+    expect(parsed.reduce((a, b) => a + b)).toBeLessThan(3 * words.length);
+    expect(parsed.at(-1)).toBe(words.trim().length);
+    expect(root.querySelectorAll('em').length).toBe(2500);
+  });
+
+  it('parses a long paragraph streamed a few words a frame on every frame (no burst, nothing held back)', async () => {
+    const words = Array.from({ length: 500 }, (_, n) => `word${n} `).join('');
+    const { source, root } = show(words.slice(0, 4000));
+    for (let at = 4000; at < words.length; at += 50) {
+      source.value = words.slice(0, at + 50);
+      await nextFrame();
+      expect(root.textContent).toBe(source.value.trim());
+    }
+  });
+
+  it('announces a long reply that came at once when the log has shown it, a frame of text at a time', async () => {
+    const answer = Array.from({ length: 600 }, (_, n) => `Paragraph ${n} with **some** text.`).join('\n\n');
+    const { source, root } = show('');
+    source.value = answer;
+    const heard = plainText(answer);
+    let frames = 0;
+    let done = false;
+    void heard.then(() => (done = true));
+    while (!done) {
+      parses.mockClear();
+      await nextFrame();
+      frames++;
+      // STEP new characters a frame: 60 paragraphs of 35 characters, for 2,048.
+      expect(parses.mock.calls.length).toBeLessThanOrEqual(Math.ceil(STEP / 34) + 1);
+    }
+    expect(frames).toBeGreaterThanOrEqual(answer.length / STEP);
+    expect(await heard).toBe(Array.from({ length: 600 }, (_, n) => `Paragraph ${n} with some text.`).join('\n'));
+    expect(root.children.length).toBe(600);
+  });
+
+  it('announces a long reply no log shows, all at once', async () => {
+    const answer = Array.from({ length: 300 }, (_, n) => `Step ${n}: *done*.`).join('\n\n');
+    parses.mockClear();
+    expect(await plainText(answer)).toBe(Array.from({ length: 300 }, (_, n) => `Step ${n}: done.`).join('\n'));
+    expect(parses.mock.calls.length).toBe(300);
   });
 
   it('renders a new text from scratch when the source is replaced', async () => {

@@ -42,18 +42,19 @@ export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Eleme
   if (upTo < text.length) requestAnimationFrame(() => frames.value++);
   shown._text = text.slice(0, upTo);
   latest = shown;
-  return <div class="cd-md">{shown._render(shown._text)}</div>;
+  return <div class="md">{shown._render(shown._text, upTo < text.length)}</div>;
 }
 
 /**
  * Characters of new text shown per frame at most: far more than a model streams (a few hundred a
- * second, so a streamed reply shows as it comes), few enough that the elements they make (a
- * hundred table rows) fit in a frame.
+ * second, so a streamed reply shows as it comes; a burst shows at 60,000 a second), few enough
+ * that the elements they make (fifty table rows, a thousand nested emphases) are made and laid out
+ * well within a frame. (2,048 made a frame of dense markup a long task in Chromium on 2 cores.)
  */
-const STEP = 2_048;
+export const STEP = 1_024;
 
 interface Shown {
-  _render: (source: string) => ComponentChildren;
+  _render: (source: string, hurry?: boolean) => ComponentChildren;
   _text: string;
 }
 
@@ -69,15 +70,18 @@ export let latest: Shown | undefined;
  * delta that does not grow with the answer: each complete line goes through the block parser
  * once; the line still being written is parsed on a view that is then taken back
  * (`BlockParser.view`); only open blocks are rendered again (render-blocks.ts keeps the rest).
+ * `hurry`: more of the text is waiting to be shown (a burst shown a frame at a time), so a long
+ * paragraph still open may show as it was a moment ago (render-blocks.ts); a call without it
+ * shows everything as it is.
  */
-export function createRenderer(labels: CodeLabels = ENGLISH): (source: string) => ComponentChildren {
+export function createRenderer(labels: CodeLabels = ENGLISH): (source: string, hurry?: boolean) => ComponentChildren {
   let parser = blockParser();
   /** Where the line still being written starts: everything before it went through `parser.add`. */
   let done = 0;
   let prev = '';
   let shown: ComponentChildren;
   const render = blockRenderer(labels);
-  return (source) => {
+  return (source, hurry) => {
     if (source != prev) {
       // Comparing the open line alone tells an append from a new text (a reset, a replaced
       // answer) without an O(answer) comparison; a new text starts over.
@@ -87,7 +91,7 @@ export function createRenderer(labels: CodeLabels = ENGLISH): (source: string) =
       }
       prev = source;
       for (let nl; (nl = source.indexOf('\n', done)) >= 0; done = nl + 1) parser.add(source.slice(done, source[nl - 1] == '\r' ? nl - 1 : nl));
-      shown = parser.view(source.slice(done), render);
+      shown = parser.view(source.slice(done), (doc, refs) => render(doc, refs, hurry));
     }
     return shown;
   };

@@ -33,6 +33,11 @@ export interface Block {
   _last: number;
   /** A leaf's text: a paragraph's or heading's inline source, a code block's lines, a table row. */
   _text: string;
+  /**
+   * The last line added to `_text`, kept apart: a paragraph's text is a rope of appended lines, and
+   * reading back into it (`lastIndexOf`, `slice`) would flatten all of it on every line.
+   */
+  _line?: string;
   /** A heading's level; a list's start number (NaN for bullets). */
   _n?: number;
   /** Lists: the marker's last character (`-`, `*`, `+`, `.` or `)`). Items: its column, and their content's. */
@@ -234,6 +239,9 @@ export function blockParser(): BlockParser {
       addBlock('q');
       return 1;
     }
+    // Only these characters start a block (or a table's delimiter row): a line of words goes on
+    // without trying each pattern.
+    if (!/[#`~=*_+|:\d-]/.test(ln[next]!)) return 0;
     if ((m = at(ATX))) {
       leaf('h')._n = m[0].length;
       tip._text = ln.slice(next + m[0].length).trim();
@@ -248,15 +256,15 @@ export function blockParser(): BlockParser {
     }
     if (container._type == 'p') {
       const text = container._text;
+      const head = container._line!;
       const align = alignments(ln.slice(next));
       // A GFM table: the paragraph's last line is its header row, with as many cells. (Only that
-      // line is looked at, from the end: the paragraph grows line by line, and reading it whole
-      // on every line would take time quadratic in its length.)
-      const cut = text.lastIndexOf('\n', text.length - 2) + 1;
-      if (align && splitRow(text.slice(cut, -1)).length == align.length) {
-        container._text = text.slice(0, cut);
+      // line is looked at: the paragraph grows line by line, and reading it whole on every line
+      // would take time quadratic in its length.)
+      if (align && splitRow(head).length == align.length) {
+        container._text = text.slice(0, -head.length - 1);
         leaf('t')._align = align;
-        addBlock('w')._text = text.slice(cut, -1);
+        addBlock('w')._text = head;
         close();
         return 2;
       }
@@ -351,7 +359,7 @@ export function blockParser(): BlockParser {
   };
 
   const addText = (b: Block) => {
-    b._text += ln.slice(off) + '\n';
+    b._text += (b._line = ln.slice(off)) + '\n';
     if (b._type != 'c' || b._close || !blank) {
       b._last = lineNo;
       b._keep = b._text.length - 1;

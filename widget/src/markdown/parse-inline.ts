@@ -280,8 +280,9 @@ export function parseInline(text: string, lookUp: LookUp): ComponentChildren[] {
       emit(link(m![1]!, m![1]), i, AUTOLINK.lastIndex);
     } else if (c == '&' && at(ENTITY, i) && decodeEntity(m![1]!)) {
       emit(decodeEntity(m![1]!), i, ENTITY.lastIndex);
-    } else if (c == '\n') {
-      // Two or more spaces before a line ending make a hard break; the spaces go either way.
+    } else if (c == '\n' && src[i - 1] == ' ') {
+      // Two or more spaces before a line ending make a hard break; the spaces go either way. (A
+      // line ending after no space is text as it is: no node for each line of a long paragraph.)
       let k = i;
       while (k > start && src[k - 1] == ' ') k--;
       emit(i - k > 1 ? h('br', null) : '\n', k, j);

@@ -21,12 +21,14 @@ const Kept = (props: { children?: ComponentChildren }) => props.children;
  * reference label it could not settle, the definitions. Open blocks (the last of each level)
  * are made again on every call; the leaf among them is the only text parsed again.
  */
-export function blockRenderer(labels: CodeLabels): (doc: Block, refs: Refs) => ComponentChildren {
+export function blockRenderer(labels: CodeLabels): (doc: Block, refs: Refs, hurry?: boolean) => ComponentChildren {
   // The paragraphs and headings made in the last call, by what they were made from: an open one
   // is rendered again on every call, and once it closes, once more; this keeps its text from
   // being parsed again when it has not changed (and Preact from diffing it again).
   let last = new Map<string, VNode>();
-  return (doc, refs) => {
+  /** The last long paragraph or heading made while open, and what it was made from. */
+  let long: [string, VNode] | undefined;
+  return (doc, refs, hurry) => {
     const now = new Map<string, VNode>();
     let missed = false;
     const lookUp = (label: string) => {
@@ -42,7 +44,18 @@ export function blockRenderer(labels: CodeLabels): (doc: Block, refs: Refs) => C
       if (!vnode || b._tight !== tight || (b._missed && b._epoch != refs._epoch)) {
         const key = /[ph]/.test(b._type) && b._type + tight + (b == b._up!._kids[0]) + b._text;
         missed = false;
-        vnode = (key && last.get(key)) || h(Kept, null, build(b, tight));
+        vnode = key ? last.get(key) : undefined;
+        // While a burst of text is shown (`hurry`: a long answer that arrived at once, a resumed
+        // one replayed), a long paragraph still being written is parsed and laid out again only
+        // once it has doubled: each frame would otherwise take time in its whole length, a long
+        // task past a few thousand characters, and time quadratic in all. Until then it shows as
+        // it was; the call that shows the end of the burst shows it whole.
+        if (!vnode && hurry && long && key && key.startsWith(long[0]) && key.length < 2 * long[0].length) return (missed = outer), long[1];
+        if (!vnode) {
+          vnode = h(Kept, null, build(b, tight));
+          // (Its key less the line ending: the next delta may go on with the same line.)
+          if (key && key[4e3]) long = [key.slice(0, -1), vnode];
+        }
         if (key && !missed) now.set(key, vnode);
         if (b._done) {
           b._vnode = vnode;
@@ -76,7 +89,7 @@ export function blockRenderer(labels: CodeLabels): (doc: Block, refs: Refs) => C
         ? content
         : type == 't'
           ? // The wrapper scrolls a wide table sideways; focusable so keyboard users can scroll it (WCAG 2.1.1).
-            h('div', { class: 'cd-md-table', tabIndex: 0 }, h('table', null, h('thead', null, content[0]), content[1] && h('tbody', null, content.slice(1))))
+            h('div', { class: 'tbl', tabIndex: 0 }, h('table', null, h('thead', null, content[0]), content[1] && h('tbody', null, content.slice(1))))
           : type == 'l'
             ? h(n! >= 0 ? 'ol' : 'ul', { start: n != 1 && n! >= 0 ? n : undefined }, content)
             : h(({ q: 'blockquote', i: 'li', r: 'hr' } as Record<string, string>)[type]!, null, content);

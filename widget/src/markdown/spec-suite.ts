@@ -89,10 +89,10 @@ export function normalize(root: Node): string {
         out += `<input${box.checked || box.hasAttribute('checked') ? ' checked=""' : ''} disabled="" type="checkbox">`;
       } else if (tag === 'img') {
         out += escape(el.getAttribute('alt') ?? '');
-      } else if (tag === 'div' && el.classList.contains('cd-md-table')) {
+      } else if (tag === 'div' && el.classList.contains('tbl')) {
         walk(el, pre);
-      } else if (tag === 'div' && el.classList.contains('cd-md-code')) {
-        const lang = el.querySelector('.cd-md-code-bar span')?.textContent ?? '';
+      } else if (tag === 'div' && el.classList.contains('cb')) {
+        const lang = el.querySelector('.bar span')?.textContent ?? '';
         const code = el.querySelector('pre code')?.textContent ?? '';
         out += `<pre><code${lang ? ` class="language-${escape(lang)}"` : ''}>${escape(code)}</code></pre>`;
       } else if (tag === 'pre') {
