@@ -1,11 +1,10 @@
 import type { RequestHandler, Router } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ApiError, sendApiError } from '../http/api-error.js';
 import { jsonBody } from '../http/json-body.js';
 import { strictRouter } from '../http/strict-router.js';
-import { clientKey } from '../limits/client-key.js';
+import { visitorRateLimit } from '../limits/visitor-rate-limit.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { Transcript } from '../store/inbox-query.js';
 import { isPlausibleEmail, MAX_EMAIL_LENGTH } from './email-address.js';
@@ -115,27 +114,11 @@ function transcriptOf(conversation: Transcript): TranscriptEntry[] {
  * answers the contract's 503, which says more than a limiter's 500.
  */
 function addressLimit(handoff: HandoffService, logger: Logger | undefined): RequestHandler {
-  return rateLimit({
-    ...(handoff.rateLimitStore === undefined ? {} : { store: handoff.rateLimitStore }),
-    ...(logger === undefined
-      ? {}
-      : {
-          logger: {
-            warn: (error: unknown, message?: string) => logger.warn({ err: error }, message ?? 'express-rate-limit'),
-            error: (error: unknown, message?: string) => logger.warn({ err: error }, message ?? 'express-rate-limit'),
-          },
-        }),
-    windowMs: HOUR_MS,
+  return visitorRateLimit({
     limit: handoff.perAddressPerHour,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    passOnStoreError: true,
-    keyGenerator: clientKey,
-    // As for the chat limit (chat-rate-limit.ts): forwarding headers count only as far as TRUST_PROXY says.
-    validate: { xForwardedForHeader: false, forwardedHeader: false },
-    handler: (_req, res) => {
-      const retryAfter = Number(res.getHeader('Retry-After')) || 60;
-      sendApiError(res, new ApiError('rate-limited', 429, 'Too many requests to talk to a person. Please try again later.', retryAfter));
-    },
+    windowMs: HOUR_MS,
+    message: 'Too many requests to talk to a person. Please try again later.',
+    ...(handoff.rateLimitStore === undefined ? {} : { store: handoff.rateLimitStore }),
+    ...(logger === undefined ? {} : { logger }),
   });
 }
