@@ -520,6 +520,15 @@ describe('Markdown streaming', () => {
     expect(root.querySelectorAll('em').length).toBe(2500);
   });
 
+  it.each(['> ', '- '])('shows a long paragraph inside %s whole once the burst that closed it is shown', async (marker) => {
+    const long = Array.from({ length: 700 }, (_, n) => `word${n}`).join(' ');
+    const after = Array.from({ length: 100 }, (_, n) => `Short ${n}.`);
+    const { root } = await showAll(`${marker}${long}\n\n${after.join('\n\n')}`);
+    await nextFrame();
+    expect(root.firstElementChild!.textContent!.trim()).toBe(long);
+    expect(root.lastElementChild!.textContent).toBe('Short 99.');
+  });
+
   it('parses a long paragraph streamed a few words a frame on every frame (no burst, nothing held back)', async () => {
     const words = Array.from({ length: 500 }, (_, n) => `word${n} `).join('');
     const { source, root } = show(words.slice(0, 4000));

@@ -49,8 +49,9 @@ export function blockRenderer(labels: CodeLabels): (doc: Block, refs: Refs, hurr
         // one replayed), a long paragraph still being written is parsed and laid out again only
         // once it has doubled: each frame would otherwise take time in its whole length, a long
         // task past a few thousand characters, and time quadratic in all. Until then it shows as
-        // it was; the call that shows the end of the burst shows it whole.
-        if (!vnode && hurry && long && key && key.startsWith(long[0]) && key.length < 2 * long[0].length) return (missed = outer), long[1];
+        // it was; the call that shows the end of the burst shows it whole. Only while it is open:
+        // a closed one is made whole, since the container around it may keep what it is made of.
+        if (!vnode && hurry && long && key && !b._done && key.startsWith(long[0]) && key.length < 2 * long[0].length) return (missed = outer), long[1];
         if (!vnode) {
           vnode = h(Kept, null, build(b, tight));
           // (Its key less the line ending: the next delta may go on with the same line.)
