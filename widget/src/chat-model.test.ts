@@ -52,7 +52,8 @@ describe('chat model', () => {
     expect(model.conversationId.value).toBe('c9');
     expect(localStorage.getItem(KEY)).toBe('c9');
     expect(localStorage.getItem(`${KEY}:rev`)).toBeTruthy();
-    expect(model.announcement.value).toBe('Hi!');
+    // The announcement waits for the log to show the reply (plain-text.ts); there is no log here.
+    await until(() => model.announcement.value === 'Hi!', 'announcement');
     expect(seen.at(-1)).toEqual({ role: 'assistant', content: 'Hi!', id: 'a1', status: 'complete' });
     // The next turn names the conversation, and never sends history.
     await model.send('Again');

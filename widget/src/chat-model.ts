@@ -244,7 +244,8 @@ export function createChatModel({ client, storage, key, onMessage, onHandoff, pa
       // Tells other tabs of this site to refresh (the storage event fires only in the others).
       store(`${key}:rev`, `${Math.random()}`);
       onMessage?.({ role: 'assistant', content, id: reply.id, status: complete ? 'complete' : 'incomplete' });
-      announcement.value = await plainText(content);
+      // (Not awaited: it waits for the log to show the reply. A reply sent since has its own.)
+      plainText(content).then((text) => run || (announcement.value = text));
     }
     // 204: the reply ended while we were away, and the store has its final text.
     if (gone && last) await load();
