@@ -239,9 +239,6 @@ export function blockParser(): BlockParser {
       addBlock('q');
       return 1;
     }
-    // Only these characters start a block (or a table's delimiter row): a line of words goes on
-    // without trying each pattern.
-    if (!/[#`~=*_+|:\d-]/.test(ln[next]!)) return 0;
     if ((m = at(ATX))) {
       leaf('h')._n = m[0].length;
       tip._text = ln.slice(next + m[0].length).trim();
