@@ -151,6 +151,14 @@ describe('readEventStream', () => {
     expect(seen).toEqual(['first']);
   });
 
+  it('fails an event stream that goes on with retry: lines that are no number', async () => {
+    // Each costs the parser an Error too (invalid-retry), like a field it does not know.
+    const seen: string[] = [];
+    const reading = readEventStream(Readable.from(awkwardChunks(`data: first\n\n${'retry: x\n'.repeat(2000)}data: never\n\n`, [4096])), (m) => seen.push(m.data));
+    await expect(reading).rejects.toBeInstanceOf(NotAnEventStreamError);
+    expect(seen).toEqual(['first']);
+  });
+
   it('answers an event stream without a body with a clear error', async () => {
     await expect(readEventStream(null, () => {})).rejects.toThrow(/without a body/);
   });

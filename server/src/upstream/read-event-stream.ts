@@ -141,7 +141,9 @@ function framedParser(onMessage: (message: EventSourceMessage) => void): FramedP
     },
     onError: (error) => {
       if (error.type === 'max-buffer-size-exceeded') throw error;
-      if (error.type === 'unknown-field' && ++ignored > MAX_IGNORED_LINES) {
+      // Every line the parser complains of (a field it does not know, a `retry:` that is no
+      // number) costs an Error: bounded like the rest.
+      if (++ignored > MAX_IGNORED_LINES) {
         if (!framed) throw NOT_SSE;
         throw new NotAnEventStreamError(`the upstream's event stream had more than ${MAX_IGNORED_LINES} lines that are no SSE field`);
       }
