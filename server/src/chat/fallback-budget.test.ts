@@ -169,6 +169,20 @@ describe('the daily budget, when the SDK retried a request before the answer', (
     expect(await spentFor({ kind: 'error', status: 429, message: 'Rate limit reached', type: 'requests', headers: soon }, answer)).toBe(50);
   });
 
+  it('counts a retried 5xx when the retry after it is given up on before its headers came (the first-token timeout)', async () => {
+    const limited = await startTestServer({ upstream, env: { ...env, CHATDROP_UPSTREAM_RETRIES: '1', CHATDROP_FIRST_TOKEN_TIMEOUT_MS: '1000' }, shared: { budget } });
+    try {
+      const before = await budget.used();
+      upstream.script({ kind: 'error', status: 500, message: 'Server error', type: 'server_error', headers: soon }, { kind: 'silent' }, BACKUP);
+      const { events } = await readEvents(await postChat(limited.url, { message: QUESTION }));
+      expect(textOf(events)).toBe('From the backup.');
+      // The 500, the request the timeout gave up on, and the fallback's own 50.
+      expect((await budget.used()) - before).toBe(2 * counted + 50);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('counts every request of a primary that failed twice with a 5xx before the fallback answered', async () => {
     const failed: MockScript = { kind: 'error', status: 503, message: 'Overloaded', type: 'server_error', headers: soon };
     expect(await spentFor(failed, failed, BACKUP)).toBe(2 * counted + 50);

@@ -47,6 +47,8 @@ export type MockScript =
   | { kind: 'error'; status: number; message: string; type?: string; code?: string | null; headers?: Record<string, string> }
   /** Status and headers, then nothing at all. */
   | { kind: 'hang' }
+  /** Not even the status line: the request is read and never answered. */
+  | { kind: 'silent' }
   /**
    * A server that ignores `stream: true`: one whole `chat.completion` as `200 application/json`,
    * in the real non-streamed shape (`choices[0].message`, `finish_reason`, `usage`).
@@ -253,6 +255,8 @@ async function play(script: MockScript, res: ServerResponse, body: unknown): Pro
     case 'hang':
       res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' });
       res.flushHeaders();
+      return;
+    case 'silent':
       return;
     case 'completion': {
       const usage = script.usage === undefined ? { prompt: 17, completion: 5 } : script.usage;

@@ -68,8 +68,11 @@ export function createUpstreamFetch(): typeof fetch {
       // Abort as fetch does: reject while waiting for headers, and afterwards end the body with
       // the same AbortError, which the SDK's stream reader treats as a quiet end.
       const abort = (): void => {
-        settled = true;
         const reason = abortError(signal);
+        // Aborted while waiting for headers (our first-token timeout, a Stop): this request is
+        // the last one, so the SDK's retried one before it is judged as billed or not.
+        if (!settled) record?.({ error: reason });
+        settled = true;
         reject(reason);
         decoded?.destroy(reason);
         req.destroy(reason);
