@@ -148,8 +148,8 @@ describe('reading robots.txt (RFC 9309)', () => {
     expect([refused.allows('/help'), refused.unreachable]).toEqual([false, expect.stringContaining('network')]);
   });
 
-  it('follows five redirects on the origin; past five there is no file; off the origin it asks nothing and crawls nothing', async () => {
-    const other = await site({ '/robots.txt': { type: 'text/plain', body: 'User-agent: *\nAllow: /\n' } });
+  it('follows five redirects, to another origin too (RFC 9309 2.3.1.2); past five there is no file', async () => {
+    const other = await site({ '/robots.txt': { type: 'text/plain', body: 'User-agent: *\nDisallow: /help\n' } });
     const s = await site({ '/rules.txt': { type: 'text/plain', body: 'User-agent: *\nDisallow: /private\n' } });
     const chain = (n: number) => {
       for (let i = 0; i < n; i++) s.set(i === 0 ? '/robots.txt' : `/r${i}`, { status: 301, headers: { location: i === n - 1 ? '/rules.txt' : `/r${i + 1}` } });
@@ -162,7 +162,7 @@ describe('reading robots.txt (RFC 9309)', () => {
     expect([six.allows('/private'), six.unreachable]).toEqual([true, undefined]);
     s.set('/robots.txt', { status: 302, headers: { location: `${other.origin}/robots.txt` } });
     const away = await readRobots(s.origin, LIMITS);
-    expect([away.allows('/help'), away.unreachable]).toEqual([false, `robots.txt redirects to ${other.origin}, which the crawler does not ask`]);
-    expect(other.requests).toEqual([]);
+    expect([away.allows('/help'), away.allows('/pricing'), away.unreachable]).toEqual([false, true, undefined]);
+    expect(other.requests.map((r) => r.path)).toEqual(['/robots.txt']);
   });
 });

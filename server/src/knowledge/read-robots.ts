@@ -10,10 +10,10 @@ const MAX_ROBOTS_REDIRECTS = 5;
  * - 2xx: its rules. Only the first `ROBOTS_MAX_BYTES` are downloaded (the connection is closed
  *   there, so a file of any size costs at most that much memory and time), cut at the last whole
  *   line (2.5).
- * - 3xx: followed up to five times on the origin; past five the file is "unavailable" (2.3.1.2
- *   allows that reading). A redirect to another origin is not followed, because the crawler asks
- *   no host the configuration does not name; the file exists but cannot be read here, so it is
- *   treated as unreachable rather than as no rules.
+ * - 3xx: followed up to five times, to another origin too, as 2.3.1.2 asks ("even across
+ *   authorities": a bare domain's robots.txt that moves to `www.`, http to https); past five the
+ *   file is "unavailable" (2.3.1.2 allows that reading). Only robots.txt is asked there: the
+ *   crawl itself stays on the origins the configuration names.
  * - 4xx, "unavailable": no rules, everything may be crawled (2.3.1.3); except 429, which says
  *   "not now" like a server error (Google's crawlers read it so too).
  * - 5xx, or no answer (network error, timeout): "unreachable", crawl nothing (2.3.1.4). The
@@ -34,8 +34,8 @@ export async function readRobots(origin: string, limits: FetchLimits): Promise<R
       case 'redirect': {
         if (redirects >= MAX_ROBOTS_REDIRECTS) return ALLOW_ALL;
         const next = answer.location !== undefined && URL.canParse(answer.location, url) ? new URL(answer.location, url) : undefined;
-        if (next === undefined) return ALLOW_ALL; // a redirect to nowhere: no file to read
-        if (next.origin !== origin) return unreachableRobots(`robots.txt redirects to ${next.origin}, which the crawler does not ask`);
+        // A redirect to nowhere, or to something other than a web address: no file to read.
+        if (next === undefined || !/^https?:$/.test(next.protocol)) return ALLOW_ALL;
         url = next.href;
         continue;
       }
