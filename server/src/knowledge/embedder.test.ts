@@ -1,9 +1,12 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { parseConfig } from '../config.js';
 import { startMockUpstream, type MockUpstream } from '../test/mock-upstream.js';
 import { articlePage, startStaticSite, type StaticSite } from '../test/static-site.js';
 import { createUpstreamClient } from '../upstream/upstream-client.js';
+import { UpstreamError } from '../upstream/upstream.js';
 import { Embedder } from './embedder.js';
 import { Knowledge } from './knowledge.js';
 import { retrieve } from './retrieve.js';
@@ -64,6 +67,29 @@ describe('embeddings through the upstream (CHATDROP_EMBEDDINGS_MODEL)', () => {
     } finally {
       await knowledge.close();
       await store.close();
+    }
+  });
+});
+
+describe('an embeddings endpoint that fails', () => {
+  it('fails with a detail for the log that is clipped and has no key, whatever the body (an HTML page quoting the key)', async () => {
+    const key = 'sk-proj-secret0123456789abcdefghijklmn';
+    const page = `<html><body>${'x'.repeat(200_000)} ${key}</body></html>`;
+    const server = createServer((_req, res) => res.writeHead(502, { 'content-type': 'text/html' }).end(page));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = parseConfig({ OPENAI_API_KEY: key, OPENAI_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, CHATDROP_UPSTREAM_RETRIES: '0' });
+      const embedder = new Embedder({ openai: createUpstreamClient(config), model: 'text-embedding-3-small' });
+      const failure = await embedder.embed(['a question']).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(UpstreamError);
+      const { detail } = failure as UpstreamError;
+      expect(detail.length).toBeLessThan(1_000);
+      expect(detail).not.toContain(key);
+    } finally {
+      server.close();
     }
   });
 });

@@ -1,4 +1,5 @@
 import type OpenAI from 'openai';
+import { toUpstreamError } from '../upstream/upstream.js';
 import type { KnowledgeStore, StoredPassage } from './knowledge-store.js';
 import type { RetrievalInput, VectorSide } from './retrieve.js';
 
@@ -35,15 +36,22 @@ export class Embedder {
     this.#queryTimeoutMs = options.queryTimeoutMs ?? 5_000;
   }
 
-  /** Unit vectors for `texts`, in order. */
+  /**
+   * Unit vectors for `texts`, in order. A failure is an `UpstreamError`: its detail, for the log,
+   * has the key redacted and is clipped (the SDK quotes an error body that is not JSON whole).
+   */
   async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
-    for (let at = 0; at < texts.length; at += BATCH) {
-      const batch = texts.slice(at, at + BATCH);
-      const response = await this.#openai.embeddings.create({ model: this.model, input: batch, encoding_format: 'float' }, { signal });
-      const data = [...response.data].sort((a, b) => a.index - b.index);
-      if (data.length !== batch.length) throw new Error(`the embeddings endpoint answered ${data.length} vectors for ${batch.length} inputs`);
-      for (const item of data) out.push(normalise(Float32Array.from(item.embedding)));
+    try {
+      for (let at = 0; at < texts.length; at += BATCH) {
+        const batch = texts.slice(at, at + BATCH);
+        const response = await this.#openai.embeddings.create({ model: this.model, input: batch, encoding_format: 'float' }, { signal });
+        const data = [...response.data].sort((a, b) => a.index - b.index);
+        if (data.length !== batch.length) throw new Error(`the embeddings endpoint answered ${data.length} vectors for ${batch.length} inputs`);
+        for (const item of data) out.push(normalise(Float32Array.from(item.embedding)));
+      }
+    } catch (error) {
+      throw toUpstreamError(error, this.#openai.apiKey ?? undefined);
     }
     return out;
   }

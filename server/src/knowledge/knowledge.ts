@@ -175,7 +175,8 @@ export class Knowledge {
       }
       return out;
     } catch (error) {
-      this.#o.log.error({ err: error }, 'knowledge: embeddings failed; this crawl indexes for full-text search only');
+      // (Its detail only: an embeddings failure is an UpstreamError, clipped and redacted.)
+      this.#o.log.error({ detail: (error as { detail?: string }).detail ?? String(error) }, 'knowledge: embeddings failed; this crawl indexes for full-text search only');
       return undefined;
     }
   }

@@ -110,6 +110,8 @@ const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
 /** An error body says what went wrong in a few hundred bytes; the rest of a larger one is not read. */
 const MAX_ERROR_BODY_BYTES = 1 << 20;
+/** The most a 2xx answer that is no event stream may be (an embeddings answer is a few MB). */
+export const MAX_WHOLE_BODY_BYTES = 64 * 1024 * 1024;
 
 function abortError(signal: AbortSignal | undefined): Error {
   const reason: unknown = signal?.reason;
@@ -155,6 +157,11 @@ async function readAtMost(stream: Readable, res: IncomingMessage, limit: number)
 function webStream(stream: Readable, res: IncomingMessage): ReadableStream<Uint8Array> {
   stream.once('close', () => {
     if (!res.complete) res.destroy();
+  });
+  // The SDK reads a JSON answer (embeddings) whole: bounded, however long the upstream goes on.
+  let bytes = 0;
+  stream.on('data', (chunk: Buffer) => {
+    if ((bytes += chunk.length) > MAX_WHOLE_BODY_BYTES) stream.destroy(new Error(`the upstream's answer went past ${MAX_WHOLE_BODY_BYTES} bytes`));
   });
   return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
 }
