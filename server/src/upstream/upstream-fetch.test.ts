@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '../test/mock-upstream.js';
-import { createUpstreamFetch } from './upstream-fetch.js';
+import { createUpstreamFetch, MAX_WHOLE_BODY_BYTES } from './upstream-fetch.js';
 
 /**
  * The openai client's `fetch` (issue 7), through the real SDK against the mock upstream over real
@@ -13,6 +13,8 @@ import { createUpstreamFetch } from './upstream-fetch.js';
 let upstream: MockUpstream;
 let odd: Server;
 let oddUrl: string;
+/** Bytes the odd server wrote of its endless JSON answer. */
+let hugeWritten = 0;
 /** Connections the odd server has accepted. */
 let oddConnections = 0;
 /** Resolves when the odd server sees the client close a connection it was still writing to. */
@@ -34,6 +36,19 @@ beforeAll(async () => {
       res.writeHead(req.url === '/endless-error' ? 500 : 200, { 'content-type': req.url === '/endless-error' ? 'text/html' : 'application/json' });
       res.write('<p>'.padEnd(1.5 * 1024 * 1024, 'x'));
       res.on('close', () => closedEarly());
+    } else if (req.url === '/huge-json') {
+      // A 2xx answer that goes on past any sane size, a MiB at a time, as fast as it is read.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const piece = Buffer.alloc(1 << 20, 0x20);
+      const more = (): void => {
+        while (!res.destroyed) {
+          hugeWritten += piece.length;
+          if (!res.write(piece)) break;
+        }
+      };
+      res.on('drain', more);
+      res.on('close', () => closedEarly());
+      more();
     }
     // Anything else: never answers.
   });
@@ -95,6 +110,16 @@ describe('createUpstreamFetch', () => {
     expect((await reader.read()).value?.byteLength).toBeGreaterThan(0);
     await reader.cancel();
     await oddClosedEarly;
+  });
+
+  it('ends a 2xx answer that is not an event stream with an error past 64 MiB, and closes the connection', async () => {
+    oddClosedEarly = new Promise((resolve) => (closedEarly = resolve));
+    const response = await createUpstreamFetch()(`${oddUrl}/huge-json`, { method: 'POST', body: '{}' });
+    await expect(response.arrayBuffer()).rejects.toThrow();
+    await oddClosedEarly;
+    expect(hugeWritten).toBeGreaterThanOrEqual(MAX_WHOLE_BODY_BYTES);
+    // What the socket buffers held beyond the limit when it closed, no more.
+    expect(hugeWritten).toBeLessThan(MAX_WHOLE_BODY_BYTES + 16 * (1 << 20));
   });
 
   it('rejects with an AbortError when aborted while waiting for the headers', async () => {
