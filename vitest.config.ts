@@ -50,6 +50,10 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          // A real browser on a loaded 2-core machine: one intermittent failure of a reload test
+          // (chat.browser "shows the same conversation after a reload", 2 of about 10 full runs,
+          // never alone) gets one more try; a test that fails twice still fails the run.
+          retry: 1,
           fileParallelism: false,
         },
       },

@@ -78,6 +78,9 @@ export async function startE2e(env: Env = {}): Promise<E2e> {
       host.set({ ...page, widgetUrl });
       const context = await browser.newContext({ viewport: viewport ?? { width: 1280, height: 800 }, colorScheme: colorScheme ?? 'light' });
       contexts.push(context);
+      // An action that cannot happen (a button that never shows) fails in 20 s naming what it
+      // waited for, rather than as the test's own 60 s timeout that names nothing.
+      context.setDefaultTimeout(20_000);
       const tab = await context.newPage();
       await tab.goto(host.url);
       return { context, page: tab };
