@@ -17,8 +17,8 @@ import { textOf } from './markdown/text-of.js';
  */
 export const plainText = async (md: string): Promise<string> => {
   const shown = latest && md.startsWith(latest._text) ? latest : { _render: createRenderer(), _text: '' };
-  // (At most twice the frames the log needs at STEP characters a frame, 1,024.)
-  for (let n = 0; shown._text.length < md.length && n++ < md.length / 512; ) await new Promise(requestAnimationFrame);
+  // (At most twice the frames the log needs at STEP characters a frame, 512.)
+  for (let n = 0; shown._text.length < md.length && n++ < md.length / 256; ) await new Promise(requestAnimationFrame);
   return spokenText(shown._render((shown._text = md)));
 };
 
