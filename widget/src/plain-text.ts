@@ -19,7 +19,9 @@ export const plainText = async (md: string): Promise<string> => {
   const shown = latest && md.startsWith(latest._text) ? latest : { _render: createRenderer(), _text: '' };
   // (At most twice the frames the log needs at STEP characters a frame, 512.)
   for (let n = 0; shown._text.length < md.length && n++ < md.length / 256; ) await new Promise(requestAnimationFrame);
-  return spokenText(shown._render((shown._text = md)));
+  // (Read with the renderer, not marked as shown: what the log has shown is the log's to say, and
+  // the log shows the rest on its next frames.)
+  return spokenText(shown._render(md));
 };
 
 /** A rendered reply's words, a line per block (textOf's lines, trimmed, the empty ones left out). */
