@@ -33,8 +33,8 @@ export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Eleme
   // useState, so Preact's useState stays out of widget.js: see use-copy.ts).
   const frames = useSignal(0);
   // One render a frame, while there is text it has not shown: a new delta, or the rest of a burst.
-  // (The effect reads `frames`, so a render asks for the next frame; one that shows nothing new
-  // asks for none. A second trigger of its own would render twice in some frames, twice the step.)
+  // (The effect reads `frames`, so each bump asks for the next frame, whose callback bumps again
+  // only if text is still unshown. A second trigger of its own would render twice in some frames.)
   useFrameEffect(() => (source.value, frames.value), () => shown._text != source.peek() && frames.value++, [source, shown]);
   void frames.value;
   const text = source.peek();
@@ -50,9 +50,9 @@ export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Eleme
 /**
  * Characters of new text shown per frame at most: far more than a model streams (a few hundred a
  * second, so a streamed reply shows as it comes; a burst shows at 30,000 a second), few enough
- * that the elements they make (thirty table rows, five hundred nested emphases) are made, styled
+ * that the elements they make (a few dozen table rows, a few hundred emphases) are made, styled
  * and laid out well within a frame on a slow machine. (In Chromium on 2 shared cores, a frame of
- * 1,024 characters of table rows took 30-50 ms, and now and then crossed 50.)
+ * 1,024 characters of table rows with code and emphasis took 30-50 ms, and now and then crossed 50.)
  */
 export const STEP = 512;
 
