@@ -1,4 +1,4 @@
-import { createRenderer, latest } from './markdown/markdown.js';
+import { createRenderer, latest, STEP } from './markdown/markdown.js';
 import type { ComponentChildren } from 'preact';
 import { textOf } from './markdown/text-of.js';
 
@@ -11,15 +11,17 @@ import { textOf } from './markdown/text-of.js';
  * quadratic on a run of spaces that ends in something else.)
  *
  * It is read with the renderer that showed the reply (markdown.tsx's `latest`), once that has shown
- * all of it: a long reply that came at once shows over a few frames, a frame's text at a time
- * (markdown.tsx's STEP), and is parsed as it shows, never in one long task. (If the log stops
- * showing it, its panel closed, the rest is read at once.)
+ * all of it or after twice the frames that needs: a long reply that came at once shows over a few
+ * frames, a frame's text at a time (markdown.tsx's STEP), and is parsed as it shows, never in one
+ * long task. (If the log stops showing it, its panel closed, the rest is read at once.)
  */
 export const plainText = async (md: string): Promise<string> => {
   const shown = latest && md.startsWith(latest._text) ? latest : { _render: createRenderer(), _text: '' };
-  // (At most twice the frames the log needs at STEP characters a frame, 1,024.)
-  for (let n = 0; shown._text.length < md.length && n++ < md.length / 512; ) await new Promise(requestAnimationFrame);
-  return spokenText(shown._render((shown._text = md)));
+  // (At most twice the frames the log needs at STEP characters a frame.)
+  for (let n = 0; shown._text.length < md.length && n++ < md.length / (STEP / 2); ) await new Promise(requestAnimationFrame);
+  // (Read with the renderer, not marked as shown: what the log has shown is the log's to say, and
+  // the log shows the rest on its next frames.)
+  return spokenText(shown._render(md));
 };
 
 /** A rendered reply's words, a line per block (textOf's lines, trimmed, the empty ones left out). */

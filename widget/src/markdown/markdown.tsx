@@ -32,14 +32,16 @@ export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Eleme
   // Bumped once per frame; reading it below is what re-renders this component (a signal, not
   // useState, so Preact's useState stays out of widget.js: see use-copy.ts).
   const frames = useSignal(0);
-  useFrameEffect(() => source.value, () => frames.value++, [source]);
+  // One render a frame, while there is text it has not shown: a new delta, or the rest of a burst.
+  // (The effect reads `frames`, so each bump asks for the next frame, whose callback bumps again
+  // only if text is still unshown. A second trigger of its own would render twice in some frames.)
+  useFrameEffect(() => (source.value, frames.value), () => shown._text != source.peek() && frames.value++, [source, shown]);
   void frames.value;
   const text = source.peek();
   // At most STEP more characters a frame: a burst (a resumed reply replayed, a long answer that
-  // arrived at once) shows over a few frames instead of in one long task; the next frame is asked
-  // for. (A reply that starts over is emptied first, so a shorter text means a new one.)
+  // arrived at once) shows over a few frames instead of in one long task. (A reply that starts
+  // over is emptied first, so a shorter text means a new one.)
   const upTo = (text.length < shown._text.length ? 0 : shown._text.length) + STEP;
-  if (upTo < text.length) requestAnimationFrame(() => frames.value++);
   shown._text = text.slice(0, upTo);
   latest = shown;
   return <div class="md">{shown._render(shown._text, upTo < text.length)}</div>;
@@ -47,11 +49,12 @@ export function Markdown({ source, labels = ENGLISH }: MarkdownProps): JSX.Eleme
 
 /**
  * Characters of new text shown per frame at most: far more than a model streams (a few hundred a
- * second, so a streamed reply shows as it comes; a burst shows at 60,000 a second), few enough
- * that the elements they make (fifty table rows, a thousand nested emphases) are made and laid out
- * well within a frame. (2,048 made a frame of dense markup a long task in Chromium on 2 cores.)
+ * second, so a streamed reply shows as it comes; a burst shows at 30,000 a second), few enough
+ * that the elements they make (a few dozen table rows, a few hundred emphases) are made, styled
+ * and laid out well within a frame on a slow machine. (In Chromium on 2 shared cores, a frame of
+ * 1,024 characters of table rows with code and emphasis took 30-50 ms, and now and then crossed 50.)
  */
-export const STEP = 1_024;
+export const STEP = 512;
 
 interface Shown {
   _render: (source: string, hurry?: boolean) => ComponentChildren;
