@@ -151,6 +151,93 @@ describe('the knowledge crawler', () => {
     expect(robotsSlow.kept.sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
   });
 
+  // What a site answers 200 at its sitemap's address when no sitemap is there: a CDN's or
+  // framework's "soft 404", a login or maintenance page, an empty body, a text error, another XML
+  // document, a file cut short. None of them says the site has no pages.
+  const notSitemaps: [string, (origin: string) => { type: string; body: string }, RegExp][] = [
+    ['an HTML page (a soft 404)', () => ({ type: 'text/html; charset=utf-8', body: '<!doctype html><html lang="en"><head><title>Page not found</title></head><body><h1>We could not find that page</h1></body></html>' }), /^not a sitemap: the root element is <html>.*\(Content-Type text\/html; charset=utf-8\)$/],
+    ['an HTML page served as XML', () => ({ type: XML, body: '<html><body><p>Down for maintenance, back at noon.</p></body></html>' }), /^not a sitemap: the root element is <html>/],
+    ['an empty body', () => ({ type: XML, body: '' }), /^not a sitemap: the body is empty/],
+    ['plain text', () => ({ type: 'text/plain', body: 'Service temporarily unavailable. Please try again later.' }), /^not a sitemap: no XML element.*\(Content-Type text\/plain\)$/],
+    ['JSON', (o) => ({ type: 'application/json', body: JSON.stringify({ urls: [`${o}/a`] }) }), /^not a sitemap: no XML element/],
+    ['an RSS feed', () => ({ type: 'application/rss+xml', body: '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title></channel></rss>' }), /^not a sitemap: the root element is <rss>/],
+    ['a sitemap cut short after its first entry', (o) => ({ type: XML, body: sitemap([`${o}/a`, `${o}/b`]).split(`<url><loc>${o}/b`)[0] as string }), /^not a sitemap: .*<urlset> is never closed/],
+    ['elements nested deeper than a sitemap', () => ({ type: XML, body: `<urlset>${'<url>'.repeat(40)}</urlset>` }), /^not a sitemap: elements nested more than 16 deep/],
+  ];
+  for (const [name, answer, detail] of notSitemaps) {
+    it(`keeps the pages it had, asking none, when the sitemap answers 200 with ${name}, and says why once`, async () => {
+      const article = (t: string) => ({ body: articlePage(t, { Body: `The ${t} article, with enough words in it to count.` }) });
+      const s = await site({ '/a': article('a'), '/b': article('b') });
+      s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/a`, `${s.origin}/b`]) });
+      const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap.xml` }];
+      const first = await crawl(source, { known: new Map(), limits: FAST });
+      const known = new Map(first.fetched.map((p) => [p.url, p]));
+      expect([...known.keys()].sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+
+      s.set('/sitemap.xml', answer(s.origin));
+      s.requests.length = 0;
+      const told: CrawlFailure[] = [];
+      const broken = await crawl(source, { known, limits: FAST, onFailure: (f) => told.push(f) });
+      expect(broken.kept.sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+      expect([broken.fetched, broken.gone]).toEqual([[], []]);
+      expect(told).toEqual([{ url: `${s.origin}/sitemap.xml`, reason: 'unparsable', detail: expect.stringMatching(detail) }]);
+      expect(broken.failures).toEqual(told);
+      expect(s.requests.map((r) => r.path).filter((p) => p !== '/robots.txt')).toEqual(['/sitemap.xml']);
+
+      // The sitemap is back: the pages are read again as usual.
+      s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/a`, `${s.origin}/b`]) });
+      const back = await crawl(source, { known, limits: FAST });
+      expect(back.failures).toEqual([]);
+      expect(back.fetched.map((p) => p.url).sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+    });
+  }
+
+  it('keeps the pages a sitemap index\'s child listed when that child answers an HTML page, and refreshes the rest', async () => {
+    const article = (t: string) => ({ body: articlePage(t, { Body: `The ${t} article, with enough words in it to count.` }) });
+    const s = await site({ '/help/a': article('a'), '/help/b': article('b'), '/shop/c': article('c') });
+    s.set('/sitemap_index.xml', { type: XML, body: sitemap([`${s.origin}/sitemap-help.xml`, `${s.origin}/sitemap-shop.xml`], true) });
+    s.set('/sitemap-help.xml', { type: XML, body: sitemap([`${s.origin}/help/a`, `${s.origin}/help/b`]) });
+    s.set('/sitemap-shop.xml', { type: XML, body: sitemap([`${s.origin}/shop/c`]) });
+    const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap_index.xml` }];
+    const first = await crawl(source, { known: new Map(), limits: FAST });
+    const known = new Map(first.fetched.map((p) => [p.url, p]));
+    expect(known.size).toBe(3);
+
+    s.set('/sitemap-help.xml', { body: '<!DOCTYPE html><html><head><title>Sign in</title></head><body><form><input name="user"></form></body></html>' });
+    s.set('/shop/c', { body: articlePage('c', { Body: 'The c article, rewritten since the last crawl of the shop.' }) });
+    s.requests.length = 0;
+    const second = await crawl(source, { known, limits: FAST });
+    expect(second.fetched.map((p) => p.url)).toEqual([`${s.origin}/shop/c`]);
+    expect(second.kept.sort()).toEqual([`${s.origin}/help/a`, `${s.origin}/help/b`]);
+    expect(second.gone).toEqual([]);
+    expect(second.failures).toEqual([{ url: `${s.origin}/sitemap-help.xml`, reason: 'unparsable', detail: expect.stringMatching(/^not a sitemap: the root element is <html>/) }]);
+    expect(s.requests.some((r) => r.path.startsWith('/help/'))).toBe(false);
+  });
+
+  it('drops the pages when the sitemap is a real empty <urlset>: the site lists none', async () => {
+    const article = (t: string) => ({ body: articlePage(t, { Body: `The ${t} article, with enough words in it to count.` }) });
+    const s = await site({ '/a': article('a'), '/b': article('b') });
+    s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/a`, `${s.origin}/b`]) });
+    const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap.xml` }];
+    const first = await crawl(source, { known: new Map(), limits: FAST });
+    const known = new Map(first.fetched.map((p) => [p.url, p]));
+    for (const empty of [sitemap([]), '<urlset/>', '<?xml version="1.0"?>\n<sm:urlset xmlns:sm="http://www.sitemaps.org/schemas/sitemap/0.9">\n</sm:urlset>\n']) {
+      s.set('/sitemap.xml', { type: XML, body: empty });
+      const none = await crawl(source, { known, limits: FAST });
+      expect([none.fetched, none.kept, none.failures], empty).toEqual([[], [], []]);
+    }
+  });
+
+  it('reads a real sitemap whatever Content-Type it is served with (text/html, text/plain, application/octet-stream)', async () => {
+    const article = (t: string) => ({ body: articlePage(t, { Body: `The ${t} article, with enough words in it to count.` }) });
+    const s = await site({ '/a': article('a') });
+    for (const type of ['text/html; charset=UTF-8', 'text/plain', 'application/octet-stream']) {
+      s.set('/sitemap.xml', { type, body: sitemap([`${s.origin}/a`]) });
+      const result = await crawl([{ kind: 'sitemap', url: `${s.origin}/sitemap.xml` }], { known: new Map(), limits: FAST });
+      expect([result.failures, result.fetched.map((p) => p.url)], type).toEqual([[], [`${s.origin}/a`]]);
+    }
+  });
+
   it('refreshes a page reached through a redirect conditionally, under the URL it ends at, and follows the redirect where it goes next', async () => {
     const s = await site({});
     const article = (t: string) => articlePage(t, { Body: `The ${t} article, with enough words in it to count as text.` });

@@ -212,9 +212,10 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
   /** Origins where something that lists pages (a sitemap, robots.txt) could not be read this time. */
   const unread = new Set<string>();
   /**
-   * A passing failure (a server error, no answer, robots.txt unreachable): the stored page `url`
-   * stands for stays, and a crawl from a page goes on along the links it had, as after a 304. A
-   * sitemap that fails so hides the pages it lists: they stay too (see the end of the crawl).
+   * A passing failure (a server error, no answer, robots.txt unreachable, a sitemap that is not
+   * one): the stored page `url` stands for stays, and a crawl from a page goes on along the links
+   * it had, as after a 304. A sitemap that fails so hides the pages it lists: they stay too (see
+   * the end of the crawl).
    */
   const passing = (job: Job, url: string): void => {
     if (job.kind === 'sitemap') {
@@ -316,7 +317,7 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
     }
 
     if (job.kind === 'sitemap') {
-      readSitemap(job, answer.body);
+      readSitemap(job, answer.body, answer.contentType);
       return;
     }
     const type = answer.contentType.split(';')[0]?.trim() ?? '';
@@ -366,12 +367,22 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
     enqueue({ ...job, url: link, depth: job.depth + 1 });
   }
 
-  function readSitemap(job: Job, body: string): void {
+  /**
+   * The body decides whether it is a sitemap, not its Content-Type: sitemaps.org asks for no media
+   * type, and real ones come as text/plain or application/octet-stream from object stores and
+   * CDNs, or as text/html from a script that never set one (PHP's default). Refusing those would
+   * freeze a working site's index; an HTML page served as application/xml is refused all the same.
+   * The type only goes into the failure's detail, where it tells the owner what was served.
+   */
+  function readSitemap(job: Job, body: string, contentType: string): void {
     let sitemap;
     try {
       sitemap = parseSitemap(body);
     } catch (error) {
-      fail(job.url, 'unparsable', `not a sitemap: ${(error as Error).message}`);
+      // A 200 that is no sitemap (a soft 404, a maintenance page, a file cut short) says nothing of
+      // the site's pages, any more than a 503 does: they stay as they were (see `passing`).
+      passing(job, job.url);
+      fail(job.url, 'unparsable', `not a sitemap: ${(error as Error).message} (Content-Type ${contentType || 'missing'})`);
       return;
     }
     for (const url of sitemap.urls) {

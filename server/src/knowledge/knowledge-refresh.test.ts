@@ -221,4 +221,78 @@ describe.each(backends)('the knowledge refresh, on $name', ({ open }) => {
     await log.waitFor('knowledge: index updated', 5);
     expect(answers).toEqual(['/invoices-2026 200', '/rentals/kayaks 304', '/invoices-2026 304']);
   }, 60_000);
+
+  it('keeps every page through refreshes whose sitemap answers 200 with something else, says why, and still drops them for a real empty one', async () => {
+    site = await startStaticSite({});
+    site.set('/kayaks', { body: KAYAK });
+    site.set('/invoices', { body: INVOICES_1 });
+    site.set('/gift-cards', { body: GIFT_CARDS });
+    const urlset = (paths: string[]) => `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${paths.map((p) => `<url><loc>${site.origin}${p}</loc></url>`).join('')}</urlset>`;
+    const INDEX = { type: 'application/xml', body: `<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>${site.origin}/sitemap-rentals.xml</loc></sitemap><sitemap><loc>${site.origin}/sitemap-shop.xml</loc></sitemap></sitemapindex>` };
+    const RENTALS = { type: 'application/xml', body: urlset(['/kayaks']) };
+    const SHOP = { type: 'application/xml', body: urlset(['/invoices', '/gift-cards']) };
+    const SOFT_404 = { type: 'text/html; charset=utf-8', body: '<!DOCTYPE html><html><head><title>404</title></head><body><h1>This page could not be found.</h1></body></html>' };
+    site.set('/sitemap_index.xml', INDEX);
+    site.set('/sitemap-rentals.xml', RENTALS);
+    site.set('/sitemap-shop.xml', SHOP);
+
+    let clock = Date.now();
+    const log = capturingLogger();
+    ({ store, done } = await open());
+    knowledge = new Knowledge({ sources: [{ kind: 'sitemap', url: `${site.origin}/sitemap_index.xml` }], store, log: log.logger, refreshMs: 300, limits: { delayMs: 0 }, now: () => clock });
+    knowledge.start();
+    await log.waitFor('knowledge: index updated', 1);
+    const all = [`${site.origin}/gift-cards`, `${site.origin}/invoices`, `${site.origin}/kayaks`];
+    expect([...(await store.pages()).keys()].sort()).toEqual(all);
+    let refreshes = 1;
+    const refresh = async () => {
+      log.lines.length = 0;
+      clock += 1_000;
+      await log.waitFor('knowledge: index updated', 1);
+      refreshes++;
+      return {
+        pages: [...(await store!.pages()).keys()].sort(),
+        record: (await knowledge!.status()).lastCrawl,
+        told: log.lines.filter((l) => l.msg === 'knowledge: page not indexed').map((l) => [String(l.url).slice(site.origin.length), l.reason, l.detail]),
+      };
+    };
+
+    // Each of these answers 200 where a sitemap was: every page stays, and the failure is told once.
+    const broken: [string, string, SitePageAnswer, RegExp][] = [
+      ['an HTML soft 404 for the index', '/sitemap_index.xml', SOFT_404, /^not a sitemap: the root element is <html>/],
+      ['an empty body', '/sitemap_index.xml', { type: 'application/xml', body: '' }, /^not a sitemap: the body is empty/],
+      ['plain text', '/sitemap_index.xml', { type: 'text/plain', body: 'Scheduled maintenance until 06:00 UTC.' }, /^not a sitemap: no XML element/],
+      ['malformed XML (cut short)', '/sitemap_index.xml', { type: 'application/xml', body: INDEX.body.slice(0, INDEX.body.indexOf('<sitemap><loc>', 80)) }, /^not a sitemap: .*never closed/],
+      ['a child sitemap answering HTML', '/sitemap-shop.xml', SOFT_404, /^not a sitemap: the root element is <html>/],
+    ];
+    for (const [name, path, answer, detail] of broken) {
+      site.set(path, answer);
+      const { pages, record, told } = await refresh();
+      expect(pages, name).toEqual(all);
+      // When the index reads and only a child fails, the other child's page is asked again (in full: it has no validators).
+      const rentalsRead = path !== '/sitemap_index.xml';
+      expect(record, name).toMatchObject({ removed: 0, fetched: rentalsRead ? 1 : 0, unchanged: rentalsRead ? 2 : 3 });
+      expect(record?.failures, name).toEqual({ unparsable: 1 });
+      expect(told, name).toEqual([[path, 'unparsable', expect.stringMatching(detail)]]);
+      expect((await knowledge.retrieve({ question: 'Do gift cards expire?', history: [] }))[0]?.url, name).toBe(`${site.origin}/gift-cards`);
+      site.set(path, path === '/sitemap_index.xml' ? INDEX : SHOP);
+    }
+
+    // The sitemaps are back, the shop's invoices page changed: a normal refresh.
+    site.set('/invoices', { body: INVOICES_2 });
+    const good = await refresh();
+    expect(good.pages).toEqual(all);
+    expect(good.record).toMatchObject({ removed: 0 });
+    expect(good.record?.failures).toEqual({});
+    expect(good.told).toEqual([]);
+    expect((await knowledge.retrieve({ question: 'Do invoices come as signed XML through the billing portal?', history: [] }))[0]?.url).toBe(`${site.origin}/invoices`);
+
+    // A real, empty sitemap is the owner's word: the shop lists no pages any more.
+    site.set('/sitemap-shop.xml', { type: 'application/xml', body: urlset([]) });
+    const emptied = await refresh();
+    expect(emptied.pages).toEqual([`${site.origin}/kayaks`]);
+    expect(emptied.record).toMatchObject({ removed: 2 });
+    expect(emptied.record?.failures).toEqual({});
+    expect(refreshes).toBe(8);
+  }, 60_000);
 });

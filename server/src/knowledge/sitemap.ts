@@ -22,9 +22,23 @@ const ENOUGH = Symbol('enough');
  * and numeric ones is expanded, no DTD is read. Only absolute http(s) `<loc>` values are kept;
  * which origin they may be on is the crawler's decision. Nesting deeper than a sitemap's is
  * refused as it is met (htmlparser2's time grows with depth squared, see extract.ts).
+ *
+ * An empty `<urlset>` is the site saying it lists no pages, so anything else that merely yields
+ * no `<loc>` must not pass for one: a body with no element, or whose root element is not
+ * `<urlset>` or `<sitemapindex>` (an HTML "soft 404", a login or maintenance page served 200, an
+ * RSS feed), throws at the first element, before reading further. So does a
+ * document whose elements are not all closed at its end (a file cut short lists only some of the
+ * pages) or that has a second root element. The root is matched by its local name, whatever its
+ * prefix, and its namespace is not checked: many real sitemaps omit `xmlns` or carry an old one
+ * (Google's 0.84), and reading them is what their owners expect. Within the root the reading stays
+ * as lenient as htmlparser2 is (a stray or mismatched end tag, an unescaped `&`): those lose no URL.
  */
 export function parseSitemap(xml: string): Sitemap {
   let kind: Sitemap['kind'] | undefined;
+  /** The root element as written (with its prefix), once met. */
+  let root: string | undefined;
+  /** Set once the whole input is written: what htmlparser2 closes from then on was never closed. */
+  let ending = false;
   const urls: string[] = [];
   let depth = 0;
   /** The text of the `<loc>` being read; undefined outside one. */
@@ -35,9 +49,14 @@ export function parseSitemap(xml: string): Sitemap {
       onopentagname(name) {
         depth++;
         if (depth > MAX_DEPTH) throw new Error(`elements nested more than ${MAX_DEPTH} deep`);
-        const local = localName(name);
-        kind ??= local.endsWith('sitemapindex') ? 'index' : 'urlset';
-        if (local === 'loc' && loc === undefined) {
+        if (depth === 1) {
+          if (root !== undefined) throw new Error(`a second root element <${clip(name)}> after </${clip(root)}>`);
+          root = name;
+          const local = localName(name);
+          if (local !== 'urlset' && local !== 'sitemapindex') throw new Error(`the root element is <${clip(name)}>, not <urlset> or <sitemapindex>`);
+          kind = local === 'sitemapindex' ? 'index' : 'urlset';
+        }
+        if (localName(name) === 'loc' && loc === undefined) {
           loc = '';
           locDepth = depth;
         }
@@ -46,7 +65,9 @@ export function parseSitemap(xml: string): Sitemap {
         // Past the limit the URL is refused anyway: stop collecting rather than grow the string.
         if (loc !== undefined && loc.length <= MAX_URL_CHARS) loc += text;
       },
-      onclosetag() {
+      onclosetag(name) {
+        // At the end of the input htmlparser2 closes whatever is still open: a file cut short.
+        if (ending) throw new Error(`<${clip(root ?? name)}> is never closed: the file ends ${depth > 1 ? `inside <${clip(name)}>` : 'before its end tag'}`);
         if (loc !== undefined && depth === locDepth) {
           keep(loc.trim(), urls);
           loc = undefined;
@@ -58,11 +79,21 @@ export function parseSitemap(xml: string): Sitemap {
     { xmlMode: true, decodeEntities: true },
   );
   try {
-    parser.end(xml);
+    parser.write(xml);
+    ending = true;
+    parser.end();
   } catch (error) {
+    // Enough URLs: the rest of the file is not read, so whether it is well formed is not known.
     if (error !== ENOUGH) throw error;
+    return { kind: kind ?? 'urlset', urls };
   }
-  return { kind: kind ?? 'urlset', urls };
+  if (kind === undefined) throw new Error(xml.trim() === '' ? 'the body is empty' : 'no XML element in the body');
+  return { kind, urls };
+}
+
+/** An element name as it goes into a message: a hostile one may be long. */
+function clip(name: string): string {
+  return name.length > 40 ? `${name.slice(0, 40)}…` : name;
 }
 
 function keep(text: string, urls: string[]): void {
