@@ -184,17 +184,24 @@ describe('SSE decoder: linear time', () => {
   for (const [name, shape] of Object.entries(shapes)) {
     it(`${name}: 1k, 10k and 100k characters fed one character at a time grow linearly`, () => {
       time(shape(10_000), 1); // warm up
-      const [k1, k10, k100] = [1_000, 10_000, 100_000].map((n) => {
-        const stream = shape(n);
-        // The best of three: a loaded machine's garbage collection is not the decoder's cost.
+      const [k1, k10, k100] = [1_000, 10_000, 100_000].map((n) => shape(n));
+      // The best of three: a loaded machine's garbage collection is not the decoder's cost.
+      const best = (stream: string) => {
         const runs = [0, 1, 2].map(() => time(stream, 1));
         expect(runs[0]!.events).toBeGreaterThan(0);
         return Math.min(...runs.map((r) => r.ms));
-      });
-      // Quadratic would be 100x from 10k to 100k; linear is 10x, with room for noise.
-      expect(k100!, `1k ${k1!.toFixed(2)} ms, 10k ${k10!.toFixed(2)} ms, 100k ${k100!.toFixed(2)} ms`).toBeLessThan(
-        Math.max(k10!, 1) * 30,
-      );
+      };
+      best(k1!);
+      // Quadratic would be 100x from 10k to 100k; linear is 10x, with room for noise. A pause of
+      // the shared machine can land on all three runs of one size, so the pair is measured up to
+      // three times and the lowest ratio counts: a quadratic decoder is 100x every time.
+      let lowest = { ratio: Infinity, t10k: 0, t100k: 0 };
+      for (let attempt = 0; attempt < 3 && lowest.ratio >= 30; attempt++) {
+        const t10k = best(k10!);
+        const t100k = best(k100!);
+        if (t100k / Math.max(t10k, 1) < lowest.ratio) lowest = { ratio: t100k / Math.max(t10k, 1), t10k, t100k };
+      }
+      expect(lowest.ratio, `10k ${lowest.t10k.toFixed(2)} ms, 100k ${lowest.t100k.toFixed(2)} ms`).toBeLessThan(30);
     });
   }
 });
