@@ -7,7 +7,8 @@ import type { Knowledge } from './knowledge.js';
  * the last crawl's unreadable pages by reason (`robots`, `http-error`, `timeout`, ...).
  */
 export function inboxKnowledgeStatus(knowledge: Knowledge): () => Promise<KnowledgeStatus> {
-  return async () => {
+  // Named, not inferred: a field the answer's type lacks is then an error here, not a silent extra.
+  return async (): Promise<KnowledgeStatus> => {
     const status = await knowledge.status();
     const failures: Record<string, number> = {};
     for (const [reason, count] of Object.entries(status.lastCrawl?.failures ?? {})) if (count !== undefined && count > 0) failures[reason] = count;
