@@ -1,7 +1,7 @@
 import { useSignal } from '@preact/signals';
 import { Fragment, h } from 'preact';
 import { useEffect } from 'preact/hooks';
-import type { Figures, SessionInfo } from './api-types.js';
+import type { Figures, SessionInfo } from '@chatdrop/shared';
 import { formatDateTime, formatNumber } from './format.js';
 import { ApiFailure, inboxApi, SignedOut } from './inbox-api.js';
 
