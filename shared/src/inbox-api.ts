@@ -146,6 +146,27 @@ export interface DayFigures {
   tokens: number;
 }
 
+/**
+ * Why the crawler could not read a page (server/src/knowledge/crawl.ts `FailureReason`, which
+ * must fit in this: the server's knowledge status is checked against it), so that the inbox page
+ * has words for every reason.
+ */
+export type KnowledgeFailureReason =
+  | 'robots'
+  | 'off-origin'
+  | 'redirect-off-origin'
+  | 'too-many-redirects'
+  | 'http-error'
+  | 'gone'
+  | 'unsupported-type'
+  | 'too-large'
+  | 'timeout'
+  | 'network'
+  | 'unparsable'
+  | 'noindex'
+  | 'empty'
+  | 'max-pages';
+
 /** The knowledge index's state, shown beside the daily figures. */
 export interface KnowledgeStatus {
   pages: number;
@@ -156,8 +177,8 @@ export interface KnowledgeStatus {
   lastCrawl?: string;
   /** When the next refresh is due; absent before the first crawl. */
   nextCrawl?: string;
-  /** Pages that could not be read in the last crawl, by reason (e.g. `robots`, `http-error`, `timeout`). */
-  failures: Record<string, number>;
+  /** Pages that could not be read in the last crawl, by reason; only reasons that occurred, each above 0. */
+  failures: Partial<Record<KnowledgeFailureReason, number>>;
 }
 
 /** `GET /api/inbox/figures?days=N`. */

@@ -9,6 +9,7 @@ export type {
   HandoffDelivery,
   HandoffMark,
   HandoffRecord,
+  KnowledgeFailureReason,
   KnowledgeStatus,
   ReplyMeta,
   SessionInfo,
