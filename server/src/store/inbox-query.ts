@@ -41,8 +41,11 @@ export interface InboxQuery extends InboxFilter {
   cursor?: string;
 }
 
-/** One line of the inbox's listing, without the hand-off mark (the route adds it). */
-export type ConversationSummary = Omit<ListedConversation, 'handoff'>;
+/**
+ * One line of the inbox's listing, without the hand-off mark (the route adds it). Every backend
+ * names `page`, undefined when the widget sent none (the JSON then leaves it out).
+ */
+export type ConversationSummary = Omit<ListedConversation, 'handoff' | 'page'> & { page: ListedConversation['page'] };
 
 export interface InboxPage {
   conversations: ConversationSummary[];
@@ -53,8 +56,8 @@ export interface InboxPage {
   next: string | undefined;
 }
 
-/** A whole conversation as the inbox shows it, without its hand-offs (the route adds them). */
-export type Transcript = Omit<InboxTranscript, 'handoff' | 'handoffs'>;
+/** A whole conversation as the inbox shows it, without its hand-offs (the route adds them); `page` as above. */
+export type Transcript = Omit<InboxTranscript, 'handoff' | 'handoffs' | 'page'> & { page: InboxTranscript['page'] };
 
 /**
  * A support inbox sign-in as the store keeps it, under the SHA-256 of its id (the id itself is
