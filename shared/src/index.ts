@@ -1,5 +1,21 @@
 export type { ChatMessage, ChatRole, Conversation, MessageStatus } from './chat-message.js';
 export type { ChatRequest, FeedbackRequest, HandoffRequest, ModelOption, WidgetConfig } from './chat-request.js';
+export type {
+  ConversationPage,
+  ConversationSummary,
+  DayFigures,
+  DeliveryState,
+  Figures,
+  HandoffDelivery,
+  HandoffMark,
+  HandoffRecord,
+  KnowledgeFailureReason,
+  KnowledgeStatus,
+  ReplyMeta,
+  SessionInfo,
+  Transcript,
+  TranscriptMessage,
+} from './inbox-api.js';
 export { isSource, type Source } from './source.js';
 export {
   API_ERROR_CODES,

@@ -1,7 +1,7 @@
 import { useSignal } from '@preact/signals';
 import { h } from 'preact';
 import { useEffect } from 'preact/hooks';
-import type { SessionInfo } from './api-types.js';
+import type { SessionInfo } from '@chatdrop/shared';
 import { ApiFailure, inboxApi, sessionEnded } from './inbox-api.js';
 import { InboxView } from './inbox-view.js';
 import { SignIn } from './sign-in.js';

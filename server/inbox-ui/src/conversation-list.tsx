@@ -1,7 +1,7 @@
 import { useSignal } from '@preact/signals';
 import { h } from 'preact';
 import { useEffect } from 'preact/hooks';
-import type { ConversationSummary, SessionInfo } from './api-types.js';
+import type { ConversationSummary, SessionInfo } from '@chatdrop/shared';
 import { FilterForm } from './filter-form.js';
 import { formatDateTime, plural } from './format.js';
 import { ApiFailure, inboxApi, SignedOut } from './inbox-api.js';

@@ -1,14 +1,14 @@
 import { useSignal } from '@preact/signals';
 import { Fragment, h } from 'preact';
 import { useEffect } from 'preact/hooks';
-import type { Figures, SessionInfo } from './api-types.js';
+import type { Figures, KnowledgeFailureReason, SessionInfo } from '@chatdrop/shared';
 import { formatDateTime, formatNumber } from './format.js';
 import { ApiFailure, inboxApi, SignedOut } from './inbox-api.js';
 
 const RANGES = [7, 14, 30, 90];
 
-/** Why the crawler could not read a page (server/src/knowledge/crawl.ts `FailureReason`), for a reader. */
-const FAILURE: Record<string, string> = {
+/** Why the crawler could not read a page, for a reader: a reason without words here is a typecheck error. */
+const FAILURE: Record<KnowledgeFailureReason, string> = {
   robots: 'Blocked by robots.txt',
   'off-origin': 'On another site',
   'redirect-off-origin': 'Redirected to another site',
@@ -144,7 +144,7 @@ export function FiguresView({ session }: { session: SessionInfo }) {
                       'none'
                     ) : (
                       <ul class="failures">
-                        {Object.entries(f.knowledge.failures).map(([reason, n]) => (
+                        {(Object.entries(f.knowledge.failures) as [KnowledgeFailureReason, number][]).map(([reason, n]) => (
                           <li key={reason}>{`${FAILURE[reason] ?? reason}: ${formatNumber(n)}`}</li>
                         ))}
                       </ul>

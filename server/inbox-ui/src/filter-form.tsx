@@ -1,5 +1,5 @@
 import { h } from 'preact';
-import type { SessionInfo } from './api-types.js';
+import type { SessionInfo } from '@chatdrop/shared';
 import { here, navigate } from './inbox-location.js';
 import { hasFilters, NO_FILTERS, type InboxFilters } from './url-state.js';
 

@@ -1,5 +1,5 @@
 import { Fragment, h } from 'preact';
-import type { HandoffDelivery, HandoffRecord } from './api-types.js';
+import type { HandoffDelivery, HandoffRecord } from '@chatdrop/shared';
 import { formatDateTime, formatMoment, plural, relativeTime } from './format.js';
 
 const CHANNEL = { webhook: 'Webhook', email: 'Email' } as const;
@@ -10,7 +10,7 @@ const CHANNEL = { webhook: 'Webhook', email: 'Email' } as const;
  * many attempts, the last problem as a person would say it (with the receiver's own words beside
  * it for whoever fixes the channel), and when it is tried next.
  */
-export function HandoffsView({ handoffs }: { handoffs: HandoffRecord[] }) {
+export function HandoffsView({ handoffs }: { handoffs: readonly HandoffRecord[] }) {
   if (handoffs.length === 0) return null;
   return (
     <section aria-labelledby="handoffs-title" class="handoffs">

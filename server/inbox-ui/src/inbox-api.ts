@@ -1,5 +1,5 @@
 import { signal } from '@preact/signals';
-import type { ConversationPage, Figures, SessionInfo, Transcript } from './api-types.js';
+import type { ConversationPage, Figures, SessionInfo, Transcript } from '@chatdrop/shared';
 
 /** The session has ended (or never began): the page shows the sign-in again. */
 export class SignedOut extends Error {}

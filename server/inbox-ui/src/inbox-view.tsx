@@ -1,6 +1,6 @@
 import { h } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
-import type { SessionInfo } from './api-types.js';
+import type { SessionInfo } from '@chatdrop/shared';
 import { ConversationList } from './conversation-list.js';
 import { FiguresView } from './figures-view.js';
 import { inboxApi } from './inbox-api.js';

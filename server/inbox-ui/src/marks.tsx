@@ -1,5 +1,5 @@
 import { h } from 'preact';
-import type { ConversationSummary, HandoffMark } from './api-types.js';
+import type { ConversationSummary, HandoffMark } from '@chatdrop/shared';
 import { plural } from './format.js';
 
 /** A conversation's marks in words (never colour alone): ratings, failed and cut replies, hand-off. */

@@ -1,8 +1,7 @@
 import { useSignal } from '@preact/signals';
 import { Fragment, h } from 'preact';
 import { useEffect } from 'preact/hooks';
-import type { FinishReason } from '@chatdrop/shared';
-import type { SessionInfo, Transcript, TranscriptMessage } from './api-types.js';
+import type { FinishReason, SessionInfo, Transcript, TranscriptMessage } from '@chatdrop/shared';
 import { formatDateTime, formatDuration, formatNumber, formatTime } from './format.js';
 import { ApiFailure, inboxApi, SignedOut } from './inbox-api.js';
 import { follow, here, navigate } from './inbox-location.js';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ConversationPage, ConversationSummary, Figures, SessionInfo, Transcript } from '@chatdrop/shared';
 import { Router, type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -88,7 +89,7 @@ export function inboxApiRouter(options: InboxRouterOptions): Router {
       models: config.models.map((m) => m.alias),
       handoff: handoffs !== undefined,
       knowledge: options.knowledgeStatus !== undefined,
-    });
+    } satisfies SessionInfo);
   });
 
   router.delete('/session', async (req, res) => {
@@ -111,7 +112,12 @@ export function inboxApiRouter(options: InboxRouterOptions): Router {
     const { filter, handoff, cursor, limit } = parseListQuery(req.query);
     const page = await list({ ...filter, limit, ...(cursor === undefined ? {} : { cursor }) }, handoff);
     const found = await handoffsFor(page.conversations.map((c) => c.id));
-    res.json({ conversations: page.conversations.map((c) => ({ ...c, handoff: handoffMark(found.get(c.id) ?? []) })), next: page.next });
+    // Each answer is checked against its `@chatdrop/shared` type, which the inbox page reads too;
+    // the callback names its own, since `satisfies` does not reach into a callback's result.
+    res.json({
+      conversations: page.conversations.map((c): ConversationSummary => ({ ...c, handoff: handoffMark(found.get(c.id) ?? []) })),
+      next: page.next,
+    } satisfies ConversationPage);
   });
 
   router.get('/conversations/:id', async (req, res) => {
@@ -120,7 +126,7 @@ export function inboxApiRouter(options: InboxRouterOptions): Router {
     // Every hand-off, oldest first, with each channel's delivery; `[]` where hand-offs are set up
     // and there is none, absent where they are not.
     const records = handoffs === undefined ? undefined : ((await handoffsFor([transcript.id])).get(transcript.id) ?? []);
-    res.json({ ...transcript, handoff: handoffMark(records ?? []), handoffs: records });
+    res.json({ ...transcript, handoff: handoffMark(records ?? []), handoffs: records } satisfies Transcript);
   });
 
   router.delete('/conversations/:id', async (req, res) => {
@@ -155,7 +161,7 @@ export function inboxApiRouter(options: InboxRouterOptions): Router {
         return null;
       }),
     ]);
-    res.json({ days: figures, budget: { limit: config.dailyTokenBudget ?? null, usedToday: usedToday ?? null }, knowledge });
+    res.json({ days: figures, budget: { limit: config.dailyTokenBudget ?? null, usedToday: usedToday ?? null }, knowledge } satisfies Figures);
   });
 
   router.use(apiNotFound);

@@ -1,4 +1,6 @@
+import type { KnowledgeFailureReason } from '@chatdrop/shared';
 import type { KnowledgeStatus } from '../inbox/inbox-inputs.js';
+import type { FailureReason } from './crawl.js';
 import type { Knowledge } from './knowledge.js';
 
 /**
@@ -7,10 +9,14 @@ import type { Knowledge } from './knowledge.js';
  * the last crawl's unreadable pages by reason (`robots`, `http-error`, `timeout`, ...).
  */
 export function inboxKnowledgeStatus(knowledge: Knowledge): () => Promise<KnowledgeStatus> {
-  return async () => {
+  // Named, not inferred: a field the answer's type lacks is then an error here, not a silent extra.
+  return async (): Promise<KnowledgeStatus> => {
     const status = await knowledge.status();
-    const failures: Record<string, number> = {};
-    for (const [reason, count] of Object.entries(status.lastCrawl?.failures ?? {})) if (count !== undefined && count > 0) failures[reason] = count;
+    // Keyed by the answer's reasons: a reason the crawler gains that the shared type lacks is an
+    // error here (and, once added there, in the inbox page until it has words for it).
+    const failures: Partial<Record<KnowledgeFailureReason, number>> = {};
+    const counted = Object.entries(status.lastCrawl?.failures ?? {}) as [FailureReason, number | undefined][];
+    for (const [reason, count] of counted) if (count !== undefined && count > 0) failures[reason] = count;
     return {
       pages: status.pages,
       passages: status.passages,

@@ -1,24 +1,12 @@
-import type { ChatMessage, FinishReason } from '@chatdrop/shared';
+import type { ConversationSummary as ListedConversation, Transcript as InboxTranscript } from '@chatdrop/shared';
 import type { Rating } from './conversation-store.js';
 
 /**
- * What a finished reply came to, stored with its final text (not with the partial writes while
- * it streams): the support inbox shows it beside the reply, and the figures count it.
+ * What the store gives the inbox is what the inbox's answers carry (`@chatdrop/shared`'s
+ * inbox-api.ts), so its types are those: `ReplyMeta` is what a finished reply came to, stored with
+ * its final text (not with the partial writes while it streams); the figures count it.
  */
-export interface ReplyMeta {
-  /** The model alias the visitor's request named (`CHATDROP_MODELS`). */
-  model: string;
-  /** The upstream model that answered (the fallback's id when it was used). */
-  upstreamModel: string;
-  finishReason: FinishReason;
-  /** The contract's error code when the reply failed. */
-  errorCode?: string;
-  /** From the request to the first token; absent when no token came. */
-  firstTokenMs?: number;
-  durationMs: number;
-  inputTokens: number;
-  outputTokens: number;
-}
+export type { DayFigures, ReplyMeta, TranscriptMessage } from '@chatdrop/shared';
 
 /**
  * Which conversations the inbox shows. Every field narrows; none set lists everything.
@@ -53,23 +41,11 @@ export interface InboxQuery extends InboxFilter {
   cursor?: string;
 }
 
-/** One line of the inbox's listing. */
-export interface ConversationSummary {
-  id: string;
-  createdAt: string;
-  updatedAt: string;
-  /** The page the conversation started on (without query or fragment), when the widget sent one. */
-  page: string | undefined;
-  /** The visitor's first message, cut to `FIRST_QUESTION_CHARS`. */
-  firstQuestion: string;
-  messages: number;
-  up: number;
-  down: number;
-  /** Assistant replies that did not finish (`status: incomplete`), failed ones included. */
-  incomplete: number;
-  /** Assistant replies that ended in an error. */
-  failed: number;
-}
+/**
+ * One line of the inbox's listing, without the hand-off mark (the route adds it). Every backend
+ * names `page`, undefined when the widget sent none (the JSON then leaves it out).
+ */
+export type ConversationSummary = Omit<ListedConversation, 'handoff' | 'page'> & { page: ListedConversation['page'] };
 
 export interface InboxPage {
   conversations: ConversationSummary[];
@@ -80,38 +56,8 @@ export interface InboxPage {
   next: string | undefined;
 }
 
-/** A stored message as the inbox shows it: its rating and, for a finished reply, its metadata. */
-export interface TranscriptMessage extends ChatMessage {
-  rating?: Rating;
-  reply?: ReplyMeta;
-}
-
-export interface Transcript {
-  id: string;
-  createdAt: string;
-  updatedAt: string;
-  page: string | undefined;
-  messages: TranscriptMessage[];
-}
-
-/** The figures of one UTC day. */
-export interface DayFigures {
-  /** `YYYY-MM-DD`, UTC. */
-  day: string;
-  /** Conversations started that day. */
-  conversations: number;
-  /** Messages written that day, the visitors' and the assistant's. */
-  messages: number;
-  /** Ratings in the conversations started that day. */
-  up: number;
-  down: number;
-  /** Replies that ended in an error. */
-  failed: number;
-  /** Replies for which no knowledge source covered the question (`sources: []`). */
-  uncovered: number;
-  /** Input + output tokens of that day's replies. */
-  tokens: number;
-}
+/** A whole conversation as the inbox shows it, without its hand-offs (the route adds them); `page` as above. */
+export type Transcript = Omit<InboxTranscript, 'handoff' | 'handoffs' | 'page'> & { page: InboxTranscript['page'] };
 
 /**
  * A support inbox sign-in as the store keeps it, under the SHA-256 of its id (the id itself is
