@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { KnowledgeFailureReason } from '@chatdrop/shared';
 import type { Passage } from './chunk.js';
 import { chunk } from './chunk.js';
 import { extractHtml, extractMarkdown, extractText, type ExtractedHtml, type ExtractedPage } from './extract.js';
@@ -22,22 +23,8 @@ export interface IndexedPage {
   passages: Passage[];
 }
 
-/** Why a URL was not indexed; the status counts failures by these. */
-export type FailureReason =
-  | 'robots'
-  | 'off-origin'
-  | 'redirect-off-origin'
-  | 'too-many-redirects'
-  | 'http-error'
-  | 'gone'
-  | 'unsupported-type'
-  | 'too-large'
-  | 'timeout'
-  | 'network'
-  | 'unparsable'
-  | 'noindex'
-  | 'empty'
-  | 'max-pages';
+/** Why a URL was not indexed; the status counts failures by these (the inbox shows them by name). */
+export type FailureReason = KnowledgeFailureReason;
 
 export interface CrawlFailure {
   url: string;
