@@ -78,6 +78,31 @@ describe('the loader and the panel it loads on intent, in Chromium', () => {
     expect(paths.slice(before).filter((p) => p.startsWith('/widget'))).toEqual([]);
   });
 
+  it('a click pressed before the panel arrives and released after it has mounted opens it', async () => {
+    const { page, paths } = await open();
+    await idle(page);
+    // Hold the chunk, so the panel mounts between the press and the release, as it does for a
+    // visitor whose hover started the load a moment before the click.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(`**/${panelFile}`, async (route) => {
+      await held;
+      await route.continue();
+    });
+    const box = (await page.getByRole('button', { name: 'Open chat' }).boundingBox())!;
+    const requested = page.waitForRequest((r) => r.url().endsWith(panelFile));
+    // The centre of the launcher, where its icon is.
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await requested;
+    await page.mouse.down();
+    release();
+    // The panel asks for /api/config as it mounts, and redraws the launcher it shares.
+    await expect.poll(() => paths.includes('/api/config'), { timeout: 20_000 }).toBe(true);
+    await page.mouse.up();
+    await page.getByRole('textbox', { name: 'Message' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Close chat' }).count()).toBe(1);
+  });
+
   it('keyboard focus on the launcher loads the panel', async () => {
     const { page } = await open();
     await idle(page);
