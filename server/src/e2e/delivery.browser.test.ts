@@ -44,6 +44,17 @@ describe('the loader and the panel it loads on intent, in Chromium', () => {
     return { page, paths, responses };
   }
 
+  /** Holds the panel chunk's response until the function it returns is called. */
+  async function holdPanel(page: Page): Promise<() => void> {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(`**/${panelFile}`, async (route) => {
+      await held;
+      await route.continue();
+    });
+    return release;
+  }
+
   /** The page has loaded and gone idle twice over: what a visitor who never touches the chat sees. */
   async function idle(page: Page): Promise<void> {
     await page.locator('chatdrop-widget').getByRole('button').first().waitFor();
@@ -83,12 +94,7 @@ describe('the loader and the panel it loads on intent, in Chromium', () => {
     await idle(page);
     // Hold the chunk, so the panel mounts between the press and the release, as it does for a
     // visitor whose hover started the load a moment before the click.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    await page.route(`**/${panelFile}`, async (route) => {
-      await held;
-      await route.continue();
-    });
+    const release = await holdPanel(page);
     const box = (await page.getByRole('button', { name: 'Open chat' }).boundingBox())!;
     const requested = page.waitForRequest((r) => r.url().endsWith(panelFile));
     // The centre of the launcher, where its icon is.
@@ -142,12 +148,7 @@ describe('the loader and the panel it loads on intent, in Chromium', () => {
     const { page } = await open();
     await idle(page);
     // Hold the chunk until destroy() has run.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    await page.route(`**/${panelFile}`, async (route) => {
-      await held;
-      await route.continue();
-    });
+    const release = await holdPanel(page);
     // A panel that mounted anyway would at once ask for /api/config: record the page's fetches.
     await page.evaluate(() => {
       const w = window as unknown as { fetch: typeof fetch; calls: string[] };

@@ -18,6 +18,20 @@ const sitemap = (urls: string[], index = false): string =>
   `</${index ? 'sitemapindex' : 'urlset'}>`;
 const XML = 'application/xml';
 
+/** An article page titled `t`, with enough words to be indexed. */
+const article = (t: string) => ({ body: articlePage(t, { Body: `The ${t} article, with enough words in it to count.` }) });
+
+/** A site of two articles its sitemap lists, crawled once: what a refresh starts from. */
+async function twoIndexedPages() {
+  const s = await site({ '/a': article('a'), '/b': article('b') });
+  s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/a`, `${s.origin}/b`]) });
+  const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap.xml` }];
+  const first = await crawl(source, { known: new Map(), limits: FAST });
+  const known = new Map(first.fetched.map((p) => [p.url, p]));
+  expect([...known.keys()].sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+  return { s, source, known };
+}
+
 describe('the knowledge crawler', () => {
   it('reads a sitemap index and its sitemaps, and keeps each page\'s article, title and headings, not its navigation', async () => {
     const s = await site({});
@@ -119,13 +133,7 @@ describe('the knowledge crawler', () => {
   });
 
   it('on a refresh with robots.txt or the sitemap unreachable, asks no page and keeps the pages it had', async () => {
-    const article = (t: string) => ({ body: articlePage(t, { Body: `The ${t} article, with enough words in it to count.` }) });
-    const s = await site({ '/a': article('a'), '/b': article('b') });
-    s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/a`, `${s.origin}/b`]) });
-    const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap.xml` }];
-    const first = await crawl(source, { known: new Map(), limits: FAST });
-    const known = new Map(first.fetched.map((p) => [p.url, p]));
-    expect(known.size).toBe(2);
+    const { s, source, known } = await twoIndexedPages();
 
     s.set('/robots.txt', { status: 503 });
     s.requests.length = 0;
@@ -166,13 +174,7 @@ describe('the knowledge crawler', () => {
   ];
   for (const [name, answer, detail] of notSitemaps) {
     it(`keeps the pages it had, asking none, when the sitemap answers 200 with ${name}, and says why once`, async () => {
-      const article = (t: string) => ({ body: articlePage(t, { Body: `The ${t} article, with enough words in it to count.` }) });
-      const s = await site({ '/a': article('a'), '/b': article('b') });
-      s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/a`, `${s.origin}/b`]) });
-      const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap.xml` }];
-      const first = await crawl(source, { known: new Map(), limits: FAST });
-      const known = new Map(first.fetched.map((p) => [p.url, p]));
-      expect([...known.keys()].sort()).toEqual([`${s.origin}/a`, `${s.origin}/b`]);
+      const { s, source, known } = await twoIndexedPages();
 
       s.set('/sitemap.xml', answer(s.origin));
       s.requests.length = 0;
@@ -193,7 +195,6 @@ describe('the knowledge crawler', () => {
   }
 
   it('keeps the pages a sitemap index\'s child listed when that child answers an HTML page, and refreshes the rest', async () => {
-    const article = (t: string) => ({ body: articlePage(t, { Body: `The ${t} article, with enough words in it to count.` }) });
     const s = await site({ '/help/a': article('a'), '/help/b': article('b'), '/shop/c': article('c') });
     s.set('/sitemap_index.xml', { type: XML, body: sitemap([`${s.origin}/sitemap-help.xml`, `${s.origin}/sitemap-shop.xml`], true) });
     s.set('/sitemap-help.xml', { type: XML, body: sitemap([`${s.origin}/help/a`, `${s.origin}/help/b`]) });
@@ -215,12 +216,7 @@ describe('the knowledge crawler', () => {
   });
 
   it('drops the pages when the sitemap is a real empty <urlset>: the site lists none', async () => {
-    const article = (t: string) => ({ body: articlePage(t, { Body: `The ${t} article, with enough words in it to count.` }) });
-    const s = await site({ '/a': article('a'), '/b': article('b') });
-    s.set('/sitemap.xml', { type: XML, body: sitemap([`${s.origin}/a`, `${s.origin}/b`]) });
-    const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap.xml` }];
-    const first = await crawl(source, { known: new Map(), limits: FAST });
-    const known = new Map(first.fetched.map((p) => [p.url, p]));
+    const { s, source, known } = await twoIndexedPages();
     for (const empty of [sitemap([]), '<urlset/>', '<?xml version="1.0"?>\n<sm:urlset xmlns:sm="http://www.sitemaps.org/schemas/sitemap/0.9">\n</sm:urlset>\n']) {
       s.set('/sitemap.xml', { type: XML, body: empty });
       const none = await crawl(source, { known, limits: FAST });
@@ -229,7 +225,6 @@ describe('the knowledge crawler', () => {
   });
 
   it('reads a real sitemap whatever Content-Type it is served with (text/html, text/plain, application/octet-stream)', async () => {
-    const article = (t: string) => ({ body: articlePage(t, { Body: `The ${t} article, with enough words in it to count.` }) });
     const s = await site({ '/a': article('a') });
     for (const type of ['text/html; charset=UTF-8', 'text/plain', 'application/octet-stream']) {
       s.set('/sitemap.xml', { type, body: sitemap([`${s.origin}/a`]) });
