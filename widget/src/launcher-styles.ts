@@ -23,7 +23,8 @@
  * the button itself: `draw` replaces them (the panel redraws as it mounts, often between the
  * press and the release of the click whose hover loaded it, and when the unread dot comes), and
  * Chromium and Safari fire no click when the pressed node left the tree before the release, even
- * if it came back (w3c/uievents#141, w3c/pointerevents#576).
+ * if it came back (w3c/uievents#141, w3c/pointerevents#576). The dot sits wholly inside the
+ * round button, so no part of it passes a click through to the page beneath.
  */
 const CSS = `
 :host{all:initial!important;font:15px/1.45 system-ui,sans-serif!important;color:var(--cd-fg)!important;color-scheme:light!important;
@@ -36,7 +37,7 @@ button{cursor:pointer;border:0}
 svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
 .launcher{position:fixed;bottom:calc(var(--cd-gap) + env(safe-area-inset-bottom));right:var(--cd-gap);width:56px;z-index:2147483000;height:56px;border-radius:50%;display:grid;place-items:center;background:var(--cd-accent);color:var(--cd-on-accent);box-shadow:0 4px 14px rgb(0 0 0/.25)}
 :host([data-position=left]) .launcher{right:auto;left:var(--cd-gap)}
-.dot{position:absolute;top:4px;right:4px;width:12px;height:12px;border-radius:50%;background:#dc2626;border:2px solid #fff}
+.dot{position:absolute;top:7px;right:7px;width:12px;height:12px;border-radius:50%;background:#dc2626;border:2px solid #fff}
 .launcher>*{pointer-events:none}
 `;
 
