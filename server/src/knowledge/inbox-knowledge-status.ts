@@ -12,8 +12,8 @@ export function inboxKnowledgeStatus(knowledge: Knowledge): () => Promise<Knowle
   // Named, not inferred: a field the answer's type lacks is then an error here, not a silent extra.
   return async (): Promise<KnowledgeStatus> => {
     const status = await knowledge.status();
-    // Keyed by the answer's reasons: a reason the crawler gains that the shared type lacks is an
-    // error here (and, once added there, in the inbox page until it has words for it).
+    // Keyed by the shared reasons, which are the crawler's own: a new one is an error in the inbox
+    // page until it has words for it.
     const failures: Partial<Record<KnowledgeFailureReason, number>> = {};
     const counted = Object.entries(status.lastCrawl?.failures ?? {}) as [FailureReason, number | undefined][];
     for (const [reason, count] of counted) if (count !== undefined && count > 0) failures[reason] = count;
