@@ -326,7 +326,7 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
       } else if (type === 'text/plain') {
         page = extractText(answer.body, lastSegment(url));
       } else {
-        fail(job.url, 'unsupported-type', `Content-Type ${type || 'missing'}: only HTML, markdown and plain text are read`);
+        fail(job.url, 'unsupported-type', `Content-Type ${type.slice(0, 100) || 'missing'}: only HTML, markdown and plain text are read`);
         return;
       }
     } catch (error) {
@@ -369,7 +369,8 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
       // A 200 that is no sitemap (a soft 404, a maintenance page, a file cut short) says nothing of
       // the site's pages, any more than a 503 does: they stay as they were (see `passing`).
       passing(job, job.url);
-      fail(job.url, 'unparsable', `not a sitemap: ${(error as Error).message} (Content-Type ${contentType || 'missing'})`);
+      // (The type as served, clipped: a header can be kilobytes long, and this goes to the log.)
+      fail(job.url, 'unparsable', `not a sitemap: ${(error as Error).message} (Content-Type ${contentType.slice(0, 100) || 'missing'})`);
       return;
     }
     for (const url of sitemap.urls) {
