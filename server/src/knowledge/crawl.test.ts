@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { articlePage, startStaticSite, type StaticSite } from '../test/static-site.js';
 import { crawl, type CrawlFailure, type CrawlLimits, type IndexedPage } from './crawl.js';
@@ -222,6 +223,22 @@ describe('the knowledge crawler', () => {
       const none = await crawl(source, { known, limits: FAST });
       expect([none.fetched, none.kept, none.failures], empty).toEqual([[], [], []]);
     }
+  });
+
+  it('reads a gzip sitemap an index lists (application/x-gzip, no Content-Encoding), and refuses one that unpacks past the limit, keeping its pages', async () => {
+    const s = await site({ '/help/a': article('a'), '/help/b': article('b') });
+    s.set('/sitemap_index.xml', { type: XML, body: sitemap([`${s.origin}/sitemap-help.xml.gz`], true) });
+    s.set('/sitemap-help.xml.gz', { type: 'application/x-gzip', body: gzipSync(sitemap([`${s.origin}/help/a`, `${s.origin}/help/b`])) });
+    const source = [{ kind: 'sitemap' as const, url: `${s.origin}/sitemap_index.xml` }];
+    const first = await crawl(source, { known: new Map(), limits: FAST });
+    expect([first.failures, first.fetched.map((p) => p.url).sort()]).toEqual([[], [`${s.origin}/help/a`, `${s.origin}/help/b`]]);
+
+    // 20 MB of XML packed into about 20 KB: it is never unpacked past the 10 MB sitemap limit.
+    s.set('/sitemap-help.xml.gz', { type: 'application/x-gzip', body: gzipSync(`<urlset>${' '.repeat(20 * 1024 * 1024)}</urlset>`) });
+    const known = new Map(first.fetched.map((p) => [p.url, p]));
+    const second = await crawl(source, { known, limits: FAST });
+    expect(second.failures.map((f) => [f.url, f.reason])).toEqual([[`${s.origin}/sitemap-help.xml.gz`, 'too-large']]);
+    expect(second.kept.sort()).toEqual([`${s.origin}/help/a`, `${s.origin}/help/b`]);
   });
 
   it('reads a real sitemap whatever Content-Type it is served with (text/html, text/plain, application/octet-stream)', async () => {

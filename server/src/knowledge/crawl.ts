@@ -237,7 +237,7 @@ export async function crawl(sources: readonly KnowledgeSource[], options: CrawlO
       // Conditional with the validators of the page stored under this very URL: a page reached
       // through a redirect is stored under the URL it ends at, so that is where they are sent.
       const conditional = job.kind === 'page' ? options.known.get(url) : undefined;
-      answer = await fetchPage(url, job.kind === 'sitemap' ? { ...limits, maxBytes: Math.max(limits.maxBytes, MAX_SITEMAP_BYTES) } : limits, { conditional });
+      answer = await fetchPage(url, job.kind === 'sitemap' ? { ...limits, maxBytes: Math.max(limits.maxBytes, MAX_SITEMAP_BYTES) } : limits, { conditional, gunzip: job.kind === 'sitemap' });
       if (answer.kind !== 'redirect') break;
       const location = answer.location !== undefined && URL.canParse(answer.location, url) ? new URL(answer.location, url) : undefined;
       if (location === undefined) {

@@ -1,3 +1,5 @@
+import { gunzipSync } from 'node:zlib';
+
 /**
  * One bounded GET for the crawler. Every byte that comes back is hostile, so: the whole exchange
  * (headers and body) has a deadline; the body is read as a stream and the request is cut as soon
@@ -19,6 +21,12 @@ export interface FetchOptions {
    * `truncated`), rather than failing `too-large`: robots.txt is read so (RFC 9309 2.5).
    */
   truncate?: boolean;
+  /**
+   * A body that is a gzip file is unpacked, to `maxBytes` at most (past it the fetch fails
+   * `too-large`: a small file cannot unpack to gigabytes). sitemaps.org allows `sitemap.xml.gz`,
+   * and servers send it as `application/x-gzip` with no Content-Encoding, which fetch leaves packed.
+   */
+  gunzip?: boolean;
 }
 
 export type FetchResult =
@@ -69,7 +77,7 @@ export async function fetchPage(url: string, limits: FetchLimits, options: Fetch
       await response.body?.cancel();
       return { kind: 'failed', reason: 'too-large', detail: `declared ${declared} bytes, limit ${limits.maxBytes}` };
     }
-    const read = await readCapped(response, limits.maxBytes, controller, options.truncate === true);
+    const read = await readCapped(response, limits.maxBytes, controller, options.truncate === true, options.gunzip === true);
     if (read === undefined) return { kind: 'failed', reason: 'too-large', detail: `more than ${limits.maxBytes} bytes` };
     return {
       kind: 'ok',
@@ -94,7 +102,7 @@ export async function fetchPage(url: string, limits: FetchLimits, options: Fetch
  * downloaded or held: the answer is then undefined, or (`truncate`) its first `max` bytes (a
  * character cut in two there decodes as U+FFFD).
  */
-async function readCapped(response: Response, max: number, controller: AbortController, truncate: boolean): Promise<{ text: string; truncated: boolean } | undefined> {
+async function readCapped(response: Response, max: number, controller: AbortController, truncate: boolean, gunzip: boolean): Promise<{ text: string; truncated: boolean } | undefined> {
   if (response.body === null) return { text: '', truncated: false };
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -113,5 +121,14 @@ async function readCapped(response: Response, max: number, controller: AbortCont
     size += value.byteLength;
     chunks.push(value);
   }
-  return { text: new TextDecoder('utf-8').decode(Buffer.concat(chunks)), truncated };
+  let body = Buffer.concat(chunks);
+  // (The gzip magic number, RFC 1952 2.3.1. A damaged file is left as it came: it is no sitemap.)
+  if (gunzip && body[0] === 0x1f && body[1] === 0x8b) {
+    try {
+      body = gunzipSync(body, { maxOutputLength: max });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+    }
+  }
+  return { text: new TextDecoder('utf-8').decode(body), truncated };
 }
