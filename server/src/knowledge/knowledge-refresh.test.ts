@@ -20,6 +20,9 @@ const KAYAK = articlePage('Kayak rentals', { Hours: 'The kayak rental desk opens
 const INVOICES_1 = articlePage('Invoices', { Format: 'Invoices are emailed every month as PDF attachments to the billing contact.' });
 const INVOICES_2 = articlePage('Invoices', { Format: 'Invoices now arrive as signed XML documents through the billing portal.' });
 const GIFT_CARDS = articlePage('Gift cards', { Validity: 'Gift cards never expire and can be redeemed in every harbour shop.' });
+/** A sitemap (sitemaps.org 0.9) listing `paths` on `origin`. */
+const urlset = (origin: string, paths: string[]) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${paths.map((p) => `<url><loc>${origin}${p}</loc></url>`).join('')}</urlset>`;
 const MAY = 'Fri, 01 May 2026 08:00:00 GMT';
 const JUNE = 'Mon, 01 Jun 2026 08:00:00 GMT';
 
@@ -105,10 +108,7 @@ describe.each(backends)('the knowledge refresh, on $name', ({ open }) => {
     site.set('/kayaks', recording('/kayaks', (r) => (r.headers['if-none-match'] === '"k1"' ? { status: 304, headers: { etag: '"k1"' } } : { body: KAYAK, headers: { etag: '"k1"' } })));
     site.set('/invoices', recording('/invoices', (r) => (r.headers['if-modified-since'] === MAY ? { status: 304 } : { body: INVOICES_1, headers: { 'last-modified': MAY } })));
     site.set('/gift-cards', recording('/gift-cards', () => ({ body: GIFT_CARDS, headers: { etag: '"g1"' } })));
-    site.set('/sitemap.xml', {
-      type: 'application/xml',
-      body: `<urlset>${['/kayaks', '/invoices', '/gift-cards'].map((p) => `<url><loc>${site.origin}${p}</loc></url>`).join('')}</urlset>`,
-    });
+    site.set('/sitemap.xml', { type: 'application/xml', body: urlset(site.origin, ['/kayaks', '/invoices', '/gift-cards']) });
 
     // A short period on the service's own clock: the timer really fires (every refreshMs), and
     // the refresh falls due when the test moves the clock past the period, not a moment before.
@@ -178,10 +178,7 @@ describe.each(backends)('the knowledge refresh, on $name', ({ open }) => {
     site.set('/billing/invoices', page('/billing/invoices', INVOICES_1, { lastModified: MAY }));
     site.set('/gift-cards', { status: 308, headers: { location: '/shop/gift-cards' } });
     site.set('/shop/gift-cards', page('/shop/gift-cards', GIFT_CARDS, { etag: '"g1"' }));
-    site.set('/sitemap.xml', {
-      type: 'application/xml',
-      body: `<urlset>${['/kayaks', '/invoices', '/gift-cards'].map((p) => `<url><loc>${site.origin}${p}</loc></url>`).join('')}</urlset>`,
-    });
+    site.set('/sitemap.xml', { type: 'application/xml', body: urlset(site.origin, ['/kayaks', '/invoices', '/gift-cards']) });
     let clock = Date.now();
     const log = capturingLogger();
     ({ store, done } = await open());
@@ -227,10 +224,9 @@ describe.each(backends)('the knowledge refresh, on $name', ({ open }) => {
     site.set('/kayaks', { body: KAYAK });
     site.set('/invoices', { body: INVOICES_1 });
     site.set('/gift-cards', { body: GIFT_CARDS });
-    const urlset = (paths: string[]) => `<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">${paths.map((p) => `<url><loc>${site.origin}${p}</loc></url>`).join('')}</urlset>`;
     const INDEX = { type: 'application/xml', body: `<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>${site.origin}/sitemap-rentals.xml</loc></sitemap><sitemap><loc>${site.origin}/sitemap-shop.xml</loc></sitemap></sitemapindex>` };
-    const RENTALS = { type: 'application/xml', body: urlset(['/kayaks']) };
-    const SHOP = { type: 'application/xml', body: urlset(['/invoices', '/gift-cards']) };
+    const RENTALS = { type: 'application/xml', body: urlset(site.origin, ['/kayaks']) };
+    const SHOP = { type: 'application/xml', body: urlset(site.origin, ['/invoices', '/gift-cards']) };
     const SOFT_404 = { type: 'text/html; charset=utf-8', body: '<!DOCTYPE html><html><head><title>404</title></head><body><h1>This page could not be found.</h1></body></html>' };
     site.set('/sitemap_index.xml', INDEX);
     site.set('/sitemap-rentals.xml', RENTALS);
@@ -288,7 +284,7 @@ describe.each(backends)('the knowledge refresh, on $name', ({ open }) => {
     expect((await knowledge.retrieve({ question: 'Do invoices come as signed XML through the billing portal?', history: [] }))[0]?.url).toBe(`${site.origin}/invoices`);
 
     // A real, empty sitemap is the owner's word: the shop lists no pages any more.
-    site.set('/sitemap-shop.xml', { type: 'application/xml', body: urlset([]) });
+    site.set('/sitemap-shop.xml', { type: 'application/xml', body: urlset(site.origin, []) });
     const emptied = await refresh();
     expect(emptied.pages).toEqual([`${site.origin}/kayaks`]);
     expect(emptied.record).toMatchObject({ removed: 2 });
