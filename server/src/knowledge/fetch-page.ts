@@ -1,4 +1,7 @@
-import { gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback } from 'node:zlib';
+
+const gunzip = promisify(gunzipCallback);
 
 /**
  * One bounded GET for the crawler. Every byte that comes back is hostile, so: the whole exchange
@@ -102,7 +105,7 @@ export async function fetchPage(url: string, limits: FetchLimits, options: Fetch
  * downloaded or held: the answer is then undefined, or (`truncate`) its first `max` bytes (a
  * character cut in two there decodes as U+FFFD).
  */
-async function readCapped(response: Response, max: number, controller: AbortController, truncate: boolean, gunzip: boolean): Promise<{ text: string; truncated: boolean } | undefined> {
+async function readCapped(response: Response, max: number, controller: AbortController, truncate: boolean, unpack: boolean): Promise<{ text: string; truncated: boolean } | undefined> {
   if (response.body === null) return { text: '', truncated: false };
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -122,10 +125,11 @@ async function readCapped(response: Response, max: number, controller: AbortCont
     chunks.push(value);
   }
   let body = Buffer.concat(chunks);
-  // (The gzip magic number, RFC 1952 2.3.1. A damaged file is left as it came: it is no sitemap.)
-  if (gunzip && body[0] === 0x1f && body[1] === 0x8b) {
+  // (The gzip magic number, RFC 1952 2.3.1. A damaged file is left as it came: it is no sitemap.
+  // Unpacked on libuv's thread pool, not on the thread that streams replies.)
+  if (unpack && body[0] === 0x1f && body[1] === 0x8b) {
     try {
-      body = gunzipSync(body, { maxOutputLength: max });
+      body = await gunzip(body, { maxOutputLength: max });
     } catch (error) {
       if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
     }
